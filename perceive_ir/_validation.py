@@ -1,0 +1,120 @@
+"""Input checks shared by every public entry point.
+
+Every image argument of the library is a float tensor ``B×3×H×W`` with values in
+``[0, 1]``. These helpers turn anything else into a ``TypeError`` or ``ValueError``
+that names the argument and says what was expected, instead of a silently wrong
+result further down.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["check_image", "check_same_shape", "check_embedding", "OUTPUT_RANGE_SLACK"]
+
+#: Network outputs (``restored``) may overshoot ``[0, 1]`` by this much: many restoration
+#: heads are unclamped. An image in ``0..255`` still fails loudly.
+OUTPUT_RANGE_SLACK = 0.5
+
+# float rounding after colour conversions or resizes can leave values a hair outside [0, 1]
+_RANGE_EPS = 1e-4
+
+
+def check_image(
+    x: object,
+    name: str,
+    *,
+    channels: int | None = 3,
+    min_size: int = 1,
+    slack: float = 0.0,
+    check_values: bool = True,
+) -> Tensor:
+    """Validate an image batch and return it unchanged.
+
+    Args:
+        x: The value to check.
+        name: Argument name used in error messages.
+        channels: Required number of channels, or ``None`` for any.
+        min_size: Smallest allowed height and width.
+        slack: How far values may lie outside ``[0, 1]`` (``OUTPUT_RANGE_SLACK`` for network outputs).
+        check_values: Check for NaN/Inf and the value range (one reduction over the tensor).
+
+    Returns:
+        ``x``, untouched.
+
+    Raises:
+        TypeError: ``x`` is not a floating-point tensor.
+        ValueError: wrong rank, channel count or size; NaN/Inf; values out of range.
+
+    Example:
+        >>> import torch
+        >>> check_image(torch.rand(2, 3, 32, 32), "images").shape
+        torch.Size([2, 3, 32, 32])
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor of shape (B, 3, H, W), got {type(x).__name__}.")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"`{name}` must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}. "
+            f"Convert with `{name}.float() / 255` for 8-bit images."
+        )
+    if x.ndim != 4:
+        raise ValueError(f"`{name}` must have shape (B, C, H, W), got {x.ndim} dimensions {tuple(x.shape)}.")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"`{name}` must have {channels} channels (B, {channels}, H, W), got shape {tuple(x.shape)}."
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"`{name}` is an empty batch (shape {tuple(x.shape)}).")
+    if x.shape[-2] < min_size or x.shape[-1] < min_size:
+        raise ValueError(
+            f"`{name}` must be at least {min_size}×{min_size} pixels, got {x.shape[-2]}×{x.shape[-1]}."
+        )
+    if check_values:
+        with torch.no_grad():
+            lo, hi = torch.aminmax(x.detach())
+            lo_v, hi_v = float(lo), float(hi)
+        if not (torch.isfinite(lo) and torch.isfinite(hi)):
+            raise ValueError(f"`{name}` contains NaN or Inf values.")
+        if lo_v < -slack - _RANGE_EPS or hi_v > 1.0 + slack + _RANGE_EPS:
+            hint = " It looks like 0..255 data: divide by 255." if hi_v > 2.0 else ""
+            allowed = f"[{-slack:g}, {1 + slack:g}]" if slack else "[0, 1]"
+            raise ValueError(
+                f"`{name}` must hold values in {allowed}, got min {lo_v:.4g} and max {hi_v:.4g}.{hint}"
+            )
+    return x
+
+
+def check_same_shape(a: Tensor, a_name: str, b: Tensor, b_name: str) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` have the same shape.
+
+    Example:
+        >>> import torch
+        >>> check_same_shape(torch.zeros(1, 3, 8, 8), "restored", torch.zeros(1, 3, 8, 8), "target")
+    """
+    if a.shape != b.shape:
+        raise ValueError(
+            f"`{a_name}` and `{b_name}` must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}."
+        )
+
+
+def check_embedding(x: object, name: str, *, dim: int | None = None, batch: int | None = None) -> Tensor:
+    """Validate a ``B×D`` float embedding and return it unchanged.
+
+    Example:
+        >>> import torch
+        >>> check_embedding(torch.randn(4, 128), "z", dim=128).shape
+        torch.Size([4, 128])
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor of shape (B, D), got {type(x).__name__}.")
+    if not x.is_floating_point():
+        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must have shape (B, D), got shape {tuple(x.shape)}.")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"`{name}` must have {dim} features per sample, got shape {tuple(x.shape)}.")
+    if batch is not None and x.shape[0] != batch:
+        raise ValueError(f"`{name}` must hold {batch} samples, got {x.shape[0]}.")
+    return x
