@@ -1,0 +1,145 @@
+"""Compact feature extraction (CFE): a small encoder of the degraded image.
+
+CFE maps a degraded image to a unit-norm degradation embedding ``z`` that conditions the
+semantic guidance of a wrapped backbone. It is trained with an InfoNCE loss in which two
+crops of the same degraded image are a positive pair and the other images of the batch
+(with a different degradation label, when labels are known) are negatives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._validation import check_embedding, check_image
+from .hub import HubMixin
+
+__all__ = ["CompactFeatureExtractor", "degradation_contrastive_loss"]
+
+
+class CompactFeatureExtractor(nn.Module, HubMixin):
+    """Degraded image → unit-norm ``(B, dim)`` degradation embedding.
+
+    Four stride-2 3×3 convolutions (``in_channels → 32 → 64 → 96 → 128``) with GELU, global
+    average pooling and a linear projection, as in the released Perceive-IR code.
+
+    Args:
+        in_channels: Channels of the input image.
+        dim: Size of the embedding.
+
+    Example:
+        >>> import torch
+        >>> cfe = CompactFeatureExtractor(dim=128)
+        >>> z = cfe(torch.rand(2, 3, 64, 64))
+        >>> z.shape, torch.allclose(z.norm(dim=1), torch.ones(2))
+        (torch.Size([2, 128]), True)
+    """
+
+    def __init__(self, in_channels: int = 3, dim: int = 128) -> None:
+        super().__init__()
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"`in_channels` must be a positive int, got {in_channels!r}.")
+        if not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"`dim` must be a positive int, got {dim!r}.")
+        self.in_channels = in_channels
+        self.dim = dim
+        widths = (in_channels, 32, 64, 96, 128)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.GELU()]
+        self.encoder = nn.Sequential(*layers)
+        self.proj = nn.Linear(widths[-1], dim)
+
+    @property
+    def cond_dim(self) -> int:
+        """Size of the condition vector (``ConditionSource`` protocol)."""
+        return self.dim
+
+    def forward(self, degraded: Tensor) -> Tensor:
+        """Embed a batch of degraded images.
+
+        Args:
+            degraded: ``(B, in_channels, H, W)`` float images in ``[0, 1]``, at least 2×2.
+
+        Returns:
+            ``(B, dim)`` L2-normalised embeddings.
+        """
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=2)
+        features = self.encoder(degraded).mean(dim=(-2, -1))
+        return F.normalize(self.proj(features), dim=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "dim": self.dim}
+
+
+def _gather_with_grad(x: Tensor) -> Tensor:
+    """Concatenate ``x`` from every process; the local slice keeps its gradient."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(x), dim=0)
+
+
+def _gather_no_grad(x: Tensor) -> Tensor:
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x
+    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, x)
+    return torch.cat(parts, dim=0)
+
+
+def degradation_contrastive_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    labels: Tensor | None = None,
+    temperature: float = 0.1,
+) -> Tensor:
+    """InfoNCE between two views of the same degraded images.
+
+    For sample ``i`` the positive is ``positive[i]`` (another crop of the same degraded
+    image); the negatives are the positives of every other sample — gathered from all
+    processes under ``torch.distributed`` — except those sharing ``i``'s degradation label.
+
+    Args:
+        anchor: ``(B, D)`` embeddings of one view (normalised inside).
+        positive: ``(B, D)`` embeddings of the other view.
+        labels: Optional ``(B,)`` integer degradation labels; samples with the same label
+            are not used as negatives. Without labels every other sample is a negative.
+        temperature: Softmax temperature τ (the paper: 0.1).
+
+    Returns:
+        Scalar loss, averaged over the local batch.
+
+    Example:
+        >>> import torch
+        >>> a = torch.randn(8, 128)
+        >>> degradation_contrastive_loss(a, a + 0.01 * torch.randn(8, 128)).item() < 0.1
+        True
+    """
+    check_embedding(anchor, "anchor")
+    check_embedding(positive, "positive", dim=anchor.shape[1], batch=anchor.shape[0])
+    if not temperature > 0:
+        raise ValueError(f"`temperature` must be > 0, got {temperature!r}.")
+    batch = anchor.shape[0]
+    if labels is not None:
+        if not isinstance(labels, Tensor) or labels.shape != (batch,) or labels.is_floating_point():
+            raise ValueError(
+                f"`labels` must be an integer tensor of shape ({batch},), got "
+                f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}."
+            )
+    anchor = F.normalize(anchor, dim=-1)
+    keys = _gather_with_grad(F.normalize(positive, dim=-1))
+    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    own = torch.arange(batch, device=anchor.device) + rank * batch  # index of each positive among keys
+    logits = anchor @ keys.T / temperature
+    if labels is not None:
+        all_labels = _gather_no_grad(labels.to(anchor.device))
+        same = labels.to(anchor.device)[:, None] == all_labels[None, :]
+        same[torch.arange(batch, device=anchor.device), own] = False  # the positive stays
+        logits = logits.masked_fill(same, float("-inf"))
+    return F.cross_entropy(logits, own)
