@@ -1,0 +1,140 @@
+"""Build the frozen CLIP model of the quality perceiver with open_clip.
+
+``clip_model`` may be an open_clip model name (``"ViT-B-32"``), a schema id
+(``"hf-hub:org/repo"``, ``"local-dir:/path"``) or an open_clip config dict
+(``{"embed_dim", "vision_cfg", "text_cfg"}``, random weights: what the offline tests use).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import open_clip
+from torch import Tensor, nn
+
+__all__ = ["LoadedClip", "load_clip", "ClipLoadError"]
+
+
+class ClipLoadError(RuntimeError):
+    """open_clip could not build or fetch the requested CLIP model."""
+
+
+@dataclass
+class LoadedClip:
+    """A CLIP model with what is needed to feed it.
+
+    Attributes:
+        model: The open_clip ``CLIP`` module.
+        tokenizer: Callable mapping a list of strings to ``(N, context_length)`` token ids.
+        mean: Per-channel normalisation mean.
+        std: Per-channel normalisation std.
+        image_size: ``(H, W)`` the vision tower expects.
+        has_source: ``True`` when the weights can be rebuilt from their source (a pretrained
+            tag, an ``hf-hub:`` or ``local-dir:`` id); ``False`` for random weights, which then
+            have to be saved with the module.
+    """
+
+    model: nn.Module
+    tokenizer: Callable[[list[str]], Tensor]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    image_size: tuple[int, int]
+    has_source: bool
+
+
+def _as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    if isinstance(size, int):
+        return (size, size)
+    return (int(size[0]), int(size[1]))
+
+
+def _from_config_dict(config: dict[str, Any]) -> LoadedClip:
+    missing = [k for k in ("embed_dim", "vision_cfg", "text_cfg") if k not in config]
+    if missing:
+        raise ValueError(f"`clip_model` config dict lacks keys {missing}; expected embed_dim, vision_cfg, text_cfg.")
+    cfg = copy.deepcopy(config)
+    if cfg.pop("custom_text", False) or "hf_model_name" in cfg["text_cfg"]:
+        raise ValueError(
+            "`clip_model` config dicts with a Hugging Face text tower are not supported: the prompt "
+            "learner needs open_clip's own text transformer."
+        )
+    model = open_clip.CLIP(**cfg)
+    context_length = int(cfg["text_cfg"].get("context_length", 77))
+    return LoadedClip(
+        model=model,
+        tokenizer=open_clip.tokenizer.SimpleTokenizer(context_length=context_length),
+        mean=tuple(open_clip.OPENAI_DATASET_MEAN),  # type: ignore[arg-type]
+        std=tuple(open_clip.OPENAI_DATASET_STD),  # type: ignore[arg-type]
+        image_size=_as_pair(model.visual.image_size),
+        has_source=False,
+    )
+
+
+def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> LoadedClip:
+    """Build a CLIP model with open_clip.
+
+    Args:
+        clip_model: Model name, ``hf-hub:``/``local-dir:`` id, or a config dict.
+        clip_pretrained: open_clip pretrained tag or checkpoint path for a plain model name;
+            ``None`` for random weights. Ignored (must be ``None``) with a schema id or a dict.
+
+    Returns:
+        The model (in eval mode) and its preprocessing facts.
+
+    Raises:
+        ClipLoadError: open_clip could not build the model or fetch its weights.
+        ValueError: bad arguments.
+
+    Example:
+        >>> clip = load_clip({"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1,
+        ...     "width": 32, "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77,
+        ...     "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1}}, None)
+        >>> clip.image_size, clip.has_source
+        ((32, 32), False)
+    """
+    if isinstance(clip_model, dict):
+        if clip_pretrained is not None:
+            raise ValueError("`clip_pretrained` must be None when `clip_model` is a config dict (random weights).")
+        return _from_config_dict(clip_model)
+    if not isinstance(clip_model, str) or not clip_model:
+        raise TypeError(
+            f"`clip_model` must be an open_clip model name, an 'hf-hub:'/'local-dir:' id or a config dict, "
+            f"got {type(clip_model).__name__}."
+        )
+    has_schema = clip_model.startswith(("hf-hub:", "local-dir:"))
+    if has_schema and clip_pretrained is not None:
+        raise ValueError(f"`clip_pretrained` must be None with a schema id like {clip_model!r}: the id names the weights.")
+    kwargs: dict[str, Any] = {}
+    if not has_schema and clip_pretrained is not None:
+        # the OpenAI weights were trained with QuickGELU; open_clip's plain configs use GELU
+        tag_cfg = open_clip.get_pretrained_cfg(clip_model, clip_pretrained)
+        model_cfg = open_clip.get_model_config(clip_model) or {}
+        if tag_cfg.get("quick_gelu", False) and not model_cfg.get("quick_gelu", False):
+            kwargs["force_quick_gelu"] = True
+    try:
+        model = open_clip.create_model(clip_model, pretrained=clip_pretrained, **kwargs)
+        tokenizer = open_clip.get_tokenizer(clip_model)
+    except Exception as err:  # open_clip raises RuntimeError, OSError, HTTP errors...
+        raise ClipLoadError(
+            f"open_clip could not build CLIP {clip_model!r} with pretrained={clip_pretrained!r}: {err}. "
+            "Without network access, the weights must already be in the Hugging Face cache; for offline "
+            "tests pass an open_clip config dict as `clip_model` with `clip_pretrained=None`."
+        ) from err
+    if not isinstance(model, open_clip.CLIP):
+        raise ValueError(
+            f"{clip_model!r} builds a {type(model).__name__}; the quality perceiver needs a standard open_clip "
+            "CLIP (its prompt learner drives open_clip's own text transformer)."
+        )
+    pp = getattr(model.visual, "preprocess_cfg", None) or {}
+    mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
+    std = tuple(pp.get("std", open_clip.OPENAI_DATASET_STD))
+    return LoadedClip(
+        model=model.eval(),
+        tokenizer=tokenizer,
+        mean=mean,  # type: ignore[arg-type]
+        std=std,  # type: ignore[arg-type]
+        image_size=_as_pair(model.visual.image_size),
+        has_source=has_schema or clip_pretrained is not None,
+    )

@@ -1,0 +1,186 @@
+"""Frozen feature spaces φ for the difficulty-adaptive perceptual loss.
+
+A feature space maps ``[0, 1]`` images to a list of feature tensors (one per layer) and
+carries one weight per layer. Three are provided:
+
+* :class:`ClipFeatureSpace` — the perceiver's own CLIP vision tower (no extra download);
+  four transformer blocks evenly spaced in depth. Shares its forward pass with the quality
+  term of :class:`~perceive_ir.losses.QualityAwareLoss`.
+* :class:`VGG16FeatureSpace` — torchvision's VGG-16 at relu1_2, conv2_2, relu3_1, relu3_3,
+  the paper's choice.
+* :class:`CallableFeatureSpace` — any callable returning a list of feature maps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from ..perceiver import QualityPerceiver
+
+__all__ = [
+    "PAPER_LAYER_WEIGHTS",
+    "FeatureSpace",
+    "ClipFeatureSpace",
+    "VGG16FeatureSpace",
+    "CallableFeatureSpace",
+    "resolve_layer_weights",
+]
+
+#: Layer weights of the paper's perceptual loss, shallow to deep.
+PAPER_LAYER_WEIGHTS: tuple[float, ...] = (1 / 12, 1 / 6, 1 / 3, 1.0)
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resolve_layer_weights(layer_weights: Sequence[float] | None, num_layers: int) -> tuple[float, ...]:
+    """Paper weights for four layers, uniform otherwise, or the given ones (checked)."""
+    if layer_weights is None:
+        return PAPER_LAYER_WEIGHTS if num_layers == 4 else tuple([1.0 / num_layers] * num_layers)
+    weights = tuple(float(w) for w in layer_weights)
+    if len(weights) != num_layers or any(w < 0 for w in weights):
+        raise ValueError(f"`layer_weights` must be {num_layers} non-negative numbers, got {layer_weights!r}.")
+    return weights
+
+
+class FeatureSpace(nn.Module):
+    """Base class: ``forward(images) -> list[Tensor]`` plus ``layer_weights``."""
+
+    layer_weights: tuple[float, ...]
+
+    def forward(self, images: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ClipFeatureSpace(FeatureSpace):
+    """Blocks of the perceiver's frozen CLIP vision tower.
+
+    Args:
+        perceiver: The quality perceiver whose CLIP tower is used (not copied).
+        blocks: Block indices; default four evenly spaced blocks ending with the last.
+        layer_weights: One weight per block; default the paper's (1/12, 1/6, 1/3, 1).
+
+    Example:
+        >>> import torch
+        >>> from perceive_ir import QualityPerceiver
+        >>> tiny = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 4, "width": 32,
+        ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77,
+        ...     "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1}}
+        >>> space = ClipFeatureSpace(QualityPerceiver(tiny, None, n_ctx=4))
+        >>> space.blocks, len(space(torch.rand(1, 3, 32, 32)))
+        ((0, 1, 2, 3), 4)
+    """
+
+    def __init__(
+        self,
+        perceiver: QualityPerceiver,
+        blocks: Sequence[int] | None = None,
+        layer_weights: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        object.__setattr__(self, "perceiver", perceiver)  # a reference, not a submodule
+        depth = perceiver.vision_depth
+        if blocks is None:
+            blocks = sorted({max(0, round(depth * k / 4) - 1) for k in range(1, 5)})
+        blocks = tuple(int(b) for b in blocks)
+        if not blocks or any(not 0 <= b < depth for b in blocks):
+            raise ValueError(f"`blocks` must be indices in [0, {depth}) of the CLIP vision tower, got {blocks!r}.")
+        self.blocks = blocks
+        self.layer_weights = resolve_layer_weights(layer_weights, len(blocks))
+
+    def forward_with_embedding(self, images: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Normalised CLIP embedding and block features from one pass."""
+        return self.perceiver.encode_images_with_intermediates(images, self.blocks)
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        return self.forward_with_embedding(images)[1]
+
+
+class VGG16FeatureSpace(FeatureSpace):
+    """torchvision VGG-16 features at relu1_2, conv2_2, relu3_1, relu3_3 (the paper's).
+
+    Args:
+        weights: torchvision weights name (``"IMAGENET1K_V1"``, downloaded once by torchvision)
+            or ``None`` for random weights (tests only).
+        layer_weights: One weight per layer; default the paper's (1/12, 1/6, 1/3, 1).
+
+    Example:
+        >>> import torch
+        >>> space = VGG16FeatureSpace(weights=None)
+        >>> [f.shape[1] for f in space(torch.rand(1, 3, 32, 32))]
+        [64, 128, 256, 256]
+    """
+
+    #: Indices in ``torchvision.models.vgg16().features`` of the four layers.
+    LAYER_INDICES = (3, 7, 11, 15)
+
+    def __init__(self, weights: str | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None) -> None:
+        super().__init__()
+        from torchvision.models import vgg16
+
+        try:
+            features = vgg16(weights=weights).features[: self.LAYER_INDICES[-1] + 1]
+        except Exception as err:  # download or unknown weights name
+            raise RuntimeError(
+                f"Could not build torchvision VGG-16 with weights={weights!r}: {err}. Offline, the weights must "
+                "already be in torch's hub cache; or use feature_space='clip', which needs no extra download."
+            ) from err
+        for layer in features:
+            if isinstance(layer, nn.ReLU):
+                layer.inplace = False  # conv2_2 is read before its in-place ReLU would overwrite it
+        self.features = features.requires_grad_(False).eval()
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.layer_weights = resolve_layer_weights(layer_weights, len(self.LAYER_INDICES))
+
+    def train(self, mode: bool = True) -> VGG16FeatureSpace:
+        super().train(mode)
+        self.features.eval()
+        return self
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        x = (images - self.mean) / self.std
+        taken: list[Tensor] = []
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.LAYER_INDICES:
+                taken.append(x)
+        return taken
+
+
+class CallableFeatureSpace(FeatureSpace):
+    """Wrap any callable ``images -> list of feature tensors``.
+
+    Args:
+        fn: The feature extractor. Keep it frozen; it is called with gradients for the
+            restored image and under ``no_grad`` for the others.
+        layer_weights: One weight per returned tensor; default the paper's for four tensors,
+            uniform otherwise (resolved on the first call).
+
+    Example:
+        >>> import torch
+        >>> space = CallableFeatureSpace(lambda x: [x, x.mean(1, keepdim=True)])
+        >>> len(space(torch.rand(1, 3, 8, 8))), space.layer_weights
+        (2, (0.5, 0.5))
+    """
+
+    def __init__(self, fn: Callable[[Tensor], Sequence[Tensor]], layer_weights: Sequence[float] | None = None) -> None:
+        super().__init__()
+        if not callable(fn):
+            raise TypeError(f"`feature_space` must be 'clip', 'vgg16' or a callable, got {type(fn).__name__}.")
+        self.fn = fn
+        self._requested_weights = layer_weights
+        self.layer_weights = tuple(layer_weights) if layer_weights is not None else ()
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        features = self.fn(images)
+        if isinstance(features, Tensor) or not all(isinstance(f, Tensor) for f in features):
+            raise TypeError("A feature-space callable must return a list of tensors (one per layer).")
+        features = list(features)
+        if not self.layer_weights or len(self.layer_weights) != len(features):
+            self.layer_weights = resolve_layer_weights(self._requested_weights, len(features))
+        return features

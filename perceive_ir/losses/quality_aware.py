@@ -1,0 +1,295 @@
+"""The quality-aware loss of Perceive-IR stage 2, for the user's own training loop."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Mapping, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape
+from ..cfe import degradation_contrastive_loss
+from ..perceiver import QualityPerceiver
+from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
+from .feature_spaces import CallableFeatureSpace, ClipFeatureSpace, FeatureSpace, VGG16FeatureSpace
+from .perceptual import difficulty_adaptive_perceptual_loss
+
+__all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumNegatives"]
+
+#: What ``medium=`` accepts: a tensor, a proxy restorer, or a sequence of them.
+MediumNegatives = Union[Tensor, nn.Module, Sequence[Union[Tensor, nn.Module, Callable[[Tensor], Tensor]]], None]
+
+_TIER_VALUES = (0.0, 0.5, 1.0)
+_MIN_SIZE = 8
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the four terms: ``L = rec·L_rec + cl·L_cl + clip·L_clip + dpl·L_dpl``.
+
+    Defaults are the paper's best ``(λ1, λ2, λ3) = (0.1, 0.05, 0.1)`` with ``L_rec`` = L1.
+    A weight of 0 skips the term's computation entirely.
+    """
+
+    rec: float = 1.0
+    cl: float = 0.1
+    clip: float = 0.05
+    dpl: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"Loss weight `{name}` must be a non-negative number, got {value!r}.")
+
+
+@dataclass
+class QualityAwareLossOutput:
+    """Result of :class:`QualityAwareLoss`.
+
+    Attributes:
+        loss: Weighted scalar total, ready for ``backward()``.
+        terms: Detached unweighted terms that were computed: ``rec``, ``clip``, ``dpl``, ``cl``.
+        medium_weights: Detached ``(B, K)`` difficulty weights used for the medium negatives.
+    """
+
+    loss: Tensor
+    terms: dict[str, Tensor] = field(default_factory=dict)
+    medium_weights: Tensor | None = None
+
+
+def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRule) -> DifficultyRule:
+    if isinstance(difficulty, DifficultyRule):
+        return difficulty
+    if difficulty == "proxy_psnr":
+        return ProxyPSNRDifficulty()
+    if difficulty == "perceiver":
+        return PerceiverDifficulty()
+    if isinstance(difficulty, (int, float)) or (
+        isinstance(difficulty, (list, tuple)) and all(isinstance(v, (int, float)) for v in difficulty)
+    ):
+        return FixedDifficulty(difficulty)
+    raise ValueError(
+        f"`difficulty` must be 'proxy_psnr', 'perceiver', a number, a list of numbers or a DifficultyRule, "
+        f"got {difficulty!r}."
+    )
+
+
+class QualityAwareLoss(nn.Module):
+    """``L = L_rec + λ1·L_cl + λ2·L_clip + λ3·L_dpl`` — drop into any restoration training loop.
+
+    * ``L_rec``: L1 between restored and target.
+    * ``L_clip``: ``mean(1 − p_high)`` of the restored image under the frozen perceiver
+      (with CLIP's logit scale, so the softmax is not flat).
+    * ``L_dpl``: difficulty-adaptive perceptual loss with the target as positive, the degraded
+      input as easy negative and the ``medium`` images as weighted negatives.
+    * ``L_cl``: InfoNCE on CFE embeddings, when ``z`` and ``z_positive`` are given.
+
+    Frozen encoders run once per call on everything that needs them: with the default CLIP
+    feature space, one forward+backward of the CLIP vision tower on the restored batch serves
+    both ``L_clip`` and ``L_dpl``, and one ``no_grad`` forward covers target, degraded and
+    medium images together.
+
+    Args:
+        perceiver: A trained :class:`QualityPerceiver`; it is frozen here (prompts included).
+            May be ``None`` only when no term needs it.
+        weights: A :class:`LossWeights` or a mapping with some of ``rec``, ``cl``, ``clip``, ``dpl``.
+        feature_space: ``"clip"`` (the perceiver's vision tower, no extra download), ``"vgg16"``
+            (torchvision VGG-16 with ImageNet weights, the paper's), a :class:`FeatureSpace`,
+            or a callable returning a list of feature maps.
+        difficulty: ``"proxy_psnr"`` (epoch-level rule; call ``loss.difficulty.measure(...)``
+            each epoch), ``"perceiver"`` (per-sample rule), fixed number(s), or a
+            :class:`DifficultyRule`.
+        layer_weights: Per-layer weights of the feature space (default the paper's for four
+            layers, uniform otherwise).
+
+    Example:
+        >>> import torch
+        >>> tiny = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 4, "width": 32,
+        ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77,
+        ...     "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1}}
+        >>> from perceive_ir import QualityPerceiver
+        >>> loss_fn = QualityAwareLoss(QualityPerceiver(tiny, None, n_ctx=4))
+        >>> degraded, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+        >>> restored = degraded.clone().requires_grad_()
+        >>> out = loss_fn(restored, clean, degraded)
+        >>> out.loss.backward()
+        >>> sorted(out.terms), restored.grad is not None
+        (['clip', 'dpl', 'rec'], True)
+    """
+
+    def __init__(
+        self,
+        perceiver: QualityPerceiver | None,
+        weights: LossWeights | Mapping[str, float] | None = None,
+        feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]] = "clip",
+        difficulty: str | float | Sequence[float] | DifficultyRule = "proxy_psnr",
+        layer_weights: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(weights, Mapping):
+            unknown = set(weights) - {"rec", "cl", "clip", "dpl"}
+            if unknown:
+                raise ValueError(f"`weights` has unknown terms {sorted(unknown)}; expected rec, cl, clip, dpl.")
+            weights = LossWeights(**weights)
+        elif weights is None:
+            weights = LossWeights()
+        elif not isinstance(weights, LossWeights):
+            raise TypeError(f"`weights` must be a LossWeights or a mapping, got {type(weights).__name__}.")
+        self.weights = weights
+        self.difficulty = _resolve_difficulty(difficulty)
+        if perceiver is not None and not isinstance(perceiver, QualityPerceiver):
+            raise TypeError(f"`perceiver` must be a QualityPerceiver or None, got {type(perceiver).__name__}.")
+        self.perceiver = perceiver.freeze() if perceiver is not None else None
+
+        if feature_space == "clip":
+            self._require_perceiver("feature_space='clip'")
+            self.feature_space: FeatureSpace = ClipFeatureSpace(perceiver, layer_weights=layer_weights)  # type: ignore[arg-type]
+        elif feature_space == "vgg16":
+            self.feature_space = VGG16FeatureSpace(layer_weights=layer_weights)
+        elif isinstance(feature_space, FeatureSpace):
+            self.feature_space = feature_space
+        elif isinstance(feature_space, str):
+            raise ValueError(f"`feature_space` must be 'clip', 'vgg16', a FeatureSpace or a callable, got {feature_space!r}.")
+        else:
+            self.feature_space = CallableFeatureSpace(feature_space, layer_weights)
+        if weights.clip > 0:
+            self._require_perceiver("a non-zero `clip` weight")
+        if self.difficulty.needs_scores:
+            self._require_perceiver("difficulty='perceiver'")
+
+    def _require_perceiver(self, what: str) -> None:
+        if self.perceiver is None:
+            raise ValueError(f"{what} needs a QualityPerceiver; pass `perceiver=`.")
+
+    def _score(self, embedding: Tensor) -> Tensor:
+        assert self.perceiver is not None
+        probs = self.perceiver.logits_from_features(embedding).softmax(dim=-1)
+        return probs @ probs.new_tensor(_TIER_VALUES)
+
+    @staticmethod
+    def _medium_tensors(medium: MediumNegatives, degraded: Tensor) -> list[Tensor]:
+        if medium is None:
+            return []
+        items = [medium] if isinstance(medium, (Tensor, nn.Module)) else list(medium)
+        tensors = []
+        for k, item in enumerate(items):
+            if isinstance(item, Tensor):
+                out = item
+            elif callable(item):
+                with torch.no_grad():
+                    out = item(degraded)
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"Proxy restorer medium[{k}] returned {type(out).__name__}, expected a tensor.")
+            else:
+                raise TypeError(f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}.")
+            check_image(out, f"medium[{k}]", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
+            check_same_shape(out, f"medium[{k}]", degraded, "degraded")
+            tensors.append(out.detach())
+        return tensors
+
+    def forward(
+        self,
+        restored: Tensor,
+        target: Tensor,
+        degraded: Tensor,
+        medium: MediumNegatives = None,
+        z: Tensor | None = None,
+        z_positive: Tensor | None = None,
+        labels: Tensor | None = None,
+    ) -> QualityAwareLossOutput:
+        """Compute the loss.
+
+        Args:
+            restored: Network output ``(B, 3, H, W)``, values in ``[-0.5, 1.5]`` tolerated.
+            target: Clean ground truth, same shape, in ``[0, 1]``.
+            degraded: The network's input, same shape, in ``[0, 1]``.
+            medium: Medium-quality negatives: tensors, proxy restorers (called on ``degraded``
+                under ``no_grad``) or a sequence of them.
+            z: CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
+            z_positive: CFE embeddings of another crop of the same images.
+            labels: Optional ``(B,)`` integer degradation labels for ``L_cl``.
+
+        Returns:
+            :class:`QualityAwareLossOutput` with ``.loss`` and ``.terms``.
+        """
+        check_image(restored, "restored", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
+        check_image(target, "target", min_size=_MIN_SIZE)
+        check_image(degraded, "degraded", min_size=_MIN_SIZE)
+        check_same_shape(restored, "restored", target, "target")
+        check_same_shape(degraded, "degraded", target, "target")
+        if (z is None) != (z_positive is None):
+            raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
+        w = self.weights
+        mediums = self._medium_tensors(medium, degraded) if w.dpl > 0 else []
+        batch, num_medium = restored.shape[0], len(mediums)
+        need_scores = w.dpl > 0 and num_medium > 0 and self.difficulty.needs_scores
+        clip_space = isinstance(self.feature_space, ClipFeatureSpace)
+        terms: dict[str, Tensor] = {}
+
+        total = w.rec * F.l1_loss(restored, target) if w.rec > 0 else restored.new_zeros(())
+        if w.rec > 0:
+            terms["rec"] = F.l1_loss(restored.detach(), target)
+
+        # one pass with gradient over the restored batch
+        embedding, restored_features = None, None
+        if w.dpl > 0 and clip_space:
+            embedding, restored_features = self.feature_space.forward_with_embedding(restored)  # type: ignore[attr-defined]
+        elif w.dpl > 0:
+            restored_features = self.feature_space(restored)
+        if embedding is None and (w.clip > 0 or need_scores):
+            embedding = self.perceiver.encode_images(restored)  # type: ignore[union-attr]
+
+        if w.clip > 0:
+            p_high = self.perceiver.logits_from_features(embedding).softmax(dim=-1)[:, 2]  # type: ignore[union-attr]
+            clip_term = (1.0 - p_high).mean()
+            total = total + w.clip * clip_term
+            terms["clip"] = clip_term.detach()
+
+        medium_weights = None
+        if w.dpl > 0:
+            # one no-grad pass over every image that needs no gradient
+            with torch.no_grad():
+                others = torch.cat([target, degraded, *mediums])
+                if clip_space:
+                    other_embedding, other_features = self.feature_space.forward_with_embedding(others)  # type: ignore[attr-defined]
+                else:
+                    other_features = self.feature_space(others)
+                    other_embedding = (
+                        self.perceiver.encode_images(torch.cat(mediums)) if need_scores else None  # type: ignore[union-attr]
+                    )
+            chunks = [f.split(batch) for f in other_features]
+            positive = [c[0] for c in chunks]
+            easy = [c[1] for c in chunks]
+            medium_features = [[c[2 + k] for c in chunks] for k in range(num_medium)]
+            if num_medium:
+                restored_score = medium_scores = None
+                if need_scores:
+                    medium_embedding = other_embedding[-batch * num_medium :]  # type: ignore[index]
+                    restored_score = self._score(embedding.detach())  # type: ignore[union-attr]
+                    medium_scores = self._score(medium_embedding).view(num_medium, batch).T
+                medium_weights = self.difficulty.weights(
+                    batch, num_medium, restored.device, restored_score, medium_scores
+                ).to(restored.dtype)
+            dpl = difficulty_adaptive_perceptual_loss(
+                restored_features,  # type: ignore[arg-type]
+                positive,
+                easy,
+                medium_features,
+                medium_weights,
+                self.feature_space.layer_weights,
+            )
+            total = total + w.dpl * dpl
+            terms["dpl"] = dpl.detach()
+
+        if z is not None and w.cl > 0:
+            cl = degradation_contrastive_loss(z, z_positive, labels)  # type: ignore[arg-type]
+            total = total + w.cl * cl
+            terms["cl"] = cl.detach()
+
+        return QualityAwareLossOutput(
+            loss=total,
+            terms=terms,
+            medium_weights=medium_weights.detach() if medium_weights is not None else None,
+        )

@@ -1,0 +1,186 @@
+"""The quality perceiver: frozen CLIP + three learnt tier prompts (Perceive-IR stage 1)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._validation import OUTPUT_RANGE_SLACK, check_image
+from .clip_loading import load_clip
+from .hub import HubMixin
+from .prompts import DEFAULT_TIER_WORDS, TIERS, TierPrompts
+
+__all__ = ["QualityPerceiver"]
+
+# Expected tier position used by ``score``: low → 0, medium → 0.5, high → 1.
+_TIER_VALUES = (0.0, 0.5, 1.0)
+
+
+class QualityPerceiver(nn.Module, HubMixin):
+    """Rates restoration quality as low / medium / high with a frozen CLIP and learnt prompts.
+
+    Only the prompt context (``prompts.ctx``) trains; CLIP stays frozen and in eval mode even
+    when the perceiver is put in train mode. Resizing to CLIP's input size and CLIP
+    normalisation happen inside and are differentiable, so a loss on the score reaches the
+    input image. Once the prompts are trained, the tier text features are cached: scoring
+    then costs one CLIP image forward.
+
+    Args:
+        clip_model: open_clip model name (``"ViT-B-32"``), ``"hf-hub:org/repo"`` /
+            ``"local-dir:/path"`` id, or an open_clip config dict (random weights).
+        clip_pretrained: open_clip pretrained tag or file for a plain model name (the paper:
+            OpenAI ViT-B/32, ``"openai"``); ``None`` for random weights or with an id / dict.
+        n_ctx: Learnable context vectors per tier (the paper: 16).
+        tier_words: Words initialising the last context vector of each tier.
+
+    Example:
+        >>> import torch
+        >>> tiny = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32,
+        ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77,
+        ...     "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1}}
+        >>> perceiver = QualityPerceiver(clip_model=tiny, clip_pretrained=None, n_ctx=4)
+        >>> images = torch.rand(2, 3, 48, 48)
+        >>> perceiver(images).shape, perceiver.score(images).shape
+        (torch.Size([2, 3]), torch.Size([2]))
+    """
+
+    def __init__(
+        self,
+        clip_model: str | dict[str, Any] = "ViT-B-32",
+        clip_pretrained: str | None = "openai",
+        n_ctx: int = 16,
+        tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
+    ) -> None:
+        super().__init__()
+        loaded = load_clip(clip_model, clip_pretrained)
+        self.clip = loaded.model.requires_grad_(False).eval()
+        self.prompts = TierPrompts(self.clip, loaded.tokenizer, n_ctx=n_ctx, tier_words=tier_words)
+        self.register_buffer("pixel_mean", torch.tensor(loaded.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(loaded.std).view(1, 3, 1, 1), persistent=False)
+        self.image_size = loaded.image_size
+        self._clip_has_source = loaded.has_source
+        self._config = {
+            "clip_model": clip_model,
+            "clip_pretrained": clip_pretrained,
+            "n_ctx": n_ctx,
+            "tier_words": list(tier_words),
+        }
+        self._text_cache: tuple[tuple[Any, ...], Tensor] | None = None
+
+    # -- modes -------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> QualityPerceiver:
+        """Set train mode on the prompts; CLIP always stays in eval mode."""
+        super().train(mode)
+        self.clip.eval()
+        return self
+
+    def freeze(self) -> QualityPerceiver:
+        """Freeze the prompts too (stage 2 uses the perceiver as a fixed critic); returns ``self``."""
+        self.requires_grad_(False)
+        return self.eval()
+
+    @property
+    def tiers(self) -> tuple[str, str, str]:
+        """Names of the logit columns: ``("low", "medium", "high")``."""
+        return TIERS
+
+    # -- features ----------------------------------------------------------------------------
+    def text_features(self) -> Tensor:
+        """``(3, D)`` normalised tier features; cached while the prompts cannot change."""
+        ctx = self.prompts.ctx
+        if torch.is_grad_enabled() and ctx.requires_grad:
+            self._text_cache = None
+            return self.prompts(self.clip)
+        # _version moves on every in-place update (optimiser step, load_state_dict, copy_)
+        key = (ctx._version, ctx.data_ptr(), ctx.device, ctx.dtype)
+        if self._text_cache is None or self._text_cache[0] != key:
+            with torch.no_grad():
+                self._text_cache = (key, self.prompts(self.clip))
+        return self._text_cache[1]
+
+    def preprocess(self, images: Tensor) -> Tensor:
+        """Resize to CLIP's input size (bicubic, antialiased) and normalise; differentiable."""
+        if tuple(images.shape[-2:]) != self.image_size:
+            images = F.interpolate(images, size=self.image_size, mode="bicubic", align_corners=False, antialias=True)
+        return (images - self.pixel_mean) / self.pixel_std
+
+    def encode_images(self, images: Tensor) -> Tensor:
+        """``(B, D)`` normalised CLIP image features of ``[0, 1]`` images (no input checks)."""
+        return F.normalize(self.clip.encode_image(self.preprocess(images)), dim=-1)
+
+    def encode_images_with_intermediates(self, images: Tensor, indices: Sequence[int]) -> tuple[Tensor, list[Tensor]]:
+        """One CLIP image forward returning normalised features and the chosen blocks' outputs.
+
+        Used by the quality-aware loss so the quality term and the perceptual term share a
+        single pass of the vision tower.
+        """
+        out = self.clip.visual.forward_intermediates(self.preprocess(images), indices=list(indices))
+        return F.normalize(out["image_features"], dim=-1), list(out["image_intermediates"])
+
+    @property
+    def vision_depth(self) -> int:
+        """Number of blocks of the CLIP vision tower (for choosing perceptual layers)."""
+        visual = self.clip.visual
+        if hasattr(visual, "transformer"):
+            return len(visual.transformer.resblocks)
+        raise AttributeError(f"Cannot tell the depth of a {type(visual).__name__} vision tower.")
+
+    def logits_from_features(self, image_features: Tensor) -> Tensor:
+        """Tier logits from normalised image features: ``logit_scale.exp() · cos``."""
+        text = self.text_features().to(image_features.dtype)
+        return self.clip.logit_scale.exp() * image_features @ text.T
+
+    # -- public scoring ------------------------------------------------------------------------
+    def forward(self, images: Tensor) -> Tensor:
+        """Tier logits.
+
+        Args:
+            images: ``(B, 3, H, W)`` float images in ``[0, 1]`` (network outputs may overshoot
+                by up to 0.5).
+
+        Returns:
+            ``(B, 3)`` logits ordered (low, medium, high), scaled by CLIP's logit scale.
+        """
+        check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
+        return self.logits_from_features(self.encode_images(images))
+
+    def probabilities(self, images: Tensor) -> Tensor:
+        """``(B, 3)`` softmax over the tiers (low, medium, high)."""
+        return self.forward(images).softmax(dim=-1)
+
+    def score(self, images: Tensor) -> Tensor:
+        """``(B,)`` quality score in ``[0, 1]``: the expected tier, low = 0, medium = 0.5, high = 1."""
+        probs = self.probabilities(images)
+        return probs @ probs.new_tensor(_TIER_VALUES)
+
+    def triplet_loss(self, low: Tensor, medium: Tensor, high: Tensor) -> Tensor:
+        """Stage-1 prompt-learning loss: cross-entropy of each image against its tier.
+
+        Args:
+            low: Degraded images ``(B, 3, H, W)``.
+            medium: Partially restored images, same shape.
+            high: Clean images, same shape.
+
+        Returns:
+            Scalar cross-entropy over the ``3B`` images (one CLIP forward).
+        """
+        for name, x in (("low", low), ("medium", medium), ("high", high)):
+            check_image(x, name)
+        if not (low.shape == medium.shape == high.shape):
+            raise ValueError(
+                f"`low`, `medium` and `high` must have the same shape, got {tuple(low.shape)}, "
+                f"{tuple(medium.shape)} and {tuple(high.shape)}."
+            )
+        logits = self.logits_from_features(self.encode_images(torch.cat([low, medium, high])))
+        targets = torch.arange(3, device=logits.device).repeat_interleave(low.shape[0])
+        return F.cross_entropy(logits, targets)
+
+    # -- hub -----------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def _external_state_prefixes(self) -> tuple[str, ...]:
+        return ("clip.",) if self._clip_has_source else ()

@@ -1,0 +1,97 @@
+"""CoOp-style learnable prompts, one per quality tier, run through CLIP's frozen text tower."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from open_clip.transformer import text_global_pool
+from torch import Tensor, nn
+
+__all__ = ["TIERS", "DEFAULT_TIER_WORDS", "TierPrompts"]
+
+#: Quality tiers in the order of the perceiver's logits.
+TIERS: tuple[str, str, str] = ("low", "medium", "high")
+#: Words whose embeddings initialise the last context vector of each tier (the paper's).
+DEFAULT_TIER_WORDS: tuple[str, str, str] = ("terrible", "mediocre", "excellent")
+
+_PLACEHOLDER = "X"
+
+
+class TierPrompts(nn.Module):
+    """Learnable context vectors ``(3, n_ctx, width)`` for the (low, medium, high) prompts.
+
+    Each prompt is ``[SOT] ctx_1 … ctx_n . [EOT]``: the ``n_ctx`` context vectors replace the
+    token embeddings of a placeholder template. Context is initialised ``N(0, 0.02)`` and the
+    last vector of each tier from the (mean sub-word) embedding of its tier word.
+
+    Args:
+        clip: open_clip ``CLIP`` whose text tower the prompts run through (not registered here).
+        tokenizer: open_clip tokenizer of that model.
+        n_ctx: Context vectors per tier.
+        tier_words: One word per tier, low to high.
+        init_std: Standard deviation of the context initialisation.
+
+    Example:
+        >>> from perceive_ir.clip_loading import load_clip
+        >>> clip = load_clip({"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32,
+        ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77, "vocab_size": 49408,
+        ...     "width": 16, "heads": 1, "layers": 1}}, None)
+        >>> prompts = TierPrompts(clip.model, clip.tokenizer, n_ctx=4)
+        >>> prompts(clip.model).shape
+        torch.Size([3, 16])
+    """
+
+    def __init__(
+        self,
+        clip: nn.Module,
+        tokenizer: Callable[[list[str]], Tensor],
+        n_ctx: int = 16,
+        tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
+        init_std: float = 0.02,
+    ) -> None:
+        super().__init__()
+        if not isinstance(n_ctx, int) or n_ctx < 1:
+            raise ValueError(f"`n_ctx` must be a positive int, got {n_ctx!r}.")
+        if len(tier_words) != len(TIERS) or not all(isinstance(w, str) and w.strip() for w in tier_words):
+            raise ValueError(f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}.")
+        context_length = int(clip.positional_embedding.shape[0])
+        if n_ctx + 3 > context_length:
+            raise ValueError(f"`n_ctx`={n_ctx} does not fit CLIP's context length {context_length} (need n_ctx + 3).")
+        embedding: nn.Embedding = clip.token_embedding
+        template = " ".join([_PLACEHOLDER] * n_ctx) + "."
+        tokens = tokenizer([template] * len(TIERS)).long()
+        placeholder_id = int(tokenizer([_PLACEHOLDER])[0, 1])
+        if not bool((tokens[:, 1 : 1 + n_ctx] == placeholder_id).all()):
+            raise ValueError("The tokenizer split the prompt template unexpectedly; use an open_clip BPE tokenizer.")
+        self.register_buffer("tokens", tokens, persistent=False)
+        self.n_ctx = n_ctx
+        self.tier_words = tuple(tier_words)
+
+        ctx = torch.empty(len(TIERS), n_ctx, embedding.weight.shape[1]).normal_(0.0, init_std)
+        with torch.no_grad():
+            for tier, word in enumerate(tier_words):
+                ids = tokenizer([word])[0].long()
+                end = int(ids.argmax())  # EOT has the largest id
+                ctx[tier, -1] = embedding.weight[ids[1:end]].mean(dim=0).to(ctx.dtype)
+        self.ctx = nn.Parameter(ctx)
+
+    def forward(self, clip: nn.Module) -> Tensor:
+        """Encode the three prompts with ``clip``'s text tower.
+
+        Returns:
+            ``(3, embed_dim)`` L2-normalised text features, ordered (low, medium, high).
+        """
+        cast = clip.transformer.get_cast_dtype()
+        tokens = self.tokens
+        x = clip.token_embedding(tokens).to(cast)
+        x = torch.cat([x[:, :1], self.ctx.to(cast), x[:, 1 + self.n_ctx :]], dim=1)
+        x = x + clip.positional_embedding.to(cast)
+        x = clip.transformer(x, attn_mask=clip.attn_mask)
+        x = clip.ln_final(x)
+        x = text_global_pool(x, tokens, clip.text_pool_type, eos_token_id=getattr(clip, "text_eos_id", None))
+        proj = clip.text_projection
+        if proj is not None:
+            x = proj(x) if isinstance(proj, nn.Linear) else x @ proj
+        return F.normalize(x, dim=-1)
