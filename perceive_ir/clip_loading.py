@@ -11,7 +11,6 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import open_clip
 from torch import Tensor, nn
 
 __all__ = ["LoadedClip", "load_clip", "ClipLoadError"]
@@ -51,6 +50,8 @@ def _as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
 
 
 def _from_config_dict(config: dict[str, Any]) -> LoadedClip:
+    import open_clip
+
     missing = [k for k in ("embed_dim", "vision_cfg", "text_cfg") if k not in config]
     if missing:
         raise ValueError(f"`clip_model` config dict lacks keys {missing}; expected embed_dim, vision_cfg, text_cfg.")
@@ -94,6 +95,8 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
         >>> clip.image_size, clip.has_source
         ((32, 32), False)
     """
+    import open_clip  # imported here: it pulls in torchvision and takes seconds
+
     if isinstance(clip_model, dict):
         if clip_pretrained is not None:
             raise ValueError("`clip_pretrained` must be None when `clip_model` is a config dict (random weights).")

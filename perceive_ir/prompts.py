@@ -6,7 +6,6 @@ from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-from open_clip.transformer import text_global_pool
 from torch import Tensor, nn
 
 __all__ = ["TIERS", "DEFAULT_TIER_WORDS", "TierPrompts"]
@@ -83,6 +82,8 @@ class TierPrompts(nn.Module):
         Returns:
             ``(3, embed_dim)`` L2-normalised text features, ordered (low, medium, high).
         """
+        from open_clip.transformer import text_global_pool
+
         cast = clip.transformer.get_cast_dtype()
         tokens = self.tokens
         x = clip.token_embedding(tokens).to(cast)

@@ -11,36 +11,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from perceive_ir.testing import tiny_clip_config as _tiny_clip_config  # noqa: E402
+from perceive_ir.testing import tiny_dinov2_config  # noqa: E402,F401  (re-exported for tests)
+
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
-#: An open_clip CLIP config small enough for CPU tests (about 1.9M parameters, mostly the
-#: token embedding of the real 49408-word BPE vocabulary that ships with open_clip).
-TINY_CLIP_CONFIG = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
-}
-
-
-def tiny_dinov2_config(num_hidden_layers: int = 12):
-    """A DINOv2 config with the real depth (so layers (1, 4, 8, 12) exist) and a tiny width."""
-    from transformers import Dinov2Config
-
-    return Dinov2Config(
-        hidden_size=32,
-        num_hidden_layers=num_hidden_layers,
-        num_attention_heads=2,
-        intermediate_size=64,
-        image_size=224,
-        patch_size=14,
-    )
+#: Kept for tests that import the constant directly.
+TINY_CLIP_CONFIG = _tiny_clip_config()
 
 
 @pytest.fixture
 def tiny_clip_config() -> dict:
-    import copy
-
-    return copy.deepcopy(TINY_CLIP_CONFIG)
+    return _tiny_clip_config()
 
 
 @pytest.fixture

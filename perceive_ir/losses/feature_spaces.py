@@ -120,15 +120,23 @@ class VGG16FeatureSpace(FeatureSpace):
 
     def __init__(self, weights: str | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None) -> None:
         super().__init__()
-        from torchvision.models import vgg16
+        from torchvision.models import VGG16_Weights
+        from torchvision.models.vgg import cfgs, make_layers
 
-        try:
-            features = vgg16(weights=weights).features[: self.LAYER_INDICES[-1] + 1]
-        except Exception as err:  # download or unknown weights name
-            raise RuntimeError(
-                f"Could not build torchvision VGG-16 with weights={weights!r}: {err}. Offline, the weights must "
-                "already be in torch's hub cache; or use feature_space='clip', which needs no extra download."
-            ) from err
+        # build the convolutional part only: the classifier (120M parameters) is never used
+        features = make_layers(cfgs["D"])[: self.LAYER_INDICES[-1] + 1]
+        if weights is not None:
+            try:
+                state = VGG16_Weights[weights].get_state_dict(progress=False)
+            except Exception as err:  # unknown name, or no network and nothing cached
+                raise RuntimeError(
+                    f"Could not load torchvision VGG-16 weights {weights!r}: {err}. Offline, the weights must "
+                    "already be in torch's hub cache; or use feature_space='clip', which needs no extra download."
+                ) from err
+            prefix = "features."
+            features.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix) and int(k.split(".")[1]) < len(features)}
+            )
         for layer in features:
             if isinstance(layer, nn.ReLU):
                 layer.inplace = False  # conv2_2 is read before its in-place ReLU would overwrite it

@@ -1,0 +1,51 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from perceive_ir._validation import OUTPUT_RANGE_SLACK, check_embedding, check_image, check_same_shape
+
+
+def test_valid_image_is_returned_unchanged():
+    x = torch.rand(2, 3, 16, 16)
+    assert check_image(x, "images") is x
+
+
+@pytest.mark.parametrize(
+    "value, error, fragment",
+    [
+        (np.zeros((1, 3, 8, 8), dtype=np.float32), TypeError, "torch.Tensor"),
+        (torch.zeros(1, 3, 8, 8, dtype=torch.uint8), TypeError, "floating-point"),
+        (torch.zeros(3, 8, 8), ValueError, "(B, C, H, W)"),
+        (torch.zeros(1, 1, 8, 8), ValueError, "3 channels"),
+        (torch.zeros(0, 3, 8, 8), ValueError, "empty batch"),
+        (torch.full((1, 3, 8, 8), math.nan), ValueError, "NaN or Inf"),
+        (torch.full((1, 3, 8, 8), math.inf), ValueError, "NaN or Inf"),
+        (torch.full((1, 3, 8, 8), 255.0), ValueError, "divide by 255"),
+        (torch.full((1, 3, 8, 8), -0.2), ValueError, "[0, 1]"),
+    ],
+)
+def test_bad_images_raise_naming_the_argument(value, error, fragment):
+    with pytest.raises(error) as info:
+        check_image(value, "degraded")
+    assert "`degraded`" in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_min_size_and_slack():
+    with pytest.raises(ValueError, match="at least 8×8"):
+        check_image(torch.rand(1, 3, 4, 16), "x", min_size=8)
+    overshoot = torch.rand(1, 3, 8, 8) * 1.2 - 0.1
+    check_image(overshoot, "restored", slack=OUTPUT_RANGE_SLACK)
+    with pytest.raises(ValueError, match=r"\[-0.5, 1.5\]"):
+        check_image(overshoot * 10, "restored", slack=OUTPUT_RANGE_SLACK)
+
+
+def test_shape_and_embedding_checks():
+    with pytest.raises(ValueError, match="`restored` and `target`"):
+        check_same_shape(torch.zeros(1, 3, 8, 8), "restored", torch.zeros(1, 3, 9, 8), "target")
+    with pytest.raises(ValueError, match="128 features"):
+        check_embedding(torch.zeros(2, 64), "z", dim=128)
+    with pytest.raises(TypeError, match="floating-point"):
+        check_embedding(torch.zeros(2, 4, dtype=torch.long), "z")
