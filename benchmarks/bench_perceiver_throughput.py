@@ -1,0 +1,55 @@
+"""Perceiver scoring throughput against raw open_clip ``encode_image`` on the same model and batch.
+
+``raw`` is open_clip's ``encode_image`` on an already CLIP-normalised batch (the least work
+any CLIP scorer does); ``perceiver`` is ``QualityPerceiver.score`` on the ``[0, 1]`` batch
+(input checks, normalisation, cached tier features, softmax). Images are already at CLIP's
+input size, so neither resizes. Target: throughput ratio ≥ 0.97. Real-size ViT-B/32 from its
+open_clip config with random weights: speed does not depend on the weights.
+
+    .venv/bin/python benchmarks/bench_perceiver_throughput.py [--batch 32] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import interleaved_median  # noqa: E402
+
+from perceive_ir import QualityPerceiver  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    perceiver = QualityPerceiver("ViT-B-32", clip_pretrained=None).to(device).freeze()
+    images = torch.rand(args.batch, 3, *perceiver.image_size, device=device)
+    normalised = perceiver.preprocess(images)
+
+    @torch.no_grad()
+    def raw() -> None:
+        perceiver.clip.encode_image(normalised)
+
+    @torch.no_grad()
+    def score() -> None:
+        perceiver.score(images)
+
+    t = interleaved_median({"raw_encode_image": raw, "perceiver_score": score}, device, args.rounds)
+    ratio = t["raw_encode_image"] / t["perceiver_score"]
+    print(f"device={device} batch={args.batch} CLIP=ViT-B/32 (random weights) rounds={args.rounds}")
+    for name, seconds in t.items():
+        print(f"{name:<18}{seconds:>10.4f} s/batch {args.batch / seconds:>10.1f} images/s")
+    print(f"throughput perceiver / raw = {ratio:.3f} (target >= 0.97): {'met' if ratio >= 0.97 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
