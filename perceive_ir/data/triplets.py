@@ -226,7 +226,9 @@ def build_triplets(
         settings.update(model=type(model).__name__)
     doc = _load_manifest(manifest_path)
     if doc is None:
+        # written up front, so cross-fit checkpoints on disk always belong to these settings
         doc = {"format": _FORMAT, "version": 1, "settings": settings, "scenes": []}
+        atomic_write_bytes(manifest_path, json.dumps(doc, indent=1).encode())
     elif doc["settings"] != settings:
         raise ValueError(
             f"{manifest_path} was built with settings {doc['settings']}, now {settings}: "
@@ -273,14 +275,13 @@ def build_triplets(
             renderer[train_fold] = net
         return renderer[train_fold]
 
-    loop = todo
-    if progress:
-        from tqdm.auto import tqdm
-
-        loop = tqdm(todo, desc=f"triplets ({strategy})")
-    for i in loop:
-        sample = dataset[i]
+    def _render_scene(i: int) -> None:
         name = names[i]
+        sample = dataset[i]
+        if str(sample["name"]) != name:
+            raise ValueError(
+                f"dataset[{i}] is named {sample['name']!r}, expected {name!r}: the dataset order changed."
+            )
         low, high = sample["degraded"], sample["clean"]
         if strategy == "mild":
             medium = high + mild_strength * (low - high)
@@ -300,7 +301,20 @@ def build_triplets(
             scenes[name]["fold"] = folds[i]
         doc["scenes"] = list(scenes.values())
         atomic_write_bytes(manifest_path, json.dumps(doc, indent=1).encode())
+
+    loop = todo
+    if progress:
+        from tqdm.auto import tqdm
+
+        loop = tqdm(todo, desc=f"triplets ({strategy})")
+    # datasets that synthesise on the fly draw from the global RNG: seed it per scene inside a
+    # fork, so a scene's images do not depend on interruptions and the caller's RNG is untouched
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for i in loop:
+            torch.manual_seed(stable_seed(seed, "scene", names[i]))
+            _render_scene(i)
     return manifest_path
+
 
 
 def _scene_names(dataset: Dataset) -> list[str]:
