@@ -32,7 +32,8 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
 
     Example:
         >>> g = make_generator(seed=3)
-        >>> int(torch.randint(0, 100, (1,), generator=g)) == int(torch.randint(0, 100, (1,), generator=make_generator(3)))
+        >>> a = torch.randint(0, 100, (4,), generator=g)
+        >>> torch.equal(a, torch.randint(0, 100, (4,), generator=make_generator(3)))
         True
     """
     if seed is not None and generator is not None:

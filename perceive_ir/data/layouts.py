@@ -160,7 +160,8 @@ LAYOUTS: dict[str, DatasetLayout] = {
             "gopro", "deblur",
             "GoPro (Nah et al., CVPR 2017, GOPRO_Large): real motion blur from averaged high-speed video "
             "frames, 2,103 training and 1,111 test pairs in sequence folders.",
-            ("train", "test"), "ROOT/{train,test}/<SEQUENCE>/blur/000047.png\nROOT/{train,test}/<SEQUENCE>/sharp/000047.png",
+            ("train", "test"),
+            "ROOT/{train,test}/<SEQUENCE>/blur/000047.png\nROOT/{train,test}/<SEQUENCE>/sharp/000047.png",
             _scan_gopro),
         DatasetLayout(
             "lol", "lowlight",

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 from torch.utils.data import Dataset
 
 from ._seeding import stable_seed
@@ -49,7 +48,9 @@ class PairItem:
 
     def __post_init__(self) -> None:
         if (self.degraded is None) == (self.degradation is None):
-            raise ValueError(f"Item {self.name!r}: give exactly one of `degraded` (a file) or `degradation` (a preset).")
+            raise ValueError(
+                f"Item {self.name!r}: give exactly one of `degraded` (a file) or `degradation` (a preset)."
+            )
 
 
 class PairedImageDataset(Dataset[dict[str, Any]]):
