@@ -130,6 +130,18 @@ def test_deterministic_parts_match_their_model(photo: torch.Tensor) -> None:
     assert torch.allclose(h(x, seed=5), (x * t + 0.85 * (1 - t)).clamp(0, 1), atol=1e-6)
 
 
+def test_gaussian_blur_kernel_is_the_requested_gaussian() -> None:
+    dot = torch.zeros(1, 3, 41, 41)
+    dot[..., 20, 20] = 1.0
+    for sigma in (1.0, 2.0, 3.0):
+        k = GaussianBlur(sigma=sigma)(dot)[0, 0]
+        assert abs(float(k.sum()) - 1.0) < 1e-4
+        offsets = torch.arange(41.0) - 20
+        var_x = float((k.sum(0) * offsets**2).sum())
+        var_y = float((k.sum(1) * offsets**2).sum())
+        assert abs(var_x - sigma**2) < 0.05 * sigma**2 and abs(var_y - sigma**2) < 0.05 * sigma**2
+
+
 def test_motion_blur_direction_follows_kornia_convention() -> None:
     dot = torch.zeros(1, 3, 21, 21)
     dot[..., 10, 10] = 1.0
@@ -187,6 +199,8 @@ def test_input_validation() -> None:
         GaussianNoise()(torch.rand(1, 8, 8))
     with pytest.raises(ValueError, match="seed"):
         GaussianNoise()(torch.rand(3, 8, 8), seed=1, generator=torch.Generator())
+    with pytest.raises(TypeError, match="generator"):
+        GaussianNoise()(torch.rand(3, 8, 8), generator=3)  # type: ignore[arg-type]
     for bad in (lambda: GaussianNoise(-1), lambda: Rain(density=0), lambda: Rain(length=4),
                 lambda: Haze(airlight=2.0), lambda: Haze(depth="x"), lambda: GaussianBlur(0),
                 lambda: MotionBlur(length=4), lambda: LowLight(exposure=0), lambda: JPEG(quality=0),

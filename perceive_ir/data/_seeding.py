@@ -27,7 +27,7 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
     global RNG) when neither is given.
 
     Raises:
-        ValueError: both are given.
+        ValueError: both are given, or ``generator`` is not a CPU generator.
         TypeError: wrong types.
 
     Example:
@@ -41,6 +41,11 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+        if generator.device.type != "cpu":
+            raise ValueError(
+                f"`generator` must be a CPU generator (random numbers are drawn on the CPU and moved to the "
+                f"image's device), got one on {generator.device}."
+            )
         return generator
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int):

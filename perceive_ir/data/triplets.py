@@ -160,6 +160,8 @@ def build_triplets(
     Args:
         dataset: Whole-image samples ``{"degraded", "clean", "task", "name"}`` (e.g. a
             :class:`~perceive_ir.data.PairedFolderDataset` without ``crop``), names unique.
+            Scene names come from ``dataset.items`` when it has them, else from reading
+            every sample once.
         out_dir: Output folder (created). Re-running resumes an interrupted build.
         strategy: ``"crossfit"`` (the paper's), ``"model"`` or ``"mild"`` (cheap approximation).
         model: The restorer for ``"model"``: an ``nn.Module`` (put in eval mode) or callable
@@ -209,6 +211,11 @@ def build_triplets(
             raise ValueError(f"`{arg}` must be a positive int, got {v!r}.")
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError("`dataset` is empty.")
+    augment = getattr(dataset, "augment", None)
+    if isinstance(augment, PairedAugment) and augment.crop is not None:
+        raise ValueError(
+            "`dataset` crops its samples; triplets are built from whole images: create it without `crop`."
+        )
     device = torch.device(device)
     out = Path(out_dir)
     for t in _TIERS:
