@@ -77,3 +77,24 @@ def test_errors() -> None:
         TaskBalancedSampler(_concat(), [1, 2, 3])
     with pytest.raises(ValueError, match=r"repeats\[1\]"):
         TaskBalancedSampler(_concat(), [1, -1, 1, 1, 1])
+
+
+def test_end_to_end_task_balanced_loader(tmp_path) -> None:  # noqa: ANN001
+    from torch.utils.data import DataLoader
+
+    from _data_helpers import make_layout
+    from perceive_ir.data import FileListDataset, write_filelist
+
+    sets = []
+    for name, split in (("bsd400_wed", "train"), ("rain100l", "train"), ("sots_outdoor", "test"), ("lol", "train")):
+        make_layout(name, tmp_path / name)
+        path = write_filelist(name, tmp_path / name, tmp_path / "lists", [split])[0]
+        sets.append(FileListDataset(path, crop=16, hflip=True, seed=0))
+    train = ConcatDataset(sets)
+    repeats = {"denoise": 1, "derain": 4, "dehaze": 2, "lowlight": 3}
+    sampler = TaskBalancedSampler(train, repeats, seed=0)
+    loader = DataLoader(train, batch_size=len(sampler), sampler=sampler)
+    batch = next(iter(loader))
+    assert batch["degraded"].shape == (len(sampler), 3, 16, 16)
+    labels = Counter(batch["task"].tolist())  # integer task ids, usable as contrastive labels
+    assert labels == {0: 9 * 1, 1: 2 * 4, 2: 2 * 2, 4: 2 * 3}
