@@ -29,7 +29,8 @@ from .sampler import PAPER_REPEATS, TaskBalancedSampler
 from .samples import SAMPLE_IMAGE_NAMES, sample_images
 from .tasks import TASK_IDS, TASKS, task_id, task_name
 from .transforms import PairedAugment, paired_random_crop, paired_random_flip
-from .triplets import TripletDataset, build_triplets, scene_fold
+from .triplet_dataset import TripletDataset
+from .triplets import build_triplets, load_manifest, scene_fold
 
 __all__ = [
     # degradations
@@ -79,4 +80,5 @@ __all__ = [
     "build_triplets",
     "TripletDataset",
     "scene_fold",
+    "load_manifest",
 ]

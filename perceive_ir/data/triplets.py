@@ -35,12 +35,12 @@ from torch.utils.data import Dataset
 from ..hub import atomic_write_bytes
 from ..tiling import tiled_apply
 from ._seeding import stable_seed
-from .io import read_image, save_png
+from .io import save_png
 from .restorer import TinyRestorer
 from .tasks import task_name
 from .transforms import PairedAugment
 
-__all__ = ["MANIFEST_NAME", "TripletStrategy", "scene_fold", "build_triplets", "TripletDataset"]
+__all__ = ["MANIFEST_NAME", "TripletStrategy", "scene_fold", "build_triplets", "load_manifest"]
 
 MANIFEST_NAME = "manifest.json"
 _FORMAT = "perceive-ir-triplets"
@@ -65,7 +65,17 @@ def _file_stem(name: str) -> str:
     return f"{safe[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
-def _load_manifest(path: Path) -> dict[str, Any] | None:
+def load_manifest(path: Path) -> dict[str, Any] | None:
+    """The parsed triplet manifest at ``path``, or ``None`` if the file does not exist.
+
+    Raises:
+        ValueError: the file is not valid JSON or not a triplet manifest.
+
+    Example:
+        >>> from pathlib import Path
+        >>> load_manifest(Path("/nonexistent/manifest.json")) is None
+        True
+    """
     if not path.is_file():
         return None
     try:
@@ -197,7 +207,7 @@ def build_triplets(
         ...     save_png(torch.rand(3, 16, 16), root / "gt" / f"{n}.png")
         >>> ds = PairedFolderDataset(root / "lq", root / "gt", task="derain")
         >>> m = build_triplets(ds, root / "triplets", strategy="mild", progress=False)
-        >>> len(TripletDataset(m))
+        >>> len(load_manifest(m)["scenes"])
         2
     """
     if strategy not in ("crossfit", "model", "mild"):
@@ -231,7 +241,7 @@ def build_triplets(
         settings.update(mild_strength=mild_strength)
     else:
         settings.update(model=type(model).__name__)
-    doc = _load_manifest(manifest_path)
+    doc = load_manifest(manifest_path)
     if doc is None:
         # written up front, so cross-fit checkpoints on disk always belong to these settings
         doc = {"format": _FORMAT, "version": 1, "settings": settings, "scenes": []}
@@ -335,78 +345,3 @@ def _scene_names(dataset: Dataset) -> list[str]:
     if dups:
         raise ValueError(f"Scene names must be unique; duplicated: {dups[:10]}.")
     return names
-
-
-class TripletDataset(Dataset[dict[str, Any]]):
-    """Read a triplet manifest; return aligned random crops of (low, medium, high).
-
-    Samples are ``{"low", "medium", "high", "task", "name"}``; the three images are cropped
-    at the same location (the paper uses 224² crops) and flipped together.
-
-    Args:
-        manifest: ``manifest.json`` written by :func:`build_triplets` (or its folder).
-        crop: Crop side, or ``None`` for whole images.
-        hflip: Random aligned horizontal flips.
-        seed: Per-``(seed, epoch, index)`` crops when given (see :meth:`set_epoch`);
-            the global RNG otherwise.
-
-    Raises:
-        FileNotFoundError: the manifest or a listed image is missing.
-        ValueError: the manifest lists no scenes.
-
-    Example:
-        >>> import tempfile, torch
-        >>> from pathlib import Path
-        >>> from perceive_ir.data import PairedFolderDataset
-        >>> from perceive_ir.data.io import save_png
-        >>> root = Path(tempfile.mkdtemp())
-        >>> for n in ("a", "b"):
-        ...     save_png(torch.rand(3, 16, 16), root / "lq" / f"{n}.png")
-        ...     save_png(torch.rand(3, 16, 16), root / "gt" / f"{n}.png")
-        >>> m = build_triplets(PairedFolderDataset(root / "lq", root / "gt", task=0), root / "t",
-        ...                    strategy="mild", progress=False)
-        >>> tuple(TripletDataset(m, crop=8)[0]["medium"].shape)
-        (3, 8, 8)
-    """
-
-    def __init__(
-        self,
-        manifest: str | os.PathLike[str],
-        *,
-        crop: int | None = 224,
-        hflip: bool = True,
-        seed: int | None = None,
-    ) -> None:
-        path = Path(manifest)
-        if path.is_dir():
-            path = path / MANIFEST_NAME
-        doc = _load_manifest(path)
-        if doc is None:
-            raise FileNotFoundError(f"Triplet manifest not found: {path}")
-        self.root = path.parent
-        self.scenes: list[dict[str, Any]] = list(doc["scenes"])
-        if not self.scenes:
-            raise ValueError(f"{path} lists no scenes.")
-        missing = [str(self.root / s[t]) for s in self.scenes for t in _TIERS if not (self.root / s[t]).is_file()]
-        if missing:
-            raise FileNotFoundError(f"{len(missing)} triplet image(s) missing, e.g. {missing[:10]}")
-        self.augment = PairedAugment(crop, hflip=hflip)
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Change the crop stream for the next epoch (only matters with ``seed``)."""
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.scenes)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        s = self.scenes[index]
-        if self.seed is None:
-            gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
-        else:
-            gen = torch.Generator().manual_seed(stable_seed(self.seed, self.epoch, index))
-        imgs = [read_image(self.root / s[t]) for t in _TIERS]
-        low, medium, high = self.augment(imgs, gen)
-        return {"low": low, "medium": medium, "high": high, "task": int(s["task"]), "name": s["name"]}
