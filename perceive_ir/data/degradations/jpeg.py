@@ -1,0 +1,55 @@
+"""JPEG compression artefacts, encoded and decoded with Pillow."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .base import Degradation, check_severity
+
+__all__ = ["JPEG"]
+
+
+class JPEG(Degradation):
+    """Round-trip each image through Pillow's JPEG encoder at ``quality``.
+
+    Images are quantised to 8 bits first (as any saved JPEG is); Pillow's default 4:2:0
+    chroma subsampling applies. Deterministic: ``seed`` has no effect.
+
+    Args:
+        quality: JPEG quality in ``[1, 95]`` (lower is stronger compression).
+
+    Example:
+        >>> import torch
+        >>> y = JPEG(quality=10)(torch.rand(3, 32, 32))
+        >>> tuple(y.shape)
+        (3, 32, 32)
+    """
+
+    stochastic = False
+
+    def __init__(self, quality: int = 30) -> None:
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
+            raise ValueError(f"`quality` must be an int in [1, 95], got {quality!r}.")
+        self.quality = quality
+
+    def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        out = []
+        for img in images:
+            arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+            buf = io.BytesIO()
+            Image.fromarray(arr).save(buf, format="JPEG", quality=self.quality)
+            buf.seek(0)
+            with Image.open(buf) as decoded:
+                back = np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
+            out.append(torch.from_numpy(back).permute(2, 0, 1))
+        return torch.stack(out).to(images.device, images.dtype) / 255.0
+
+    @classmethod
+    def from_severity(cls, severity: float) -> "JPEG":
+        """Quality 90 (severity 0) down to 5 (severity 1)."""
+        return cls(quality=round(90 - 85 * check_severity(severity)))

@@ -1,0 +1,76 @@
+"""Named degradation presets for the all-in-one tasks, and a registry users can extend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .base import Degradation
+from .blur import MotionBlur
+from .haze import Haze
+from .jpeg import JPEG
+from .lowlight import LowLight
+from .noise import GaussianNoise
+from .rain import Rain
+
+__all__ = ["PRESETS", "get_degradation", "register_degradation", "list_degradations"]
+
+#: Preset name → factory. The noise presets are the exact settings of the denoising task;
+#: the others are synthetic stand-ins (the benchmarks themselves ship real degraded images).
+PRESETS: dict[str, Callable[[], Degradation]] = {
+    "noise15": lambda: GaussianNoise(sigma=15),
+    "noise25": lambda: GaussianNoise(sigma=25),
+    "noise50": lambda: GaussianNoise(sigma=50),
+    "rain": lambda: Rain(density=0.004, length=21, angle=10.0, intensity=0.7),
+    "haze": lambda: Haze(beta=1.2, airlight=0.85, depth="gradient"),
+    "blur": lambda: MotionBlur(length=17, angle=None),
+    "lowlight": lambda: LowLight(exposure=0.2, gamma=1.5, photons=500, read_noise=0.01),
+    "jpeg": lambda: JPEG(quality=20),
+}
+
+
+def get_degradation(name: str) -> Degradation:
+    """A fresh instance of the preset ``name``.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+
+    Example:
+        >>> get_degradation("noise25")
+        GaussianNoise(sigma=25.0)
+    """
+    try:
+        factory = PRESETS[name]
+    except KeyError:
+        raise KeyError(f"Unknown degradation preset {name!r}; known: {sorted(PRESETS)}.") from None
+    return factory()
+
+
+def register_degradation(name: str, factory: Callable[[], Degradation], *, overwrite: bool = False) -> None:
+    """Add a preset (e.g. a custom ``Compose``) under ``name``.
+
+    Raises:
+        ValueError: ``name`` exists and ``overwrite`` is False.
+
+    Example:
+        >>> from perceive_ir.data import Compose, Haze, GaussianNoise
+        >>> register_degradation("haze+noise", lambda: Compose([Haze(), GaussianNoise(15)]), overwrite=True)
+        >>> type(get_degradation("haze+noise")).__name__
+        'Compose'
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
+    if not callable(factory):
+        raise TypeError(f"`factory` must be callable, got {type(factory).__name__}.")
+    if name in PRESETS and not overwrite:
+        raise ValueError(f"Degradation preset {name!r} exists; pass overwrite=True to replace it.")
+    PRESETS[name] = factory
+
+
+def list_degradations() -> list[str]:
+    """The registered preset names, sorted.
+
+    Example:
+        >>> "noise50" in list_degradations()
+        True
+    """
+    return sorted(PRESETS)

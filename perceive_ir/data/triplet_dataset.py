@@ -1,0 +1,92 @@
+"""Read a quality-triplet manifest as a dataset of aligned (low, medium, high) crops."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from ._seeding import stable_seed
+from .io import read_image
+from .transforms import PairedAugment
+from .triplets import _TIERS, MANIFEST_NAME, load_manifest
+
+__all__ = ["TripletDataset"]
+
+
+class TripletDataset(Dataset[dict[str, Any]]):
+    """Read a triplet manifest; return aligned random crops of (low, medium, high).
+
+    Samples are ``{"low", "medium", "high", "task", "name"}``; the three images are cropped
+    at the same location (the paper uses 224² crops) and flipped together.
+
+    Args:
+        manifest: ``manifest.json`` written by :func:`build_triplets` (or its folder).
+        crop: Crop side, or ``None`` for whole images.
+        hflip: Random aligned horizontal flips.
+        seed: Per-``(seed, epoch, index)`` crops when given (see :meth:`set_epoch`);
+            the global RNG otherwise.
+
+    Raises:
+        FileNotFoundError: the manifest or a listed image is missing.
+        ValueError: the manifest lists no scenes.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from pathlib import Path
+        >>> from perceive_ir.data import PairedFolderDataset, build_triplets
+        >>> from perceive_ir.data.io import save_png
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for n in ("a", "b"):
+        ...     save_png(torch.rand(3, 16, 16), root / "lq" / f"{n}.png")
+        ...     save_png(torch.rand(3, 16, 16), root / "gt" / f"{n}.png")
+        >>> m = build_triplets(PairedFolderDataset(root / "lq", root / "gt", task=0), root / "t",
+        ...                    strategy="mild", progress=False)
+        >>> tuple(TripletDataset(m, crop=8)[0]["medium"].shape)
+        (3, 8, 8)
+    """
+
+    def __init__(
+        self,
+        manifest: str | os.PathLike[str],
+        *,
+        crop: int | None = 224,
+        hflip: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        path = Path(manifest)
+        if path.is_dir():
+            path = path / MANIFEST_NAME
+        doc = load_manifest(path)
+        if doc is None:
+            raise FileNotFoundError(f"Triplet manifest not found: {path}")
+        self.root = path.parent
+        self.scenes: list[dict[str, Any]] = list(doc["scenes"])
+        if not self.scenes:
+            raise ValueError(f"{path} lists no scenes.")
+        missing = [str(self.root / s[t]) for s in self.scenes for t in _TIERS if not (self.root / s[t]).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} triplet image(s) missing, e.g. {missing[:10]}")
+        self.augment = PairedAugment(crop, hflip=hflip)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the crop stream for the next epoch (only matters with ``seed``)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        s = self.scenes[index]
+        if self.seed is None:
+            gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
+        else:
+            gen = torch.Generator().manual_seed(stable_seed(self.seed, self.epoch, index))
+        imgs = [read_image(self.root / s[t]) for t in _TIERS]
+        low, medium, high = self.augment(imgs, gen)
+        return {"low": low, "medium": medium, "high": high, "task": int(s["task"]), "name": s["name"]}
