@@ -85,10 +85,17 @@ class ProbeResult:
         return sorted((r for r in self.records.values() if r.hookable), key=lambda r: r.first_event)
 
     def listing(self, limit: int = 40) -> str:
-        """The hookable modules as ``name -> shape`` lines (for error messages)."""
-        rows = [f"  {r.describe()}" for r in self.hookable()]
-        more = f"\n  ... and {len(rows) - limit} more" if len(rows) > limit else ""
-        return "\n".join(rows[:limit]) + more if rows else "  (none)"
+        """The outermost guidable blocks as ``name -> shape`` lines, for error messages."""
+        cands = _candidates(self)
+        names = [r.name for r in cands]
+        blocks = [r for r in cands if not any(_is_ancestor(p, r.name) for p in names)]
+        rows = [f"  {r.describe()}" for r in blocks[:limit]]
+        if len(blocks) > limit:
+            rows.append(f"  ... and {len(blocks) - limit} more blocks")
+        inner = sum(1 for r in self.records.values() if r.hookable) - len(blocks)
+        if inner > 0:
+            rows.append(f"  (plus {inner} other hookable submodules, e.g. inside these blocks)")
+        return "\n".join(rows) if rows else "  (none)"
 
 
 def _first_4d(args: tuple, kwargs: dict) -> Tensor | None:
