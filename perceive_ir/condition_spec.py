@@ -99,6 +99,12 @@ def build_condition(
     Raises:
         TypeError: a source cannot be rebuilt and ``given`` is ``None``.
         ValueError: ``given`` does not match the saved description (count or ``cond_dim``).
+
+    Example:
+        >>> from perceive_ir.cfe import CompactFeatureExtractor
+        >>> spec = describe_condition(CompactFeatureExtractor(dim=16))
+        >>> type(build_condition([spec], None)[0]).__name__
+        'CompactFeatureExtractor'
     """
     if given is not None:
         sources = [given] if isinstance(given, nn.Module) else list(given)

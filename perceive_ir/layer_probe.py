@@ -36,6 +36,12 @@ class ModuleRecord:
         scales: Its output is a ``(B, C, H, W)`` map whose height and width double when the
             probe's do, with the probe's batch size: a spatial feature map, not a pooled vector
             or a window/attention tensor.
+
+    Example:
+        >>> from torch import nn
+        >>> rec = probe_backbone(nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 3, 1)), 8).records["0"]
+        >>> rec.output_shape, rec.calls, rec.hookable
+        ((2, 4, 8, 8), 1, True)
     """
 
     name: str
@@ -72,7 +78,14 @@ class ModuleRecord:
 
 @dataclass
 class ProbeResult:
-    """Records of every submodule (root excluded), the completion order and the network output."""
+    """Records of every submodule (root excluded), the completion order and the network output.
+
+    Example:
+        >>> from torch import nn
+        >>> result = probe_backbone(nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 3, 1)), 8)
+        >>> result.events, result.output_shapes
+        (['0', '1', '2'], [(2, 3, 8, 8)])
+    """
 
     size: int
     records: dict[str, ModuleRecord]

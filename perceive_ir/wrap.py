@@ -38,6 +38,11 @@ class Guidance:
     Attributes:
         z: ``(B, cond_dim)`` degradation condition (all condition sources, concatenated).
         features: Per-level ``(B, feature_dim)`` semantic features (empty without an encoder).
+
+    Example:
+        >>> import torch
+        >>> Guidance(torch.zeros(1, 8)).expand(4).z.shape
+        torch.Size([4, 8])
     """
 
     z: Tensor
