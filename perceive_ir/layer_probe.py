@@ -31,7 +31,7 @@ class ModuleRecord:
         first_event: Position of its first completion among all module completions.
         output_shape: Shape of its output when that was a single tensor, else ``None``.
         output_kind: Type name of the output (for error messages).
-        input_hw: Spatial size of its first 4-D tensor input, if any.
+        input_shape: Shape of its first 4-D tensor input, if any.
         has_params: It (or a submodule) owns trainable parameters.
         scales: Its output is a ``(B, C, H, W)`` map whose height and width double when the
             probe's do, with the probe's batch size: a spatial feature map, not a pooled vector
@@ -49,7 +49,7 @@ class ModuleRecord:
     first_event: int = -1
     output_shape: tuple[int, ...] | None = None
     output_kind: str = ""
-    input_hw: tuple[int, int] | None = None
+    input_shape: tuple[int, ...] | None = None
     has_params: bool = False
     scales: bool = False
 
@@ -151,7 +151,7 @@ def _run(net: nn.Module, size: int, batch: int) -> ProbeResult:
                     rec.output_shape = tuple(output.shape)
                     rec.output_kind = f"Tensor of shape {tuple(output.shape)}"
                 inp = _first_4d(args, kwargs)
-                rec.input_hw = None if inp is None else (inp.shape[-2], inp.shape[-1])
+                rec.input_shape = None if inp is None else tuple(inp.shape)
             events.append(name)
 
         return hook
@@ -236,15 +236,15 @@ def _candidates(result: ProbeResult) -> list[ModuleRecord]:
     """Hookable modules minus the head, the insides of resamplers, and children a parent repeats."""
     records = result.records
     heads = set(result.output_shapes)
-    probe_hw = (result.size, result.size)
+    network_input = (_PROBE_BATCH, 3, result.size, result.size)
     resamplers = [
         r.name
         for r in records.values()
-        if r.input_hw is not None
+        if r.input_shape is not None
         and r.output_shape is not None
         and len(r.output_shape) == 4
-        and r.input_hw != r.hw
-        and r.input_hw != probe_hw  # a whole-network wrapper (e.g. an SR model inside a shell) stays open
+        and r.input_shape[-2:] != r.hw
+        and r.input_shape != network_input  # a whole network in a shell (e.g. an SR model) stays open
     ]
     kept = [
         r
@@ -306,8 +306,9 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
     if not cands:
         raise ValueError(
             "Could not choose guidance layers automatically: no submodule returns a spatial (B, C, H, W) "
-            "feature map other than the final output. Pass `layers=` with module names; hookable modules:\n"
-            + result.listing()
+            "feature map other than the final output. If the network pads its input internally to a multiple "
+            "(e.g. SCUNet: 64), pass `probe_size=` of at least that multiple; otherwise pass `layers=` with "
+            "module names. Hookable modules:\n" + result.listing()
         )
     area = {r.name: r.hw[0] * r.hw[1] for r in cands}
     lowest = min(area.values())

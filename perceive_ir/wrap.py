@@ -173,6 +173,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             raise ValueError(f"`pad_to` must be None or a positive int, got {pad_to!r}.")
         if not isinstance(cond_dim, int) or isinstance(cond_dim, bool) or cond_dim < 1:
             raise ValueError(f"`cond_dim` must be a positive int, got {cond_dim!r}.")
+        if semantic_encoder is None and semantic_layers is not None:
+            raise ValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
         if probe_size is None:
             multiple = pad_to or 1
             probe_size = -(-_DEFAULT_PROBE // multiple) * multiple

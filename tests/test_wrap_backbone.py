@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from perceive_ir.cfe import CompactFeatureExtractor
+from perceive_ir.layer_probe import probe_backbone
 from perceive_ir.wrap import Guidance, WrappedBackbone, wrap_backbone
 
 
@@ -98,6 +100,18 @@ def test_default_probe_size_respects_pad_to() -> None:
     assert wrap_backbone(net, semantic_encoder=None, cond_dim=4, pad_to=128).probe_size == 128
 
 
+def test_auto_layers_scunet() -> None:
+    from spandrel.architectures.SCUNet.__arch.SCUNet import SCUNet
+
+    net = SCUNet(in_nc=3, config=[1, 1, 1, 1, 1, 1, 1], dim=64).eval()
+    # SCUNet reflect-pads its input to a multiple of 64 internally, which fails on a 16x16 probe
+    with pytest.raises(RuntimeError, match="probe_size"):
+        wrap_backbone(net, semantic_encoder=None, cond_dim=4, probe_size=16)
+    model = wrap_backbone(net, semantic_encoder=None, cond_dim=4, pad_to=64)
+    assert model.hooked_layers == ("m_body", "m_up3", "m_up2", "m_up1")
+    assert model.level_channels == (512, 256, 128, 64)
+
+
 def test_explicit_layers(nafnet) -> None:
     model = wrap_backbone(nafnet, layers=["decoders.3", "middle_blks"], semantic_encoder=None, cond_dim=8, probe_size=16)
     assert model.hooked_layers == ("middle_blks", "decoders.3")  # execution order
@@ -182,6 +196,48 @@ def test_every_trainable_parameter_gets_a_gradient(nafnet, tiny_dinov2) -> None:
     assert not any(p.requires_grad for p in model.semantic.encoder.parameters())
     model.zero_grad()
     nafnet.eval()
+
+
+def test_hooks_act_only_on_the_calling_thread() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(3, 4, 3, padding=1)
+            self.b = nn.Conv2d(4, 3, 3, padding=1)
+            self.side: list[torch.Tensor] = []
+            self.spawn = False
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.a(x)
+            if self.spawn:  # another thread uses the same module while the wrapper's hooks are in place
+                worker = threading.Thread(target=lambda: self.side.append(self.a(x)))
+                worker.start()
+                worker.join()
+            return self.b(y)
+
+    net = Net()
+    model = wrap_backbone(net, layers=["a"], semantic_encoder=None, cond_dim=4, probe_size=8)
+    x = torch.rand(1, 3, 8, 8)
+    _adapter_step(model, x, lr=0.1)
+    net.spawn = True
+    with torch.no_grad():
+        guided = model(x)
+        bare_a = net.a(x)
+    assert torch.equal(net.side[0], bare_a)  # the other thread ran the bare module
+    assert not torch.allclose(guided, net.b(bare_a))  # the calling thread was guided
+
+
+def test_probe_leaves_train_mode_and_batchnorm_alone() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 3, 3, padding=1)).train()
+    net[1].eval()  # a deliberately frozen BatchNorm stays frozen
+    stats = (net[1].running_mean.clone(), net[1].running_var.clone(), net[1].num_batches_tracked.clone())
+    rng = torch.get_rng_state()
+    probe_backbone(net, 8)
+    assert torch.equal(torch.get_rng_state(), rng)  # the probe input has its own generator
+    wrap_backbone(net, semantic_encoder=None, cond_dim=4, probe_size=8)
+    assert net.training and net[0].training and not net[1].training
+    assert all(torch.equal(a, b) for a, b in zip(stats, (net[1].running_mean, net[1].running_var,
+                                                           net[1].num_batches_tracked)))
 
 
 # -- hub I/O ---------------------------------------------------------------------------------------
@@ -357,3 +413,5 @@ def test_bad_inputs(nafnet) -> None:
         wrap_backbone(nafnet, semantic_encoder=None, condition=nn.Conv2d(3, 3, 1), probe_size=16)
     with pytest.raises(ValueError, match="probe_size"):
         wrap_backbone(nafnet, semantic_encoder=None, pad_to=8, probe_size=20)
+    with pytest.raises(ValueError, match="semantic_layers"):
+        wrap_backbone(nafnet, semantic_encoder=None, semantic_layers=(1, 2), probe_size=16)
