@@ -14,7 +14,7 @@ for every tile of a large image.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,9 @@ from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
 from .hub import HubMixin, PretrainedNotFoundError
 
+if TYPE_CHECKING:  # transformers is imported lazily: it is slow to import
+    from transformers import PretrainedConfig
+
 __all__ = ["SemanticGuidance", "EncoderSpec", "IMAGENET_MEAN", "IMAGENET_STD", "default_semantic_layers"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -34,7 +37,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 _PAPER_DEPTH_FRACTIONS = (12 / 12, 8 / 12, 4 / 12, 1 / 12)
 
 #: What ``encoder`` may be: a Hub id, a transformers config, a config dict, a model, or None.
-EncoderSpec = Union[str, Mapping[str, Any], "PretrainedConfig", nn.Module, None]  # noqa: F821
+EncoderSpec = Union[str, Mapping[str, Any], "PretrainedConfig", nn.Module, None]
 
 
 def default_semantic_layers(depth: int, levels: int) -> tuple[int, ...]:

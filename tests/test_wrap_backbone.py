@@ -91,6 +91,11 @@ def test_auto_layers_restormer(restormer) -> None:
     model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, pad_to=8, probe_size=16)
     assert model.hooked_layers == ("latent", "decoder_level3", "decoder_level2", "refinement")
     assert model.level_channels == (64, 32, 16, 16)
+    explicit = wrap_backbone(restormer, layers=["decoder_level1", "latent"], semantic_encoder=None, cond_dim=8,
+                             pad_to=8, probe_size=16)
+    assert explicit.hooked_layers == ("latent", "decoder_level1") and explicit.level_channels == (64, 16)
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(explicit(x), restormer(x))
 
 
 def test_auto_layers_flat_network_swinir() -> None:
@@ -122,7 +127,8 @@ def test_auto_layers_scunet() -> None:
 
 
 def test_explicit_layers(nafnet) -> None:
-    model = wrap_backbone(nafnet, layers=["decoders.3", "middle_blks"], semantic_encoder=None, cond_dim=8, probe_size=16)
+    model = wrap_backbone(nafnet, layers=["decoders.3", "middle_blks"], semantic_encoder=None, cond_dim=8,
+                          probe_size=16)
     assert model.hooked_layers == ("middle_blks", "decoders.3")  # execution order
     assert model.level_channels == (128, 8)
     # a module inside a resampler is allowed when named explicitly
