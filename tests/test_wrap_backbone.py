@@ -213,6 +213,25 @@ def test_every_trainable_parameter_gets_a_gradient(nafnet, tiny_dinov2) -> None:
     nafnet.eval()
 
 
+def test_ddp_without_find_unused_parameters(nafnet, tiny_dinov2, tmp_path) -> None:
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    model = wrap_backbone(copy.deepcopy(nafnet), semantic_encoder=tiny_dinov2, cond_dim=8, cross_attention=True,
+                          image_size=28, probe_size=16)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        ddp = DistributedDataParallel(model, find_unused_parameters=False)
+        opt = torch.optim.SGD(ddp.parameters(), lr=1e-3)
+        x = torch.rand(2, 3, 16, 16)
+        for _ in range(3):  # DDP reports unused parameters on the iteration after they were skipped
+            opt.zero_grad()
+            (ddp(x) - x).abs().mean().backward()
+            opt.step()
+    finally:
+        dist.destroy_process_group()
+
+
 def test_hooks_act_only_on_the_calling_thread() -> None:
     class Net(nn.Module):
         def __init__(self) -> None:
