@@ -1,0 +1,365 @@
+"""Find where to guide a restoration network: a dry run that records every submodule's output.
+
+:func:`probe_backbone` runs the network twice under ``torch.no_grad()`` in eval mode, on a
+small ``2×3×s×s`` probe and on a ``1×3×2s×2s`` probe, and records for every submodule how
+often it ran, in what order it finished and the shape of what it returned.
+:func:`select_guidance_layers` turns that record into the levels to guide; the rule is in its
+docstring and in ``docs/wrap_backbone.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ModuleRecord", "ProbeResult", "probe_backbone", "select_guidance_layers", "resolve_layers"]
+
+_PROBE_BATCH = 2
+
+
+@dataclass
+class ModuleRecord:
+    """What one submodule did during the probe at size ``s`` (and, for ``scales``, at ``2s``).
+
+    Attributes:
+        name: Qualified name in ``net.named_modules()``.
+        calls: How many times it ran in one forward.
+        first_event: Position of its first completion among all module completions.
+        output_shape: Shape of its output when that was a single tensor, else ``None``.
+        output_kind: Type name of the output (for error messages).
+        input_shape: Shape of its first 4-D tensor input, if any.
+        has_params: It (or a submodule) owns trainable parameters.
+        scales: Its output is a ``(B, C, H, W)`` map whose height and width double when the
+            probe's do, with the probe's batch size: a spatial feature map, not a pooled vector
+            or a window/attention tensor.
+
+    Example:
+        >>> from torch import nn
+        >>> rec = probe_backbone(nn.Sequential(nn.Conv2d(3, 4, 1), nn.Conv2d(4, 3, 1)), 8).records["0"]
+        >>> rec.output_shape, rec.calls, rec.hookable
+        ((2, 4, 8, 8), 1, True)
+    """
+
+    name: str
+    calls: int = 0
+    first_event: int = -1
+    output_shape: tuple[int, ...] | None = None
+    output_kind: str = ""
+    input_shape: tuple[int, ...] | None = None
+    has_params: bool = False
+    scales: bool = False
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        """Spatial size of the output at the small probe."""
+        assert self.output_shape is not None
+        return self.output_shape[-2], self.output_shape[-1]
+
+    @property
+    def channels(self) -> int:
+        """Channels of the output."""
+        assert self.output_shape is not None
+        return self.output_shape[1]
+
+    @property
+    def hookable(self) -> bool:
+        """Runs once per forward and returns a spatial ``(B, C, H, W)`` map."""
+        return self.calls == 1 and self.scales
+
+    def describe(self) -> str:
+        if self.output_shape is not None:
+            return f"{self.name} -> {tuple(self.output_shape)}"
+        return f"{self.name} -> {self.output_kind}"
+
+
+@dataclass
+class ProbeResult:
+    """Records of every submodule (root excluded), the completion order and the network output.
+
+    Example:
+        >>> from torch import nn
+        >>> result = probe_backbone(nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 3, 1)), 8)
+        >>> result.events, result.output_shapes
+        (['0', '1', '2'], [(2, 3, 8, 8)])
+    """
+
+    size: int
+    records: dict[str, ModuleRecord]
+    events: list[str]
+    output_shapes: list[tuple[int, ...]] = field(default_factory=list)
+    module_names: frozenset[str] = frozenset()
+
+    def hookable(self) -> list[ModuleRecord]:
+        """Every module a guidance hook can sit on, in execution order."""
+        return sorted((r for r in self.records.values() if r.hookable), key=lambda r: r.first_event)
+
+    def listing(self, limit: int = 40) -> str:
+        """The outermost guidable blocks as ``name -> shape`` lines, for error messages."""
+        cands = _candidates(self)
+        names = [r.name for r in cands]
+        blocks = [r for r in cands if not any(_is_ancestor(p, r.name) for p in names)]
+        rows = [f"  {r.describe()}" for r in blocks[:limit]]
+        if len(blocks) > limit:
+            rows.append(f"  ... and {len(blocks) - limit} more blocks")
+        inner = sum(1 for r in self.records.values() if r.hookable) - len(blocks)
+        if inner > 0:
+            rows.append(f"  (plus {inner} other hookable submodules, e.g. inside these blocks)")
+        return "\n".join(rows) if rows else "  (none)"
+
+
+def _first_4d(args: tuple, kwargs: dict) -> Tensor | None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Tensor) and value.ndim == 4:
+            return value
+    return None
+
+
+def _tensor_shapes(out: object) -> list[tuple[int, ...]]:
+    if isinstance(out, Tensor):
+        return [tuple(out.shape)] if out.ndim == 4 else []
+    if isinstance(out, (list, tuple)):
+        return [s for item in out for s in _tensor_shapes(item)]
+    if isinstance(out, dict):
+        return [s for item in out.values() for s in _tensor_shapes(item)]
+    return []
+
+
+def _reference(net: nn.Module) -> Tensor:
+    for t in (*net.parameters(), *net.buffers()):
+        if t.is_floating_point():
+            return t
+    return torch.empty(0)
+
+
+def _run(net: nn.Module, size: int, batch: int) -> ProbeResult:
+    records: dict[str, ModuleRecord] = {}
+    events: list[str] = []
+    handles = []
+
+    def make_hook(name: str):
+        def hook(module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+            rec = records.setdefault(name, ModuleRecord(name))
+            rec.calls += 1
+            if rec.calls == 1:
+                rec.first_event = len(events)
+                rec.output_kind = type(output).__name__
+                if isinstance(output, Tensor):
+                    rec.output_shape = tuple(output.shape)
+                    rec.output_kind = f"Tensor of shape {tuple(output.shape)}"
+                inp = _first_4d(args, kwargs)
+                rec.input_shape = None if inp is None else tuple(inp.shape)
+            events.append(name)
+
+        return hook
+
+    ref = _reference(net)
+    generator = torch.Generator().manual_seed(0)
+    probe = torch.rand(batch, 3, size, size, generator=generator).to(device=ref.device, dtype=ref.dtype)
+    modes = {m: m.training for m in net.modules()}
+    try:
+        for name, module in net.named_modules():
+            if name:
+                handles.append(module.register_forward_hook(make_hook(name), with_kwargs=True))
+        net.eval()
+        with torch.no_grad():
+            out = net(probe)
+    except Exception as err:
+        raise RuntimeError(
+            f"The dry run of the network on a {tuple(probe.shape)} probe failed ({type(err).__name__}: {err}). "
+            "Pass `probe_size=` (a size the network accepts) or `pad_to=` (its size multiple)."
+        ) from err
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in modes.items():
+            module.training = mode
+    names = frozenset(n for n, _ in net.named_modules() if n)
+    for name, module in net.named_modules():
+        if name in records:
+            records[name].has_params = any(p.requires_grad for p in module.parameters())
+    return ProbeResult(size, records, events, _tensor_shapes(out), names)
+
+
+def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
+    """Dry-run ``net`` on ``2×3×size×size`` and ``1×3×2size×2size`` random probes.
+
+    The network runs in eval mode under ``torch.no_grad()`` (its train/eval flags are
+    restored afterwards, so BatchNorm statistics and the global RNG are untouched).
+
+    Args:
+        net: The restoration network; takes ``(B, 3, H, W)``.
+        size: Side of the small probe.
+
+    Returns:
+        A :class:`ProbeResult` for the small probe, with ``scales`` set from the large one.
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.AvgPool2d(2), nn.Conv2d(8, 3, 1))
+        >>> [r.describe() for r in probe_backbone(net, 16).hookable()]
+        ['0 -> (2, 8, 16, 16)', '1 -> (2, 8, 8, 8)', '2 -> (2, 3, 8, 8)']
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}.")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 2:
+        raise ValueError(f"`probe_size` must be an int >= 2, got {size!r}.")
+    small = _run(net, size, _PROBE_BATCH)
+    large = _run(net, 2 * size, 1)
+    for name, rec in small.records.items():
+        other = large.records.get(name)
+        shape, big = rec.output_shape, other.output_shape if other else None
+        rec.scales = (
+            shape is not None
+            and big is not None
+            and len(shape) == 4
+            and len(big) == 4
+            and shape[0] == _PROBE_BATCH
+            and big[0] == 1
+            and big[1] == shape[1]
+            and big[2] == 2 * shape[2]
+            and big[3] == 2 * shape[3]
+            and other is not None
+            and other.calls == rec.calls
+        )
+    return small
+
+
+def _is_ancestor(parent: str, child: str) -> bool:
+    return child.startswith(parent + ".")
+
+
+def _candidates(result: ProbeResult) -> list[ModuleRecord]:
+    """Hookable modules minus the head, the insides of resamplers, and children a parent repeats."""
+    records = result.records
+    heads = set(result.output_shapes)
+    network_input = (_PROBE_BATCH, 3, result.size, result.size)
+    resamplers = [
+        r.name
+        for r in records.values()
+        if r.input_shape is not None
+        and r.output_shape is not None
+        and len(r.output_shape) == 4
+        and r.input_shape[-2:] != r.hw
+        and r.input_shape != network_input  # a whole network in a shell (e.g. an SR model) stays open
+    ]
+    kept = [
+        r
+        for r in result.hookable()
+        if r.output_shape not in heads
+        and r.has_params
+        and not any(_is_ancestor(p, r.name) for p in resamplers)
+    ]
+    kept_names = {r.name for r in kept}
+    out = []
+    for r in kept:
+        nxt = r.first_event + 1
+        if nxt < len(result.events):
+            parent = result.events[nxt]
+            if parent in kept_names and _is_ancestor(parent, r.name) and records[parent].output_shape == r.output_shape:
+                continue  # the parent returns the same map right after: prefer the outermost module
+        out.append(r)
+    return out
+
+
+def _evenly_spaced(items: Sequence[ModuleRecord], k: int) -> list[ModuleRecord]:
+    n = len(items)
+    return [items[math.floor((j + 1) * n / k + 0.5) - 1] for j in range(k)]
+
+
+def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[str, ...]:
+    """Choose up to ``max_levels`` modules to guide, from a :func:`probe_backbone` record.
+
+    1. **Candidates** are submodules (never the root) that run exactly once per forward and
+       return a ``(B, C, H, W)`` tensor whose height and width double when the probe's do
+       (pooled ``B×C×1×1`` vectors and window/attention tensors drop out) and that own
+       trainable parameters (directly or in a submodule: reshapes, activations and
+       pooling are not blocks), except: modules
+       whose output has the shape of a 4-D tensor the network returns (the final head);
+       modules inside a *resampler* — a module whose first 4-D input and its output differ in
+       size, such as NAFNet's ``ups.i`` or Restormer's ``Upsample`` — unless that input is the
+       network input itself; and a module whose parent finishes right after it with the same
+       output shape (the outermost module wins, e.g. ``decoders.0`` over ``decoders.0.0``).
+    2. **Latent**: the last candidate to run at the lowest resolution.
+    3. **Decoder levels**: for each higher resolution, the last candidate to run there after
+       the latent; the resolutions closest to the latent first, until ``max_levels`` levels.
+    4. **No decoder path** (the network never goes back up, e.g. a plain conv net or SwinIR):
+       ``max_levels`` candidates at the lowest resolution, evenly spaced in execution order,
+       ending with the last one.
+
+    The result is in execution order.
+
+    Raises:
+        ValueError: no candidate exists; the message lists the hookable modules.
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+        ...                     nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
+        >>> select_guidance_layers(probe_backbone(net, 16))
+        ('0', '2', '3')
+    """
+    cands = _candidates(result)
+    if not cands:
+        raise ValueError(
+            "Could not choose guidance layers automatically: no submodule returns a spatial (B, C, H, W) "
+            "feature map other than the final output. If the network pads its input internally to a multiple "
+            "(e.g. SCUNet: 64), pass `probe_size=` of at least that multiple; otherwise pass `layers=` with "
+            "module names. Hookable modules:\n" + result.listing()
+        )
+    area = {r.name: r.hw[0] * r.hw[1] for r in cands}
+    lowest = min(area.values())
+    at_lowest = [r for r in cands if area[r.name] == lowest]
+    latent = at_lowest[-1]
+    later: dict[int, ModuleRecord] = {}
+    for r in cands:
+        if r.first_event > latent.first_event and area[r.name] > lowest:
+            later[area[r.name]] = r  # execution order: the last one per resolution wins
+    decoder = [later[a] for a in sorted(later)][: max_levels - 1]
+    if decoder:
+        chosen = [latent, *decoder]
+    else:
+        chosen = _evenly_spaced(at_lowest, min(max_levels, len(at_lowest)))
+    return tuple(r.name for r in sorted(chosen, key=lambda r: r.first_event))
+
+
+def resolve_layers(result: ProbeResult, layers: Sequence[str]) -> tuple[str, ...]:
+    """Check user-given module names against the probe; a clear ``ValueError`` for bad ones.
+
+    Example:
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
+        >>> resolve_layers(probe_backbone(net, 16), ["0"])
+        ('0',)
+    """
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"`layers` must be a non-empty list of module names, got {layers!r}.")
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"`layers` names a module twice: {list(layers)}.")
+    for name in layers:
+        if not isinstance(name, str):
+            raise ValueError(f"`layers` must hold module names (str), got {name!r}.")
+        rec = result.records.get(name)
+        if rec is None:
+            what = "never runs in forward" if name in result.module_names else "is not a submodule of the network"
+            raise ValueError(
+                f"`layers` names {name!r}, which {what}. "
+                f"Valid names (output shape at a {result.size}x{result.size} probe, batch {_PROBE_BATCH}):\n"
+                + result.listing()
+            )
+        if rec.calls != 1:
+            raise ValueError(
+                f"`layers` names {name!r}, which runs {rec.calls} times per forward; a guided module must run "
+                "exactly once. Hookable modules:\n" + result.listing()
+            )
+        if not rec.scales:
+            raise ValueError(
+                f"`layers` names {name!r}, whose output is {rec.output_kind}, not a (B, C, H, W) feature map "
+                "that follows the image size; forward hooks can only modulate 4-D feature maps. Hookable "
+                "modules:\n" + result.listing()
+            )
+    order = {n: result.records[n].first_event for n in layers}
+    return tuple(sorted(layers, key=order.__getitem__))

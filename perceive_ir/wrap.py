@@ -1,0 +1,452 @@
+"""Retrofit any restoration network with Perceive-IR guidance, through forward hooks.
+
+``wrap_backbone(net)`` returns a :class:`WrappedBackbone` whose ``forward(degraded)`` returns
+what ``net`` returns. Inside, a degradation condition ``z`` (the CFE by default) and the frozen
+DINOv2 features give one FiLM modulation per guided module of ``net``, applied to that module's
+output by a forward hook that exists only during the wrapper's own forward. ``net`` keeps its
+modules, parameters and ``state_dict`` keys; the trainable additions live in ``model.adapter``
+and are all that ``save_pretrained`` writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._validation import check_embedding, check_image
+from .cfe import CompactFeatureExtractor
+from .condition_spec import build_condition, check_condition_source, describe_condition
+from .hub import HubMixin
+from .layer_probe import probe_backbone, resolve_layers, select_guidance_layers
+from .semantic import EncoderSpec, SemanticGuidance
+
+__all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
+
+_DEFAULT_PROBE = 64
+
+
+@dataclass
+class Guidance:
+    """Whole-image guidance, computed once by :meth:`WrappedBackbone.compute_guidance`.
+
+    Attributes:
+        z: ``(B, cond_dim)`` degradation condition (all condition sources, concatenated).
+        features: Per-level ``(B, feature_dim)`` semantic features (empty without an encoder).
+
+    Example:
+        >>> import torch
+        >>> Guidance(torch.zeros(1, 8)).expand(4).z.shape
+        torch.Size([4, 8])
+    """
+
+    z: Tensor
+    features: list[Tensor] = field(default_factory=list)
+
+    @property
+    def batch_size(self) -> int:
+        return self.z.shape[0]
+
+    def expand(self, batch: int) -> Guidance:
+        """Broadcast a batch-1 guidance to ``batch`` samples (e.g. all tiles of one image)."""
+        if self.batch_size == batch:
+            return self
+        if self.batch_size != 1:
+            raise ValueError(
+                f"`guidance` holds {self.batch_size} samples but the input has {batch}; they must match "
+                "(or the guidance must hold 1 sample, shared by the whole batch)."
+            )
+        return Guidance(self.z.expand(batch, -1), [f.expand(batch, -1) for f in self.features])
+
+
+class _CallContext:
+    """State of one forward call, seen only by the hooks registered for that call."""
+
+    def __init__(self, params: list[tuple[Tensor, Tensor]]) -> None:
+        self.params = params
+        self.thread = threading.get_ident()
+        self.fired = [0] * len(params)
+
+
+class _Adapter(nn.Module):
+    """Everything trainable the wrapper adds: condition sources, FiLM heads, cross-attention."""
+
+    def __init__(self, condition: list[nn.Module], semantic: SemanticGuidance) -> None:
+        super().__init__()
+        self.condition = nn.ModuleList(condition)
+        self.semantic = semantic
+
+
+def _pad(x: Tensor, multiple: int) -> Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not ph and not pw:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def _crop(out: Any, padded: tuple[int, int], size: tuple[int, int]) -> Any:
+    """Crop every 4-D tensor of size ``k·padded`` back to ``k·size`` (k = 1, or an SR scale)."""
+    if isinstance(out, Tensor):
+        if out.ndim == 4:
+            (ph, pw), (h, w), (oh, ow) = padded, size, out.shape[-2:]
+            if oh % ph == 0 and ow % pw == 0 and oh // ph == ow // pw:
+                k = oh // ph
+                return out[..., : k * h, : k * w]
+        return out
+    if isinstance(out, tuple) and hasattr(out, "_fields"):
+        return type(out)._make(_crop(o, padded, size) for o in out)
+    if isinstance(out, (list, tuple)):
+        return type(out)(_crop(o, padded, size) for o in out)
+    if isinstance(out, dict):
+        return type(out)((k, _crop(v, padded, size)) for k, v in out.items())
+    return out
+
+
+def _device_of(net: nn.Module) -> torch.device:
+    for t in (*net.parameters(), *net.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+class WrappedBackbone(nn.Module, HubMixin):
+    """A restoration network with semantic guidance and degradation conditioning hooked in.
+
+    ``forward(degraded)``: validate; ``z`` = the condition sources' outputs, concatenated;
+    ``F_l`` = the frozen encoder's CLS tokens; ``(γ_l, β_l)`` per guided module; reflect-pad to
+    ``pad_to``; run ``backbone`` with forward hooks that replace each guided module's output
+    ``X_l`` by ``X_l ⊙ (1 + γ_l) + β_l`` (then the level's cross-attention, if enabled); crop.
+    The FiLM heads and the cross-attention output start at zero, so at initialisation the
+    wrapped network returns exactly what the bare one does. The hooks are registered for the
+    call and removed in a ``finally``; they act only on the thread that registered them, so
+    calling ``backbone`` directly (or from another thread) gives the bare network.
+
+    Prefer :func:`wrap_backbone`; the arguments are documented there.
+
+    Attributes:
+        backbone: The user's network, unchanged.
+        adapter: ``condition`` (ModuleList of condition sources) and ``semantic``
+            (:class:`~perceive_ir.semantic.SemanticGuidance`).
+        hooked_layers: Names of the guided modules of ``backbone``, in execution order.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.GELU(), nn.Conv2d(8, 8, 3, padding=1),
+        ...                     nn.Conv2d(8, 3, 3, padding=1))
+        >>> model = WrappedBackbone(net, semantic_encoder=None, cond_dim=16, probe_size=16)
+        >>> model.hooked_layers
+        ('0', '2')
+        >>> x = torch.rand(1, 3, 24, 24)
+        >>> torch.equal(model(x), net(x))  # identity at initialisation
+        True
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        layers: Sequence[str] | None = None,
+        semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+        cond_dim: int = 128,
+        cross_attention: bool | Sequence[bool] = False,
+        pad_to: int | None = None,
+        condition: nn.Module | Sequence[nn.Module | str] | None = None,
+        encoder_revision: str | None = None,
+        *,
+        semantic_layers: Sequence[int] | None = None,
+        hidden_dim: int = 256,
+        image_size: int = 224,
+        probe_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(backbone, nn.Module):
+            raise TypeError(f"`net` must be a torch.nn.Module, got {type(backbone).__name__}.")
+        if isinstance(backbone, WrappedBackbone):
+            raise TypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
+        if pad_to is not None and (not isinstance(pad_to, int) or isinstance(pad_to, bool) or pad_to < 1):
+            raise ValueError(f"`pad_to` must be None or a positive int, got {pad_to!r}.")
+        if not isinstance(cond_dim, int) or isinstance(cond_dim, bool) or cond_dim < 1:
+            raise ValueError(f"`cond_dim` must be a positive int, got {cond_dim!r}.")
+        if semantic_encoder is None and semantic_layers is not None:
+            raise ValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
+        if probe_size is None:
+            multiple = pad_to or 1
+            probe_size = -(-_DEFAULT_PROBE // multiple) * multiple
+        elif pad_to is not None and probe_size % pad_to:
+            raise ValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
+
+        sources = self._build_sources(condition, cond_dim)
+        probe = probe_backbone(backbone, probe_size)
+        hooked = select_guidance_layers(probe) if layers is None else resolve_layers(probe, layers)
+        channels = tuple(probe.records[name].channels for name in hooked)
+
+        self.backbone = backbone
+        self.pad_to = pad_to
+        self.cond_dim = cond_dim
+        self.probe_size = probe_size
+        self.hooked_layers: tuple[str, ...] = hooked
+        self.total_cond_dim = sum(check_condition_source(s, f"condition[{i}]") for i, s in enumerate(sources))
+        semantic = SemanticGuidance(
+            semantic_encoder,
+            layers=None if semantic_encoder is None else semantic_layers,
+            cond_dim=self.total_cond_dim,
+            channels=channels,
+            cross_attention=cross_attention,
+            hidden_dim=hidden_dim,
+            image_size=image_size,
+            encoder_revision=encoder_revision,
+        )
+        self.adapter = _Adapter(sources, semantic).to(_device_of(backbone))
+
+    @staticmethod
+    def _build_sources(condition: object, cond_dim: int) -> list[nn.Module]:
+        if condition is None:
+            items: list[Any] = ["cfe"]
+        elif isinstance(condition, (nn.Module, str)):
+            items = [condition]
+        elif isinstance(condition, Sequence) and condition:
+            items = list(condition)
+        else:
+            raise TypeError(
+                "`condition` must be None (the built-in CFE), a ConditionSource module, or a non-empty list of "
+                f"them (the string 'cfe' names the built-in CFE), got {condition!r}."
+            )
+        sources = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                if item != "cfe":
+                    raise ValueError(f"`condition[{i}]` is the string {item!r}; the only named source is 'cfe'.")
+                item = CompactFeatureExtractor(dim=cond_dim)
+            check_condition_source(item, f"condition[{i}]")
+            sources.append(item)
+        return sources
+
+    # -- modes ---------------------------------------------------------------------------
+    @property
+    def level_channels(self) -> tuple[int, ...]:
+        """Channels of each guided module's output."""
+        return self.adapter.semantic.channels
+
+    @property
+    def semantic(self) -> SemanticGuidance:
+        """The semantic guidance module (frozen encoder + FiLM heads + cross-attention)."""
+        return self.adapter.semantic
+
+    # -- guidance ------------------------------------------------------------------------
+    def condition_vector(self, degraded: Tensor) -> Tensor:
+        """``z``: the condition sources' outputs on ``degraded``, concatenated, ``(B, total_cond_dim)``."""
+        parts = []
+        for i, source in enumerate(self.adapter.condition):
+            z = source(degraded)
+            parts.append(check_embedding(z, f"condition[{i}] output", dim=source.cond_dim, batch=degraded.shape[0]))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def compute_guidance(self, degraded: Tensor) -> Guidance:
+        """Condition ``z`` and semantic features of whole images, for :meth:`forward_with_guidance`.
+
+        Compute this once on a full image, then reuse it for every tile of that image.
+
+        Args:
+            degraded: ``(B, 3, H, W)`` float images in ``[0, 1]``.
+
+        Example:
+            >>> import torch
+            >>> from torch import nn
+            >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
+            >>> model = wrap_backbone(net, semantic_encoder=None, cond_dim=16, probe_size=16)
+            >>> image = torch.rand(1, 3, 64, 64)
+            >>> guidance = model.compute_guidance(image)
+            >>> tiles = torch.stack([image[0, :, :32, :32], image[0, :, 32:, 32:]])
+            >>> model.forward_with_guidance(tiles, guidance).shape
+            torch.Size([2, 3, 32, 32])
+        """
+        check_image(degraded, "degraded", min_size=2)
+        return Guidance(z=self.condition_vector(degraded), features=self.adapter.semantic.encode(degraded))
+
+    def forward_with_guidance(self, degraded: Tensor, guidance: Guidance) -> Any:
+        """Run the guided network on ``degraded`` (e.g. one tile) with precomputed guidance.
+
+        Args:
+            degraded: ``(B, 3, h, w)`` float images (tiles) in ``[0, 1]``.
+            guidance: From :meth:`compute_guidance`, with ``B`` samples or 1 (shared by all).
+
+        Returns:
+            What ``backbone`` returns, cropped back to ``h × w`` when ``pad_to`` padded it.
+        """
+        check_image(degraded, "degraded", min_size=1)
+        if not isinstance(guidance, Guidance):
+            raise TypeError(f"`guidance` must be a Guidance from `compute_guidance`, got {type(guidance).__name__}.")
+        guidance = guidance.expand(degraded.shape[0])
+        params = self.adapter.semantic.modulation(guidance.features, guidance.z)
+        size = (degraded.shape[-2], degraded.shape[-1])
+        x = degraded if self.pad_to is None else _pad(degraded, self.pad_to)
+        ctx = _CallContext(params)
+        handles = []
+        try:
+            for level, name in enumerate(self.hooked_layers):
+                module = self.backbone.get_submodule(name)
+                handles.append(module.register_forward_hook(self._make_hook(ctx, level, name)))
+            out = self.backbone(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+        silent = [n for n, fired in zip(self.hooked_layers, ctx.fired) if not fired]
+        if silent:
+            raise RuntimeError(f"The guided module(s) {silent} did not run in this forward of the backbone.")
+        if x is degraded:
+            return out
+        return _crop(out, (x.shape[-2], x.shape[-1]), size)
+
+    def _make_hook(self, ctx: _CallContext, level: int, name: str):
+        semantic = self.adapter.semantic
+
+        def hook(module: nn.Module, args: tuple, output: Any) -> Tensor | None:
+            if threading.get_ident() != ctx.thread:
+                return None  # another thread runs the bare backbone
+            gamma, beta = ctx.params[level]
+            if not isinstance(output, Tensor) or output.ndim != 4 or output.shape[:2] != gamma.shape:
+                got = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+                raise RuntimeError(
+                    f"Guided module {name!r} returned {got}; expected a (B={gamma.shape[0]}, "
+                    f"C={gamma.shape[1]}, H, W) feature map as in the dry run."
+                )
+            ctx.fired[level] += 1
+            return semantic.apply_level(level, output, gamma, beta)
+
+        return hook
+
+    def forward(self, degraded: Tensor) -> Any:
+        """Restore ``degraded`` ``(B, 3, H, W)`` in ``[0, 1]``; returns what the backbone returns."""
+        return self.forward_with_guidance(degraded, self.compute_guidance(degraded))
+
+    # -- hub -----------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        semantic = self.adapter.semantic
+        return {
+            "layers": list(self.hooked_layers),
+            "channels": list(self.level_channels),
+            "semantic_encoder": semantic.encoder_spec(),
+            "encoder_revision": semantic.encoder_revision,
+            "semantic_layers": list(semantic.layers) if semantic.encoder is not None else None,
+            "cond_dim": self.cond_dim,
+            "cross_attention": list(semantic.cross_attention_levels),
+            "pad_to": self.pad_to,
+            "hidden_dim": semantic.hidden_dim,
+            "image_size": semantic.image_size,
+            "probe_size": self.probe_size,
+            "condition": [describe_condition(s) for s in self.adapter.condition],
+        }
+
+    def _external_state_prefixes(self) -> tuple[str, ...]:
+        prefixes: tuple[str, ...] = ("backbone.",)
+        if self.adapter.semantic.encoder_id is not None:
+            prefixes += ("adapter.semantic.encoder.",)
+        return prefixes
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], **kwargs: Any) -> WrappedBackbone:
+        config = dict(config)
+        backbone = kwargs.pop("backbone", None)
+        if backbone is None:
+            raise TypeError(
+                "WrappedBackbone.from_pretrained(...) needs the network the adapter was trained on: pass "
+                "`backbone=net` (the files hold only the adapter, never the backbone's weights)."
+            )
+        channels = tuple(config.pop("channels"))
+        sources = build_condition(config.pop("condition"), kwargs.pop("condition", None))
+        model = cls(backbone, **{**config, **kwargs}, condition=sources)
+        if model.level_channels != channels:
+            raise ValueError(
+                f"The backbone's guided modules {model.hooked_layers} have {model.level_channels} channels, but "
+                f"the adapter was saved for {channels}: this is not the network it was trained on."
+            )
+        return model
+
+
+def wrap_backbone(
+    net: nn.Module,
+    layers: Sequence[str] | None = None,
+    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    cond_dim: int = 128,
+    cross_attention: bool | Sequence[bool] = False,
+    pad_to: int | None = None,
+    condition: nn.Module | Sequence[nn.Module | str] | None = None,
+    encoder_revision: str | None = None,
+    *,
+    semantic_layers: Sequence[int] | None = None,
+    hidden_dim: int = 256,
+    image_size: int = 224,
+    probe_size: int | None = None,
+) -> WrappedBackbone:
+    """Add Perceive-IR semantic guidance and degradation conditioning to any restoration network.
+
+    Args:
+        net: The network, ``(B, 3, H, W) → output``; it is not modified.
+        layers: Names (from ``net.named_modules()``) of the modules whose 4-D outputs are guided,
+            or ``None`` to choose up to four automatically by a dry run (the rule is in
+            :func:`perceive_ir.layer_probe.select_guidance_layers`: the latent plus the decoder
+            levels nearest to it). See ``model.hooked_layers``.
+        semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
+            saved files), a transformers config or config dict (random init; tests, offline),
+            an in-memory transformers model (configs and models are saved with their weights),
+            or ``None`` for CFE-only guidance (the FiLM heads see ``z`` alone).
+        cond_dim: Size of the built-in CFE embedding (used when ``condition`` is ``None`` or
+            lists ``'cfe'``).
+        cross_attention: Follow each level's FiLM with a channel cross-attention: a bool for all
+            levels or one bool per level.
+        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
+            output back; ``None`` leaves sizes alone.
+        condition: ``None`` (the built-in CFE), a ConditionSource module (``cond_dim`` +
+            ``forward(degraded) → (B, cond_dim)``, e.g. AMIRNet's degradation tree) used in
+            place of the CFE, or a list of them whose outputs are concatenated (use ``'cfe'``
+            in the list to keep the built-in CFE beside them).
+        encoder_revision: Hub revision of ``semantic_encoder``.
+        semantic_layers: Encoder layer per level; ``None``: the paper's depths (1, 4, 8, 12 of
+            12), deepest to the first (coarsest) level.
+        hidden_dim: Hidden width of each FiLM head.
+        image_size: Side of the square the semantic encoder sees.
+        probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
+
+    Returns:
+        A :class:`WrappedBackbone`.
+
+    Raises:
+        ValueError: unknown or unusable ``layers`` (the message lists valid names and shapes),
+            bad sizes.
+        TypeError: ``net`` or ``condition`` is not a module of the right kind.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from transformers import Dinov2Config
+        >>> net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, stride=2, padding=1),
+        ...                     nn.Conv2d(16, 16, 3, padding=1), nn.Upsample(scale_factor=2.0),
+        ...                     nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 3, 3, padding=1))
+        >>> tiny = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)
+        >>> model = wrap_backbone(net, semantic_encoder=tiny, cond_dim=16, image_size=28, pad_to=2, probe_size=16)
+        >>> model.hooked_layers
+        ('2', '4')
+        >>> x = torch.rand(1, 3, 25, 25)
+        >>> model(x).shape
+        torch.Size([1, 3, 25, 25])
+    """
+    return WrappedBackbone(
+        net,
+        layers=layers,
+        semantic_encoder=semantic_encoder,
+        cond_dim=cond_dim,
+        cross_attention=cross_attention,
+        pad_to=pad_to,
+        condition=condition,
+        encoder_revision=encoder_revision,
+        semantic_layers=semantic_layers,
+        hidden_dim=hidden_dim,
+        image_size=image_size,
+        probe_size=probe_size,
+    )
