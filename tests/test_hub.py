@@ -13,6 +13,12 @@ def test_save_writes_config_weights_and_card_atomically(tmp_path):
     assert names == ["README.md", "config.json", "model.safetensors"]  # no temporary files left
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["_class"] == "CompactFeatureExtractor" and config["dim"] == 16
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in names:  # readable like any other file, not mkstemp's 0600
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
