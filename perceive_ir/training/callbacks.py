@@ -1,0 +1,121 @@
+"""Hooks into the training loop, and the AMIRNet degradation-tree schedule built on them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ..data._seeding import stable_seed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loop import Trainer
+
+__all__ = ["Callback", "TreeGrowthCallback"]
+
+
+class Callback:
+    """Base class of training callbacks; override what you need.
+
+    ``loss_terms`` runs inside the (DDP-wrapped) training step, so its terms are part of the
+    synchronised backward pass; the other hooks run on every process between steps.
+    ``state_dict``/``load_state_dict`` go into checkpoints, so a resumed run sees the same state.
+
+    Example:
+        >>> class CountSteps(Callback):
+        ...     def __init__(self): self.steps = 0
+        ...     def on_step_end(self, trainer, step, logs): self.steps += 1
+        >>> CountSteps().state_dict()
+        {}
+    """
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        """Before the first step (after a resume has restored everything)."""
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """At the start of every epoch (also of the first epoch of a resumed run if it starts one)."""
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: Mapping[str, float]) -> None:
+        """After optimizer step ``step`` (1-based) and its checkpoint, with that step's logged values."""
+
+    def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        """Extra **weighted** loss terms added to the step's loss (logged under their names)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Callback state for checkpoints (tensors, numbers, strings, lists, dicts)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
+
+class TreeGrowthCallback(Callback):
+    """Grow an AMIRNet ``DegradationTree`` every ``every`` epochs and train its heads.
+
+    At the start of epoch ``0, every, 2·every, …`` (while the tree is not fully grown) the
+    representations of every training pair are collected with the tree's encoder
+    (``perceive_ir.amirnet.collect_representations``, sample ids = indices into the
+    trainer's dataset, each sample once, fixed crops) and ``tree.grow`` adds a level. At every
+    step, ``weight · tree.pseudo_label_loss(degraded, tree.targets(ids))`` joins the loss.
+    The tree's pseudo-labels are buffers of the model, so checkpoints carry them.
+
+    Under DDP every process collects and grows on the same data with the same seeded crops
+    and k-means seed, so the trees stay identical.
+
+    Args:
+        tree: The ``DegradationTree`` (typically a condition source of the wrapped model, so
+            its parameters are already in the optimizer).
+        every: Grow every this many epochs.
+        weight: Weight of the pseudo-label loss.
+        batch_size: Batch size of the representation pass.
+
+    Raises:
+        TypeError: ``tree`` lacks the ``grow`` / ``targets`` / ``pseudo_label_loss`` API.
+        ValueError: ``every`` is not a positive int.
+
+    Example:
+        >>> class NotATree(nn.Module): pass
+        >>> TreeGrowthCallback(NotATree())
+        Traceback (most recent call last):
+        ...
+        TypeError: `tree` must be an AMIRNet DegradationTree (grow, targets, pseudo_label_loss, depth_grown), got NotATree.
+    """
+
+    def __init__(self, tree: nn.Module, every: int = 1, weight: float = 1.0, batch_size: int = 16) -> None:
+        required = ("grow", "targets", "pseudo_label_loss", "depth_grown", "depth")
+        if not all(hasattr(tree, name) for name in required):
+            raise TypeError(
+                "`tree` must be an AMIRNet DegradationTree (grow, targets, pseudo_label_loss, depth_grown), "
+                f"got {type(tree).__name__}."
+            )
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be a positive int, got {every!r}.")
+        if not weight >= 0:
+            raise ValueError(f"`weight` must be >= 0, got {weight!r}.")
+        self.tree = tree
+        self.every = every
+        self.weight = float(weight)
+        self.batch_size = batch_size
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        if epoch % self.every or self.tree.depth_grown >= self.tree.depth:
+            return
+        from ..amirnet import collect_representations  # the AMIRNet package, imported when used
+
+        generator = torch.Generator().manual_seed(stable_seed("tree", trainer.config.seed, epoch))
+        reps, ids = collect_representations(
+            self.tree,
+            trainer.iter_dataset_once(self.batch_size),
+            generator=generator,
+            progress=trainer.config.progress and trainer.accelerator.is_main_process,
+        )
+        self.tree.grow(reps, ids)
+        trainer.log_text(f"epoch {epoch}: degradation tree grown to depth {self.tree.depth_grown}")
+
+    def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        if self.tree.depth_grown == 0 or self.weight == 0:
+            return {}
+        targets = self.tree.targets(batch["index"])
+        return {"tree": self.weight * self.tree.pseudo_label_loss(batch["degraded"], targets)}

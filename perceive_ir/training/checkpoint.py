@@ -1,0 +1,203 @@
+"""Training checkpoints: atomic folders that let ``resume`` continue a run exactly.
+
+A checkpoint is a folder ``step-00000123`` under the run's ``checkpoints/`` directory holding
+
+* ``model.safetensors``: the trainable parameters and all buffers of the model (frozen
+  parameters, e.g. CLIP or DINOv2, are rebuilt by the model factory and never copied);
+* ``state.pt``: optimizer, scheduler, loop counters, RNG states (python, numpy, torch CPU,
+  CUDA) and any extra state (difficulty weights, callbacks), loaded with
+  ``torch.load(weights_only=True)``.
+
+The folder is written under a temporary name and renamed into place, so a kill mid-write
+never leaves a half checkpoint that ``latest_checkpoint`` would pick.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+__all__ = [
+    "CHECKPOINT_DIR",
+    "capture_rng_state",
+    "restore_rng_state",
+    "trainable_state_dict",
+    "load_trainable_state_dict",
+    "save_checkpoint",
+    "load_checkpoint",
+    "list_checkpoints",
+    "latest_checkpoint",
+]
+
+#: Sub-folder of a run's output directory holding its checkpoints.
+CHECKPOINT_DIR = "checkpoints"
+_MODEL_FILE = "model.safetensors"
+_STATE_FILE = "state.pt"
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Every global random state a training step may draw from, as plain tensors and lists.
+
+    Example:
+        >>> state = capture_rng_state()
+        >>> a = torch.rand(1); restore_rng_state(state); torch.equal(a, torch.rand(1))
+        True
+    """
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": _to_plain(random.getstate()),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`capture_rng_state` captured."""
+    random.setstate(_to_tuple(state["python"]))
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _to_plain(value: Any) -> Any:
+    return [_to_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def _to_tuple(value: Any) -> Any:
+    return tuple(_to_tuple(v) for v in value) if isinstance(value, list) else value
+
+
+def trainable_state_dict(model: nn.Module) -> dict[str, Tensor]:
+    """State of ``model`` minus its frozen parameters (``requires_grad=False``).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+        >>> _ = net[0].requires_grad_(False)
+        >>> sorted(trainable_state_dict(net))
+        ['1.bias', '1.weight']
+    """
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in frozen}
+
+
+def load_trainable_state_dict(model: nn.Module, state: dict[str, Tensor]) -> None:
+    """Load a :func:`trainable_state_dict`; every trainable parameter must be in it.
+
+    Raises:
+        KeyError: trainable parameters are missing from ``state`` or ``state`` has unknown keys.
+    """
+    own = model.state_dict()
+    unknown = sorted(set(state) - set(own))
+    missing = sorted(set(trainable_state_dict(model)) - set(state))
+    if unknown or missing:
+        raise KeyError(f"Checkpoint does not match the model: missing {missing[:10]}, unexpected {unknown[:10]}.")
+    model.load_state_dict(state, strict=False)
+
+
+def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
+    """Complete checkpoints of a run (``run_dir`` or its ``checkpoints/`` folder), oldest first.
+
+    Example:
+        >>> list_checkpoints(tempfile.mkdtemp())
+        []
+    """
+    root = Path(run_dir)
+    if root.name != CHECKPOINT_DIR and (root / CHECKPOINT_DIR).is_dir():
+        root = root / CHECKPOINT_DIR
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _NAME.match(p.name)) and (p / _STATE_FILE).is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest complete checkpoint of a run, or ``None``."""
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def save_checkpoint(
+    run_dir: str | os.PathLike[str],
+    step: int,
+    model: nn.Module,
+    state: dict[str, Any],
+    keep: int | None = 3,
+) -> Path:
+    """Write ``checkpoints/step-<step>`` atomically and keep only the newest ``keep`` ones.
+
+    Args:
+        run_dir: The run's output directory.
+        step: Optimizer step the checkpoint was taken after.
+        model: The (unwrapped) model; its trainable parameters and buffers are saved.
+        state: Everything else, made of tensors, numbers, strings, lists and dicts
+            (``torch.load(weights_only=True)`` must be able to read it back).
+        keep: How many checkpoints to keep (``None``: all).
+
+    Returns:
+        The checkpoint folder.
+
+    Example:
+        >>> run = Path(tempfile.mkdtemp())
+        >>> path = save_checkpoint(run, 5, nn.Linear(2, 2), {"step": 5})
+        >>> path.name, load_checkpoint(path, nn.Linear(2, 2))["step"]
+        ('step-00000005', 5)
+    """
+    if keep is not None and (not isinstance(keep, int) or keep < 1):
+        raise ValueError(f"`keep` must be None or a positive int, got {keep!r}.")
+    root = Path(run_dir) / CHECKPOINT_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:08d}"
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}."))
+    try:
+        save_file(trainable_state_dict(model), str(tmp / _MODEL_FILE))
+        torch.save(state, tmp / _STATE_FILE)
+        os.chmod(tmp, 0o755)
+        if final.exists():  # the same step saved again (e.g. a final save right after a periodic one)
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for stale in root.glob(".step-*"):  # leftovers of a run killed while writing
+        if stale.is_dir() and stale != tmp:
+            shutil.rmtree(stale, ignore_errors=True)
+    if keep is not None:
+        for old in list_checkpoints(root)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: str | os.PathLike[str], model: nn.Module) -> dict[str, Any]:
+    """Load a checkpoint folder's weights into ``model`` and return its saved ``state``.
+
+    Args:
+        path: A ``step-*`` folder, or a run directory (its latest checkpoint is used).
+        model: The (unwrapped) model, built as for the original run.
+
+    Raises:
+        FileNotFoundError: no checkpoint at ``path``.
+    """
+    folder = Path(path)
+    if not (folder / _STATE_FILE).is_file():
+        latest = latest_checkpoint(folder)
+        if latest is None:
+            raise FileNotFoundError(f"No checkpoint found at {folder} (expected a step-* folder or a run directory).")
+        folder = latest
+    load_trainable_state_dict(model, load_file(str(folder / _MODEL_FILE)))
+    return torch.load(folder / _STATE_FILE, map_location="cpu", weights_only=True)

@@ -1,0 +1,344 @@
+"""The training loop shared by both stages: Accelerate, task-balanced sampling, logging, exact resume."""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
+
+from ..data._seeding import stable_seed
+from ..data.sampler import TaskBalancedSampler
+from .callbacks import Callback
+from .checkpoint import capture_rng_state, latest_checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
+from .metrics_log import MetricsLog
+from .schedule import warmup_cosine
+from .settings import TrainConfig
+
+__all__ = ["Trainer", "ModelSpec", "build_accelerator"]
+
+logger = logging.getLogger("perceive_ir.training")
+
+#: A model, or a zero-argument callable that builds one (called after seeding).
+ModelSpec = nn.Module | Callable[[], nn.Module]
+
+
+def build_accelerator(config: TrainConfig) -> Any:
+    """An ``accelerate.Accelerator`` for ``config`` (CPU, one GPU, or the processes of ``accelerate launch``).
+
+    Gradient accumulation is handled by the loop itself (``config.grad_accum``), so the
+    accelerator is created with one accumulation step.
+    """
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=config.cpu, mixed_precision=config.mixed_precision)
+
+
+class _Positions(Sampler[tuple[int, int]]):
+    """Yields ``(global position in the epoch, dataset index)`` pairs, skipping the first ``skip``."""
+
+    def __init__(self, indices: Sequence[int], rank: int, world: int, skip: int) -> None:
+        self.items = [(p * world + rank, i) for p, i in enumerate(indices)][skip:]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class _WithIndex(Dataset):
+    """Adds ``index`` (dataset index) and ``position`` (global position in the epoch) to each sample."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Any]:
+        position, index = key if isinstance(key, tuple) else (-1, key)
+        sample = dict(self.dataset[index])
+        sample["index"] = index
+        sample["position"] = position
+        return sample
+
+
+def _as_concat(datasets: Dataset | Sequence[Dataset]) -> ConcatDataset:
+    if isinstance(datasets, ConcatDataset):
+        return datasets
+    if isinstance(datasets, Dataset):
+        return ConcatDataset([datasets])
+    if isinstance(datasets, Sequence) and datasets and all(isinstance(d, Dataset) for d in datasets):
+        return ConcatDataset(list(datasets))
+    raise TypeError(f"`datasets` must be a Dataset or a non-empty list of them, got {type(datasets).__name__}.")
+
+
+class Trainer:
+    """Base loop: subclasses build the step module and say what a batch feeds it.
+
+    The step module (an ``nn.Module`` whose ``forward(batch)`` returns ``(loss, terms)``) is
+    what Accelerate wraps in DDP, so every trainable computation, including callback loss
+    terms, runs inside one DDP forward.
+
+    Args:
+        datasets: Per-task datasets (a list, a ``ConcatDataset`` or one dataset); samples are dicts.
+        config: The :class:`TrainConfig`.
+        repeats: Per-dataset repeat factors of the task-balanced sampler (a list, a mapping task
+            name → factor such as ``PAPER_REPEATS``, or ``None``: 1 each).
+        callbacks: :class:`Callback` objects.
+        accelerator: An ``accelerate.Accelerator`` (default: one built from ``config``).
+    """
+
+    def __init__(
+        self,
+        datasets: Dataset | Sequence[Dataset],
+        config: TrainConfig,
+        *,
+        repeats: Sequence[int] | Mapping[str, int] | None = None,
+        callbacks: Sequence[Callback] = (),
+        accelerator: Any = None,
+    ) -> None:
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
+        for i, cb in enumerate(callbacks):
+            if not isinstance(cb, Callback):
+                raise TypeError(f"`callbacks[{i}]` must be a Callback, got {type(cb).__name__}.")
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.accelerator = accelerator if accelerator is not None else build_accelerator(config)
+        self.output_dir = Path(config.output_dir)
+        self.dataset = _as_concat(datasets)
+        acc = self.accelerator
+        self.world, self.rank = acc.num_processes, acc.process_index
+        self.micro_batch = config.per_process_batch(self.world)
+        self.sampler = TaskBalancedSampler(
+            self.dataset, repeats, seed=config.seed, num_replicas=self.world, rank=self.rank
+        )
+        per_step = self.micro_batch * config.grad_accum
+        self.steps_per_epoch = len(self.sampler) // per_step
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"An epoch has {len(self.sampler)} samples per process, fewer than one optimizer step needs "
+                f"({per_step}): lower `batch_size` or raise the repeat factors."
+            )
+        self.total_steps = config.max_steps or config.epochs * self.steps_per_epoch  # type: ignore[operator]
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    # -- to be provided by subclasses -----------------------------------------------------------
+    model: nn.Module  # the unwrapped model whose trainable state is checkpointed
+
+    def _setup(self, step_module: nn.Module) -> None:
+        """Create optimizer and scheduler for ``self.model`` and prepare ``step_module``."""
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("The model has no trainable parameters.")
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        self.scheduler = warmup_cosine(optimizer, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
+        self.step_module, self.optimizer = self.accelerator.prepare(step_module, optimizer)
+
+    def _step_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """Trainer-specific state for checkpoints (subclasses extend)."""
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`extra_state`."""
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """Trainer-specific work at the start of an epoch (subclasses extend)."""
+
+    def on_train_end(self) -> None:
+        """Write final artefacts on the main process (subclasses extend)."""
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def log_text(self, message: str) -> None:
+        """Log a line from the main process."""
+        if self.accelerator.is_main_process:
+            logger.info(message)
+
+    def _loader(self, epoch: int, skip: int) -> DataLoader:
+        self.sampler.set_epoch(epoch)
+        for d in self.dataset.datasets:
+            if hasattr(d, "set_epoch"):
+                d.set_epoch(epoch)
+        positions = _Positions(list(self.sampler), self.rank, self.world, skip)
+        generator = torch.Generator().manual_seed(stable_seed("loader", self.config.seed, epoch, self.rank))
+        return DataLoader(
+            _WithIndex(self.dataset),
+            batch_size=self.micro_batch,
+            sampler=positions,
+            drop_last=True,
+            num_workers=self.config.num_workers,
+            generator=generator,
+            pin_memory=self.accelerator.device.type == "cuda",
+        )
+
+    def iter_dataset_once(self, batch_size: int) -> Iterator[dict[str, Any]]:
+        """Every sample of the training datasets once, in index order (epoch 0 crops), with ``sample_ids``."""
+        for d in self.dataset.datasets:
+            if hasattr(d, "set_epoch"):
+                d.set_epoch(0)
+        loader = DataLoader(_WithIndex(self.dataset), batch_size=batch_size, shuffle=False)
+        for batch in loader:
+            yield {"degraded": batch["degraded"], "clean": batch["clean"], "sample_ids": batch["index"]}
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        device = self.accelerator.device
+        return {k: v.to(device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
+
+    def _state(self) -> dict[str, Any]:
+        scaler = getattr(self.accelerator, "scaler", None)
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "total_steps": self.total_steps,
+            "world_size": self.world,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng": capture_rng_state(),
+            "extra": self.extra_state(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+        }
+
+    def save(self) -> Path | None:
+        """Checkpoint the current step (main process writes; all processes wait)."""
+        self.accelerator.wait_for_everyone()
+        path = None
+        if self.accelerator.is_main_process:
+            path = save_checkpoint(self.output_dir, self.step, self.model, self._state(), self.config.keep_checkpoints)
+        self.accelerator.wait_for_everyone()
+        return path
+
+    def _resume(self, resume: str | Path) -> None:
+        path = Path(resume)
+        if str(resume) == "latest":
+            found = latest_checkpoint(self.output_dir)
+            if found is None:
+                raise FileNotFoundError(f"resume='latest' but {self.output_dir} has no checkpoint.")
+            path = found
+        state = load_checkpoint(path, self.model)
+        if state["total_steps"] != self.total_steps or state["world_size"] != self.world:
+            self.log_text(
+                f"note: checkpoint was taken with total_steps={state['total_steps']}, world_size="
+                f"{state['world_size']}; now {self.total_steps}, {self.world} (not an exact continuation)"
+            )
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None and state["scaler"] is not None:
+            scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self.load_extra_state(state["extra"])
+        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+            cb.load_state_dict(cb_state)
+        restore_rng_state(state["rng"])
+        self.log_text(f"resumed from {path} at step {self.step} (epoch {self.epoch})")
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _reduce(self, value: Tensor) -> float:
+        return float(self.accelerator.reduce(value.detach().float().reshape(1), reduction="mean"))
+
+    def _train_step(self, batches: list[dict[str, Any]]) -> dict[str, float]:
+        acc, cfg = self.accelerator, self.config
+        total: dict[str, Tensor] = {}
+        for i, batch in enumerate(batches):
+            sync = i == len(batches) - 1
+            ctx = nullcontext() if sync or self.world == 1 else acc.no_sync(self.step_module)
+            with ctx, acc.autocast():
+                loss, terms = self.step_module(self._step_inputs(self._to_device(batch)))
+                acc.backward(loss / len(batches))
+            for name, value in {"loss": loss, **terms}.items():
+                total[name] = total.get(name, 0) + value.detach().float() / len(batches)
+        if cfg.grad_clip is not None:
+            acc.clip_grad_norm_(self.step_module.parameters(), cfg.grad_clip)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        logs = {name: self._reduce(value) for name, value in total.items()}
+        logs["lr"] = lr
+        return logs
+
+    def train(self, resume: str | Path | None = None) -> list[dict[str, float]]:
+        """Run until ``total_steps``; returns the per-step logs of this call (global means).
+
+        Args:
+            resume: A checkpoint folder, a run directory, or ``"latest"`` (this run's newest).
+                The run then continues exactly where the checkpoint was taken.
+        """
+        from tqdm.auto import tqdm
+
+        cfg, acc = self.config, self.accelerator
+        if resume is not None:
+            self._resume(resume)
+        metrics = MetricsLog(self.output_dir / "metrics.csv", resume_step=self.step if resume is not None else None)
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        self.log_text(
+            f"training {self.total_steps} steps: {self.world} process(es) × {self.micro_batch} samples × "
+            f"{cfg.grad_accum} accumulation = batch {cfg.batch_size}; {self.steps_per_epoch} steps/epoch; "
+            f"device {acc.device}, mixed precision {cfg.mixed_precision}"
+        )
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not (cfg.progress and acc.is_main_process),
+                   desc="train", dynamic_ncols=True)
+        history: list[dict[str, float]] = []
+        self.step_module.train()
+        try:
+            while self.step < self.total_steps:
+                if self.batch_in_epoch == 0:
+                    self.on_epoch_start(self.epoch)
+                    for cb in self.callbacks:
+                        cb.on_epoch_start(self, self.epoch)
+                    self.step_module.train()
+                skip = self.batch_in_epoch * self.micro_batch * cfg.grad_accum
+                iterator = iter(self._loader(self.epoch, skip))
+                for _ in range(self.steps_per_epoch - self.batch_in_epoch):
+                    if self.step >= self.total_steps:
+                        break
+                    logs = self._train_step([next(iterator) for _ in range(cfg.grad_accum)])
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                    epoch = self.epoch
+                    if self.batch_in_epoch == self.steps_per_epoch:
+                        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                    row = {"step": self.step, "epoch": epoch, **logs}
+                    history.append(row)
+                    metrics.append(row)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{logs['lr']:.2e}")
+                    if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                        terms = " ".join(f"{k}={v:.4f}" for k, v in logs.items() if k not in ("loss", "lr"))
+                        self.log_text(f"step {self.step}/{self.total_steps} epoch {epoch} loss={logs['loss']:.4f} "
+                                      f"{terms} lr={logs['lr']:.3e}")
+                        if acc.is_main_process:
+                            metrics.flush()
+                    if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
+                        if acc.is_main_process:
+                            metrics.flush()
+                        self.save()
+                    for cb in self.callbacks:
+                        cb.on_step_end(self, self.step, logs)
+                    if not math.isfinite(logs["loss"]):
+                        raise FloatingPointError(f"The loss is {logs['loss']} at step {self.step}.")
+        finally:
+            bar.close()
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            self.on_train_end()
+        acc.wait_for_everyone()
+        self.history = history
+        return history

@@ -1,0 +1,263 @@
+"""Stage 2: train a restoration network with the quality-aware loss (or plain L1 for baselines)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from ..cfe import CompactFeatureExtractor
+from ..data._seeding import stable_seed
+from ..hub import atomic_write_bytes
+from ..losses import QualityAwareLoss
+from ..losses.difficulty import ProxyPSNRDifficulty
+from .callbacks import Callback
+from .loop import ModelSpec, Trainer
+from .settings import TrainConfig
+
+__all__ = ["RestorationTrainer", "find_cfe", "two_views"]
+
+
+def find_cfe(model: nn.Module) -> CompactFeatureExtractor | None:
+    """The built-in CFE of a wrapped model (``model.adapter.condition``), or ``None``.
+
+    Example:
+        >>> from perceive_ir import wrap_backbone
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
+        >>> type(find_cfe(wrap_backbone(net, semantic_encoder=None, cond_dim=8, probe_size=16))).__name__
+        'CompactFeatureExtractor'
+    """
+    adapter = getattr(model, "adapter", None)
+    for source in getattr(adapter, "condition", ()):
+        if isinstance(source, CompactFeatureExtractor):
+            return source
+    return None
+
+
+def two_views(images: Tensor, positions: Sequence[int], size: int, seed: int, epoch: int) -> tuple[Tensor, Tensor]:
+    """Two random ``size²`` crops of each image, drawn from ``(seed, epoch, position)`` alone.
+
+    Depending only on each sample's global position in the epoch (not on the process or the
+    micro-batch it lands in) keeps single- and multi-process runs identical.
+
+    Example:
+        >>> a, b = two_views(torch.rand(2, 3, 32, 32), [0, 1], 16, seed=0, epoch=0)
+        >>> a.shape, b.shape
+        (torch.Size([2, 3, 16, 16]), torch.Size([2, 3, 16, 16]))
+    """
+    h, w = images.shape[-2:]
+    if size > min(h, w):
+        raise ValueError(f"`cfe_crop` ({size}) is larger than the training images ({h}×{w}).")
+    first, second = [], []
+    for image, position in zip(images, positions):
+        g = torch.Generator().manual_seed(stable_seed("views", seed, epoch, int(position)))
+        ys = torch.randint(0, h - size + 1, (2,), generator=g).tolist()
+        xs = torch.randint(0, w - size + 1, (2,), generator=g).tolist()
+        first.append(image[:, ys[0] : ys[0] + size, xs[0] : xs[0] + size])
+        second.append(image[:, ys[1] : ys[1] + size, xs[1] : xs[1] + size])
+    return torch.stack(first), torch.stack(second)
+
+
+class _RestorationStep(nn.Module):
+    """One training step's computation, wrapped as a whole by DDP."""
+
+    def __init__(self, model: nn.Module, loss_fn: QualityAwareLoss | None, callbacks: Sequence[Callback]) -> None:
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+        self.callbacks = list(callbacks)
+        self.proxies: list[nn.Module] = []  # not registered: frozen, never saved, never synchronised
+
+    def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        degraded, clean = batch["degraded"], batch["clean"]
+        restored = self.model(degraded)
+        if not isinstance(restored, Tensor):
+            raise TypeError(f"The model must return a tensor, got {type(restored).__name__}.")
+        if self.loss_fn is None:
+            loss = F.l1_loss(restored, clean)
+            terms = {"rec": loss.detach()}
+        else:
+            z = z_positive = None
+            if "view_a" in batch:
+                cfe = find_cfe(self.model)
+                z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
+            out = self.loss_fn(
+                restored.float(), clean, degraded, medium=self.proxies or None,
+                z=z, z_positive=z_positive, labels=batch["task"] if z is not None else None,
+            )
+            loss, terms = out.loss, dict(out.terms)
+        for cb in self.callbacks:
+            for name, value in cb.loss_terms(self.model, batch).items():
+                loss = loss + value
+                terms[name] = value.detach()
+        return loss, terms
+
+
+class RestorationTrainer(Trainer):
+    """Stage 2 of Perceive-IR: ``L_rec + λ1·L_cl + λ2·L_clip + λ3·L_dpl`` on task-balanced batches.
+
+    * ``loss="l1"`` trains a baseline with L1 alone; a :class:`~perceive_ir.QualityAwareLoss`
+      trains with the full quality-aware objective.
+    * ``L_cl``: when the loss weights ``cl > 0`` and the model has the built-in CFE (a
+      :func:`~perceive_ir.wrap_backbone` model), two ``cfe_crop²`` crops of each degraded image
+      are embedded and contrasted; negatives are the other samples of the global batch
+      (gathered across processes) with another task id.
+    * ``proxies``: frozen proxy restorers whose outputs are the medium-quality negatives of
+      ``L_dpl``; with the ``"proxy_psnr"`` difficulty rule, their PSNR and the model's are
+      re-measured on a fixed probe set at the start of every epoch.
+    * Accelerate handles devices, DDP, mixed precision; the loop handles accumulation,
+      checkpoints (``checkpoints/step-*``), exact resume and ``metrics.csv``.
+
+    At the end the main process writes ``model.safetensors`` (trainable state of the model)
+    and, for a wrapped backbone, ``adapter/`` with ``save_pretrained``.
+
+    Args:
+        model: The restoration model, or a zero-argument callable building it (called after
+            seeding, on every process).
+        datasets: Per-task datasets of ``{"degraded", "clean", "task", ...}`` crops.
+        config: :class:`TrainConfig`.
+        loss: ``"l1"`` or a :class:`~perceive_ir.QualityAwareLoss`.
+        repeats: Task-balancing repeat factors (see :class:`~perceive_ir.data.TaskBalancedSampler`).
+        proxies: Proxy restorers for the medium negatives (frozen here).
+        probe_samples: Size of the fixed probe set of the PSNR difficulty rule.
+        cfe_crop: Side of the two CFE crops (default: half the training crop).
+        callbacks: :class:`~perceive_ir.training.Callback` objects (e.g. ``TreeGrowthCallback``).
+        accelerator: An ``accelerate.Accelerator`` (default: built from ``config``).
+
+    Example:
+        >>> import tempfile
+        >>> from torch.utils.data import Dataset
+        >>> class Pairs(Dataset):
+        ...     task = "denoise"
+        ...     def __len__(self): return 4
+        ...     def __getitem__(self, i):
+        ...         clean = torch.full((3, 16, 16), i / 4)
+        ...         return {"degraded": (clean + 0.1).clamp(0, 1), "clean": clean, "task": 0}
+        >>> cfg = TrainConfig(output_dir=tempfile.mkdtemp(), batch_size=2, max_steps=2, progress=False)
+        >>> trainer = RestorationTrainer(lambda: nn.Conv2d(3, 3, 3, padding=1), [Pairs()], cfg)
+        >>> [sorted(row) for row in trainer.train()][0]
+        ['epoch', 'loss', 'lr', 'rec', 'step']
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        datasets: Dataset | Sequence[Dataset],
+        config: TrainConfig,
+        *,
+        loss: str | QualityAwareLoss = "l1",
+        repeats: Sequence[int] | Mapping[str, int] | None = None,
+        proxies: Sequence[nn.Module] = (),
+        probe_samples: int = 8,
+        cfe_crop: int | None = None,
+        callbacks: Sequence[Callback] = (),
+        accelerator: Any = None,
+    ) -> None:
+        super().__init__(datasets, config, repeats=repeats, callbacks=callbacks, accelerator=accelerator)
+        from accelerate.utils import set_seed
+
+        set_seed(config.seed)
+        if isinstance(model, nn.Module):
+            self.model = model
+        elif callable(model):
+            self.model = model()
+            if not isinstance(self.model, nn.Module):
+                raise TypeError(f"The model factory returned {type(self.model).__name__}, not an nn.Module.")
+        else:
+            raise TypeError(f"`model` must be an nn.Module or a callable building one, got {type(model).__name__}.")
+        if loss == "l1":
+            loss_fn = None
+        elif isinstance(loss, QualityAwareLoss):
+            loss_fn = loss
+        else:
+            raise ValueError(f"`loss` must be 'l1' or a QualityAwareLoss, got {loss!r}.")
+        if proxies and loss_fn is None:
+            raise ValueError("`proxies` are medium negatives of the quality-aware loss; loss='l1' does not use them.")
+        for i, p in enumerate(proxies):
+            if not isinstance(p, nn.Module):
+                raise TypeError(f"`proxies[{i}]` must be an nn.Module, got {type(p).__name__}.")
+        self.loss_fn = loss_fn
+        self.use_cl = loss_fn is not None and loss_fn.weights.cl > 0 and find_cfe(self.model) is not None
+        if loss_fn is not None and loss_fn.weights.cl > 0 and not self.use_cl:
+            self.log_text("note: the loss has a contrastive weight but the model has no built-in CFE; L_cl is off")
+        self.cfe_crop = cfe_crop
+        device = self.accelerator.device
+        self.model.to(device)
+        step = _RestorationStep(self.model, loss_fn, self.callbacks)
+        if loss_fn is not None:
+            loss_fn.to(device)
+        step.proxies = [p.to(device).eval().requires_grad_(False) for p in proxies]
+        self.probe = self._probe(probe_samples) if proxies and isinstance(self._rule, ProxyPSNRDifficulty) else None
+        self._setup(step)
+
+    @property
+    def _rule(self) -> Any:
+        return self.loss_fn.difficulty if self.loss_fn is not None else None
+
+    def _probe(self, n: int) -> list[tuple[Tensor, Tensor]]:
+        """A fixed probe set: ``n`` samples spread over the tasks, read once (epoch-0 crops)."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"`probe_samples` must be a positive int, got {n!r}.")
+        for d in self.dataset.datasets:
+            if hasattr(d, "set_epoch"):
+                d.set_epoch(0)
+        picks: list[int] = []
+        offset = 0
+        subsets = self.dataset.datasets
+        for k, d in enumerate(subsets):
+            share = n // len(subsets) + (1 if k < n % len(subsets) else 0)
+            picks += [offset + i for i in range(min(share, len(d)))]
+            offset += len(d)
+        samples = [self.dataset[i] for i in picks]
+        return [(s["degraded"][None], s["clean"][None]) for s in samples]
+
+    def _step_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self.use_cl:
+            size = self.cfe_crop or max(8, batch["degraded"].shape[-1] // 2)
+            positions = batch["position"].tolist()
+            a, b = two_views(batch["degraded"], positions, size, self.config.seed, self.epoch)
+            batch = {**batch, "view_a": a, "view_b": b}
+        return batch
+
+    def on_epoch_start(self, epoch: int) -> None:
+        if self.probe is None:
+            return
+        from accelerate.utils import broadcast_object_list
+
+        weights = self._rule.measure(self.model, self.step_module_proxies, self.probe, device=self.accelerator.device)
+        shared = broadcast_object_list([weights, dict(self._rule.last_psnr)])
+        self._rule.current, self._rule.last_psnr = list(shared[0]), dict(shared[1])
+        psnr = " ".join(f"{k}={v:.2f}" for k, v in self._rule.last_psnr.items())
+        self.log_text(f"epoch {epoch}: probe PSNR {psnr} -> difficulty weights {self._rule.current}")
+
+    @property
+    def step_module_proxies(self) -> list[nn.Module]:
+        """The frozen proxy restorers."""
+        module = self.accelerator.unwrap_model(self.step_module)
+        return module.proxies
+
+    def extra_state(self) -> dict[str, Any]:
+        rule = self._rule
+        if isinstance(rule, ProxyPSNRDifficulty):
+            return {"difficulty": rule.current, "difficulty_psnr": dict(rule.last_psnr)}
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        rule = self._rule
+        if isinstance(rule, ProxyPSNRDifficulty) and "difficulty" in state:
+            rule.current = None if state["difficulty"] is None else list(state["difficulty"])
+            rule.last_psnr = dict(state["difficulty_psnr"])
+
+    def on_train_end(self) -> None:
+        from safetensors.torch import save
+
+        from .checkpoint import trainable_state_dict
+
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.output_dir / "model.safetensors", save(trainable_state_dict(self.model)))
+        if hasattr(self.model, "save_pretrained") and hasattr(self.model, "adapter"):
+            self.model.save_pretrained(self.output_dir / "adapter")
+        self.log_text(f"saved the trained model to {self.output_dir}")
