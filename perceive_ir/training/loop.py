@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -32,11 +33,14 @@ def build_accelerator(config: TrainConfig) -> Any:
     """An ``accelerate.Accelerator`` for ``config`` (CPU, one GPU, or the processes of ``accelerate launch``).
 
     Gradient accumulation is handled by the loop itself (``config.grad_accum``), so the
-    accelerator is created with one accumulation step.
+    accelerator is created with one accumulation step. Several processes without CUDA (e.g.
+    ``torchrun --nproc_per_node 2`` on a CPU machine) train on the CPU with gloo.
     """
     from accelerate import Accelerator
 
-    return Accelerator(cpu=config.cpu, mixed_precision=config.mixed_precision)
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    cpu = config.cpu or (several and not torch.cuda.is_available())
+    return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
 
 
 class _Positions(Sampler[tuple[int, int]]):
