@@ -5,8 +5,9 @@ Needs ``accelerate`` (the ``train`` extra: ``pip install perceive-ir[train]``).
 
 from .callbacks import Callback, TreeGrowthCallback
 from .checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
-from .loop import Trainer, build_accelerator
+from .loop import Trainer, build_accelerator, resolve_model
 from .metrics_log import MetricsLog
+from .perceiver import PerceiverTrainer, balanced_repeats, split_by_task
 from .restoration import RestorationTrainer, find_cfe, two_views
 from .schedule import WarmupCosine, warmup_cosine
 from .settings import TrainConfig
@@ -14,17 +15,21 @@ from .settings import TrainConfig
 __all__ = [
     "Callback",
     "MetricsLog",
+    "PerceiverTrainer",
     "RestorationTrainer",
     "TrainConfig",
     "Trainer",
     "TreeGrowthCallback",
     "WarmupCosine",
+    "balanced_repeats",
     "build_accelerator",
     "find_cfe",
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
+    "resolve_model",
     "save_checkpoint",
+    "split_by_task",
     "two_views",
     "warmup_cosine",
 ]

@@ -21,12 +21,32 @@ from .metrics_log import MetricsLog
 from .schedule import warmup_cosine
 from .settings import TrainConfig
 
-__all__ = ["Trainer", "ModelSpec", "build_accelerator"]
+__all__ = ["Trainer", "ModelSpec", "build_accelerator", "resolve_model"]
 
 logger = logging.getLogger("perceive_ir.training")
 
 #: A model, or a zero-argument callable that builds one (called after seeding).
 ModelSpec = nn.Module | Callable[[], nn.Module]
+
+
+def resolve_model(model: ModelSpec, name: str = "model") -> nn.Module:
+    """``model`` itself, or what the zero-argument factory ``model`` builds.
+
+    Raises:
+        TypeError: neither a module nor a callable returning one.
+
+    Example:
+        >>> resolve_model(lambda: nn.Linear(2, 2)).out_features
+        2
+    """
+    if isinstance(model, nn.Module):
+        return model
+    if callable(model):
+        built = model()
+        if not isinstance(built, nn.Module):
+            raise TypeError(f"The `{name}` factory returned {type(built).__name__}, not an nn.Module.")
+        return built
+    raise TypeError(f"`{name}` must be an nn.Module or a callable building one, got {type(model).__name__}.")
 
 
 def build_accelerator(config: TrainConfig) -> Any:

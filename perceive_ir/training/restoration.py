@@ -15,7 +15,7 @@ from ..hub import atomic_write_bytes
 from ..losses import QualityAwareLoss
 from ..losses.difficulty import ProxyPSNRDifficulty
 from .callbacks import Callback
-from .loop import ModelSpec, Trainer
+from .loop import ModelSpec, Trainer, resolve_model
 from .settings import TrainConfig
 
 __all__ = ["RestorationTrainer", "find_cfe", "two_views"]
@@ -160,14 +160,7 @@ class RestorationTrainer(Trainer):
         from accelerate.utils import set_seed
 
         set_seed(config.seed)
-        if isinstance(model, nn.Module):
-            self.model = model
-        elif callable(model):
-            self.model = model()
-            if not isinstance(self.model, nn.Module):
-                raise TypeError(f"The model factory returned {type(self.model).__name__}, not an nn.Module.")
-        else:
-            raise TypeError(f"`model` must be an nn.Module or a callable building one, got {type(model).__name__}.")
+        self.model = resolve_model(model)
         if loss == "l1":
             loss_fn = None
         elif isinstance(loss, QualityAwareLoss):
