@@ -1,0 +1,177 @@
+"""Build trainers from recipe configs (YAML + ``key=value`` overrides, see :func:`perceive_ir.config.load_config`).
+
+A stage-2 recipe has four sections:
+
+* ``model``: ``name`` (a preset of ``perceive_ir.models.presets.build_model``) or
+  ``backbone_checkpoint`` (any network file spandrel loads), then ``wrap`` with
+  ``semantic_encoder``, ``cond_dim``, ``pad_to``, ``cross_attention``;
+* ``loss``: ``kind`` (``quality`` or ``l1``), ``perceiver`` (folder or Hub id of the stage-1
+  perceiver), ``weights``, ``feature_space``, ``difficulty``, ``proxies`` (spandrel files),
+  ``probe_samples``, ``cfe_crop``;
+* ``data``: ``crop``, ``seed``, ``hflip``, ``vflip`` and ``tasks``: a list of entries with
+  either ``filelist`` (+ optional ``degradations``, ``root``) or ``degraded_dir`` +
+  ``clean_dir`` + ``task``, each with a ``repeat`` factor;
+* ``train``: the fields of :class:`~perceive_ir.training.TrainConfig`.
+
+A stage-1 recipe has ``perceiver`` (``clip_model``, ``clip_pretrained``, ``n_ctx``),
+``data`` (``manifest``, ``crop``) and ``train``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from torch import nn
+
+from .settings import TrainConfig
+
+__all__ = ["build_backbone", "build_restoration_model", "build_datasets", "restoration_trainer", "perceiver_trainer"]
+
+
+def _plain(section: Any) -> dict[str, Any]:
+    from omegaconf import DictConfig, OmegaConf
+
+    if section is None:
+        return {}
+    if isinstance(section, DictConfig):
+        return OmegaConf.to_container(section, resolve=True)  # type: ignore[return-value]
+    if isinstance(section, Mapping):
+        return dict(section)
+    raise TypeError(f"A recipe section must be a mapping, got {type(section).__name__}.")
+
+
+def build_backbone(model_cfg: Mapping[str, Any]) -> nn.Module:
+    """The bare restoration network: a user's spandrel checkpoint, or a named preset.
+
+    Raises:
+        ValueError: neither ``name`` nor ``backbone_checkpoint`` is set.
+
+    Example:
+        >>> build_backbone({})
+        Traceback (most recent call last):
+        ...
+        ValueError: `model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) is required.
+    """
+    checkpoint = model_cfg.get("backbone_checkpoint")
+    if checkpoint:
+        import spandrel
+
+        try:
+            import spandrel_extra_arches
+
+            spandrel_extra_arches.install(ignore_duplicates=True)
+        except ImportError:  # pragma: no cover - optional
+            pass
+        return spandrel.ModelLoader().load_from_file(str(checkpoint)).model
+    name = model_cfg.get("name")
+    if not name:
+        raise ValueError(
+            "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) is required."
+        )
+    from ..models.presets import build_model  # the preset registry, imported when used
+
+    return build_model(str(name))
+
+
+def build_restoration_model(model_cfg: Mapping[str, Any]) -> nn.Module:
+    """The backbone, wrapped with Perceive-IR guidance when ``model.wrap`` is true (the default)."""
+    model_cfg = _plain(model_cfg)
+    net = build_backbone(model_cfg)
+    if not model_cfg.get("wrap", True):
+        return net
+    from ..wrap import wrap_backbone
+
+    kwargs = {k: model_cfg[k] for k in ("layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision",
+                                        "semantic_layers", "hidden_dim", "image_size") if model_cfg.get(k) is not None}
+    if "layers" in kwargs:
+        kwargs["layers"] = tuple(kwargs["layers"])
+    return wrap_backbone(net, semantic_encoder=model_cfg.get("semantic_encoder", "facebook/dinov2-base"), **kwargs)
+
+
+def build_datasets(data_cfg: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
+    """Per-task training datasets and their repeat factors.
+
+    Raises:
+        ValueError: no tasks, or an entry with neither ``filelist`` nor ``degraded_dir``/``clean_dir``.
+    """
+    from ..data import FileListDataset, PairedFolderDataset
+
+    data_cfg = _plain(data_cfg)
+    tasks = data_cfg.get("tasks") or []
+    if not tasks:
+        raise ValueError("`data.tasks` is empty: list a file list or a paired folder per task.")
+    common = {"crop": data_cfg.get("crop"), "seed": data_cfg.get("seed", 0), "hflip": data_cfg.get("hflip", True),
+              "vflip": data_cfg.get("vflip", False)}
+    datasets, repeats = [], []
+    for i, entry in enumerate(tasks):
+        entry = dict(entry)
+        if entry.get("filelist"):
+            ds = FileListDataset(entry["filelist"], root=entry.get("root"), degradations=entry.get("degradations"),
+                                 **common)
+        elif entry.get("degraded_dir") and entry.get("clean_dir"):
+            if entry.get("task") is None:
+                raise ValueError(f"`data.tasks[{i}]` is a paired folder without `task` (a name or an int id).")
+            ds = PairedFolderDataset(entry["degraded_dir"], entry["clean_dir"], task=entry["task"], **common)
+        else:
+            raise ValueError(f"`data.tasks[{i}]` needs `filelist`, or `degraded_dir` and `clean_dir`; got {entry}.")
+        datasets.append(ds)
+        repeats.append(int(entry.get("repeat", 1)))
+    return datasets, repeats
+
+
+def _loss(loss_cfg: Mapping[str, Any]) -> tuple[Any, list[nn.Module]]:
+    kind = loss_cfg.get("kind", "quality")
+    if kind == "l1":
+        return "l1", []
+    if kind != "quality":
+        raise ValueError(f"`loss.kind` must be 'quality' or 'l1', got {kind!r}.")
+    from ..losses import QualityAwareLoss
+    from ..perceiver import QualityPerceiver
+
+    if not loss_cfg.get("perceiver"):
+        raise ValueError("`loss.perceiver` is required for loss.kind=quality: the folder written by "
+                         "`perceive-ir train-perceiver` (or a Hub id).")
+    perceiver = QualityPerceiver.from_pretrained(str(loss_cfg["perceiver"]))
+    loss = QualityAwareLoss(perceiver, weights=loss_cfg.get("weights"), feature_space=loss_cfg.get("feature_space", "clip"),
+                            difficulty=loss_cfg.get("difficulty", "proxy_psnr"))
+    proxies = []
+    for path in loss_cfg.get("proxies") or []:
+        proxies.append(build_backbone({"backbone_checkpoint": path}))
+    return loss, proxies
+
+
+def restoration_trainer(cfg: Mapping[str, Any], callbacks: Any = ()) -> Any:
+    """A :class:`~perceive_ir.training.RestorationTrainer` from a stage-2 recipe."""
+    from .restoration import RestorationTrainer
+
+    model_cfg, loss_cfg = _plain(cfg.get("model")), _plain(cfg.get("loss"))
+    datasets, repeats = build_datasets(_plain(cfg.get("data")))
+    loss, proxies = _loss(loss_cfg)
+    return RestorationTrainer(
+        lambda: build_restoration_model(model_cfg),
+        datasets,
+        TrainConfig.from_mapping(_plain(cfg.get("train"))),
+        loss=loss,
+        repeats=repeats,
+        proxies=proxies,
+        probe_samples=int(loss_cfg.get("probe_samples", 8)),
+        cfe_crop=loss_cfg.get("cfe_crop"),
+        callbacks=callbacks,
+    )
+
+
+def perceiver_trainer(cfg: Mapping[str, Any]) -> Any:
+    """A :class:`~perceive_ir.training.PerceiverTrainer` from a stage-1 recipe."""
+    from ..perceiver import QualityPerceiver
+    from .perceiver import PerceiverTrainer
+
+    p_cfg, data_cfg = _plain(cfg.get("perceiver")), _plain(cfg.get("data"))
+    if not data_cfg.get("manifest"):
+        raise ValueError("`data.manifest` is required: the manifest.json written by build_triplets.")
+    return PerceiverTrainer(
+        lambda: QualityPerceiver(p_cfg.get("clip_model", "ViT-B-32"), p_cfg.get("clip_pretrained", "openai"),
+                                 n_ctx=int(p_cfg.get("n_ctx", 16))),
+        data_cfg["manifest"],
+        TrainConfig.from_mapping(_plain(cfg.get("train"))),
+        crop=data_cfg.get("crop", 224),
+    )

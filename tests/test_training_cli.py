@@ -1,0 +1,81 @@
+"""``perceive-ir train`` / ``train-perceiver`` end to end on tiny data, and the shipped recipes."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+import yaml
+
+from perceive_ir.cli.main import main
+from perceive_ir.config import list_builtin_configs, load_config
+from perceive_ir.data import PairedFolderDataset, build_triplets
+from perceive_ir.testing import tiny_clip_config
+from perceive_ir.training import TrainConfig
+
+from _training_helpers import write_pairs
+
+
+def _nafnet_file(path):
+    from spandrel.architectures.NAFNet.__arch.NAFNet_arch import NAFNet
+
+    torch.manual_seed(0)
+    net = NAFNet(width=8, enc_blk_nums=[1, 1, 1, 1], middle_blk_num=1, dec_blk_nums=[1, 1, 1, 1])
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_train_command_runs_and_resumes_from_a_spandrel_checkpoint(tmp_path):
+    write_pairs(tmp_path / "data", n=2)
+    recipe = {
+        "model": {"backbone_checkpoint": str(_nafnet_file(tmp_path / "nafnet.pth")), "wrap": True,
+                  "semantic_encoder": None, "cond_dim": 16, "pad_to": 16},
+        "loss": {"kind": "l1"},
+        "data": {"crop": 32, "seed": 0, "tasks": [
+            {"degraded_dir": str(tmp_path / "data" / t / "lq"), "clean_dir": str(tmp_path / "data" / t / "gt"),
+             "task": t, "repeat": r} for t, r in (("denoise", 1), ("lowlight", 2))]},
+        "train": {"output_dir": str(tmp_path / "run"), "batch_size": 2, "max_steps": 2, "progress": False,
+                  "log_every": 1, "checkpoint_every": 1, "lr": 1e-3},
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    assert main(["train", "--config", str(path)]) == 0
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "adapter" / "model.safetensors").is_file()
+    assert load_config(tmp_path / "run" / "config.yaml").train.max_steps == 2
+    # extend the run by one step from its latest checkpoint
+    assert main(["train", "--config", str(path), "train.max_steps=3", "--resume"]) == 0
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "run" / "metrics.csv").open())]
+    assert steps == [1, 2, 3]
+
+
+def test_train_perceiver_command(tmp_path):
+    write_pairs(tmp_path / "data", n=2)
+    scenes = PairedFolderDataset(tmp_path / "data" / "denoise" / "lq", tmp_path / "data" / "denoise" / "gt",
+                                 task="denoise")
+    manifest = build_triplets(scenes, tmp_path / "triplets", strategy="mild", progress=False)
+    recipe = {"perceiver": {"clip_model": tiny_clip_config(), "clip_pretrained": None, "n_ctx": 4},
+              "data": {"manifest": str(manifest), "crop": 24},
+              "train": {"output_dir": str(tmp_path / "run"), "batch_size": 2, "max_steps": 2, "progress": False}}
+    path = tmp_path / "perceiver.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    assert main(["train-perceiver", "--config", str(path)]) == 0
+    assert (tmp_path / "run" / "perceiver" / "config.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["3task", "5task", "small", "perceiver"])
+def test_shipped_recipes_are_valid(name):
+    assert name in list_builtin_configs()
+    cfg = load_config(name)
+    train = TrainConfig.from_mapping(dict(cfg.train))
+    if name in ("3task", "5task"):
+        assert cfg.model.name == "restormer" and cfg.data.crop == 128
+        assert dict(cfg.loss.weights) == {"rec": 1.0, "cl": 0.1, "clip": 0.05, "dpl": 0.1}
+        repeats = {t.filelist.split("/")[-1].split("_train")[0]: t.repeat for t in cfg.data.tasks}
+        expected = {"bsd400_wed": 4 if name == "3task" else 12, "rain100l": 360, "reside_ots": 1}
+        if name == "5task":
+            expected |= {"gopro": 30, "lol": 140}
+        assert repeats == expected
+    if name == "perceiver":
+        assert train.lr == 4e-5 and train.max_steps == 100_000 and cfg.data.crop == 224
