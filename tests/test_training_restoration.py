@@ -72,7 +72,7 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     straight = _resumable_trainer(tmp_path, "straight", datasets)
     straight_history = straight.train()
 
-    killed = _resumable_trainer(tmp_path, "killed", datasets, callbacks=[_Kill(3)])  # mid-epoch 1
+    killed = _resumable_trainer(tmp_path, "killed", datasets, callbacks=[_Kill(4)])  # after step 4, saved at 3
     with pytest.raises(KeyboardInterrupt):
         killed.train()
     assert [p.name for p in list_checkpoints(tmp_path / "killed")] == ["step-00000003"]

@@ -37,7 +37,7 @@ class Callback:
         """At the start of every epoch (also of the first epoch of a resumed run if it starts one)."""
 
     def on_step_end(self, trainer: Trainer, step: int, logs: Mapping[str, float]) -> None:
-        """After optimizer step ``step`` (1-based) and its checkpoint, with that step's logged values."""
+        """After optimizer step ``step`` (1-based), before its checkpoint, with that step's logged values."""
 
     def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         """Extra **weighted** loss terms added to the step's loss (logged under their names)."""

@@ -350,12 +350,12 @@ class Trainer:
                                       f"{terms} lr={logs['lr']:.3e}")
                         if acc.is_main_process:
                             metrics.flush()
+                    for cb in self.callbacks:
+                        cb.on_step_end(self, self.step, logs)
                     if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
                         if acc.is_main_process:
                             metrics.flush()
                         self.save()
-                    for cb in self.callbacks:
-                        cb.on_step_end(self, self.step, logs)
                     if not math.isfinite(logs["loss"]):
                         raise FloatingPointError(f"The loss is {logs['loss']} at step {self.step}.")
         finally:
