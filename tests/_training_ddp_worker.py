@@ -13,10 +13,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _training_helpers import box_blur, quality_loss, wrapped_factory  # noqa: E402
+from _training_helpers import box_blur, quality_loss, wrapped_factory
 
-from perceive_ir.training import RestorationTrainer, TrainConfig  # noqa: E402
-from perceive_ir.training.checkpoint import trainable_state_dict  # noqa: E402
+from perceive_ir.training import RestorationTrainer, TrainConfig
+from perceive_ir.training.checkpoint import trainable_state_dict
 
 STEPS = 3
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _training_helpers import TinyNet, write_pairs
 from torch import nn
 
 from perceive_ir import wrap_backbone
-from perceive_ir.training import Callback, RestorationTrainer, TrainConfig, TreeGrowthCallback
-
-from _training_helpers import TinyNet, write_pairs
+from perceive_ir.training import (
+    Callback,
+    RestorationTrainer,
+    TrainConfig,
+    TreeGrowthCallback,
+)
 
 
 class _Counter(Callback):

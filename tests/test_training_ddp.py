@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import torch
-
 from _training_ddp_worker import STEPS, run
 from _training_helpers import write_pairs
 
@@ -30,7 +29,7 @@ def test_two_processes_match_one_process(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(_free_port()), str(HERE / "_training_ddp_worker.py"), str(data), str(tmp_path / "ddp")]
     (tmp_path / "ddp").mkdir()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     ranks = [torch.load(tmp_path / "ddp" / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2]

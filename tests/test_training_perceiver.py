@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _training_helpers import write_pairs
 
 from perceive_ir import QualityPerceiver
 from perceive_ir.data import TripletDataset, build_triplets
 from perceive_ir.testing import tiny_clip_config
 from perceive_ir.training import PerceiverTrainer, TrainConfig, balanced_repeats
-
-from _training_helpers import write_pairs
 
 
 def _fixed_loss(perceiver: QualityPerceiver, manifest) -> float:

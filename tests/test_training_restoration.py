@@ -7,17 +7,16 @@ import csv
 import pytest
 import torch
 import torch.nn.functional as F
+from _training_helpers import box_blur, quality_loss, wrapped_factory, write_pairs
 
 from perceive_ir.training import RestorationTrainer, TrainConfig, list_checkpoints
 from perceive_ir.training.callbacks import Callback
 from perceive_ir.training.restoration import _RestorationStep
 
-from _training_helpers import box_blur, quality_loss, wrapped_factory, write_pairs
-
 
 def _config(tmp_path, name, **kw):
-    base = dict(output_dir=str(tmp_path / name), batch_size=4, lr=1e-3, progress=False, log_every=1,
-                checkpoint_every=100, seed=3)
+    base = {"output_dir": str(tmp_path / name), "batch_size": 4, "lr": 1e-3, "progress": False, "log_every": 1,
+            "checkpoint_every": 100, "seed": 3}
     return TrainConfig(**{**base, **kw})
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .._version import __version__
 
-__all__ = ["main", "SUBCOMMANDS", "build_parser"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("train", "train_perceiver")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "train"
 HELP = "Train a restoration model (Perceive-IR stage 2) from a recipe: perceive-ir train --config 3task [key=value ...]"

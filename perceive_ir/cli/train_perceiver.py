@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "train-perceiver"
 HELP = "Learn the quality perceiver's tier prompts (Perceive-IR stage 1) on a triplet manifest."

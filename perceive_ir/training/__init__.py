@@ -4,7 +4,12 @@ Needs ``accelerate`` (the ``train`` extra: ``pip install perceive-ir[train]``).
 """
 
 from .callbacks import Callback, TreeGrowthCallback
-from .checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .loop import Trainer, build_accelerator, resolve_model
 from .metrics_log import MetricsLog
 from .perceiver import PerceiverTrainer, balanced_repeats, split_by_task

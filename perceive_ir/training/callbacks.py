@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -102,7 +103,9 @@ class TreeGrowthCallback(Callback):
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         if epoch % self.every or self.tree.depth_grown >= self.tree.depth:
             return
-        from ..amirnet import collect_representations  # the AMIRNet package, imported when used
+        from ..amirnet import (
+            collect_representations,  # the AMIRNet package, imported when used
+        )
 
         generator = torch.Generator().manual_seed(stable_seed("tree", trainer.config.seed, epoch))
         reps, ids = collect_representations(

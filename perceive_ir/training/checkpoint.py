@@ -30,13 +30,13 @@ from torch import Tensor, nn
 __all__ = [
     "CHECKPOINT_DIR",
     "capture_rng_state",
-    "restore_rng_state",
-    "trainable_state_dict",
-    "load_trainable_state_dict",
-    "save_checkpoint",
-    "load_checkpoint",
-    "list_checkpoints",
     "latest_checkpoint",
+    "list_checkpoints",
+    "load_checkpoint",
+    "load_trainable_state_dict",
+    "restore_rng_state",
+    "save_checkpoint",
+    "trainable_state_dict",
 ]
 
 #: Sub-folder of a run's output directory holding its checkpoints.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,12 +17,18 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 from ..data._seeding import stable_seed
 from ..data.sampler import TaskBalancedSampler
 from .callbacks import Callback
-from .checkpoint import capture_rng_state, latest_checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import (
+    capture_rng_state,
+    latest_checkpoint,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from .metrics_log import MetricsLog
 from .schedule import warmup_cosine
 from .settings import TrainConfig
 
-__all__ = ["Trainer", "ModelSpec", "build_accelerator", "resolve_model"]
+__all__ = ["ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
 
 logger = logging.getLogger("perceive_ir.training")
 

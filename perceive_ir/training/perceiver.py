@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
@@ -15,7 +16,7 @@ from .callbacks import Callback
 from .loop import ModelSpec, Trainer, resolve_model
 from .settings import TrainConfig
 
-__all__ = ["PerceiverTrainer", "split_by_task", "balanced_repeats"]
+__all__ = ["PerceiverTrainer", "balanced_repeats", "split_by_task"]
 
 
 class _TaskSubset(Subset):

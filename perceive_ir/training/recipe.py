@@ -19,13 +19,14 @@ A stage-1 recipe has ``perceiver`` (``clip_model``, ``clip_pretrained``, ``n_ctx
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import nn
 
 from .settings import TrainConfig
 
-__all__ = ["build_backbone", "build_restoration_model", "build_datasets", "restoration_trainer", "perceiver_trainer"]
+__all__ = ["build_backbone", "build_datasets", "build_restoration_model", "perceiver_trainer", "restoration_trainer"]
 
 
 def _plain(section: Any) -> dict[str, Any]:
