@@ -134,3 +134,28 @@ def test_l1_baseline_and_argument_errors(tmp_path):
     history = RestorationTrainer(wrapped_factory(), datasets, _config(tmp_path, "d", max_steps=2)).train()
     assert set(history[0]) == {"step", "epoch", "loss", "rec", "lr"}
     assert history[0]["loss"] == history[0]["rec"]
+
+
+def test_gradient_accumulation_matches_the_full_batch(tmp_path):
+    """With L1 (a per-sample mean), 2 micro-batches of 2 give the step of one batch of 4."""
+    datasets = write_pairs(tmp_path / "data", n=2)
+    models, losses = [], []
+    for name, accum in (("full", 1), ("accum", 2)):
+        trainer = RestorationTrainer(wrapped_factory(), datasets, _config(tmp_path, name, max_steps=2, grad_accum=accum))
+        losses.append([row["loss"] for row in trainer.train()])
+        models.append(trainer.model)
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    for (name, p), (_, q) in zip(models[0].named_parameters(), models[1].named_parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_bf16_mixed_precision_on_cpu(tmp_path):
+    datasets = write_pairs(tmp_path / "data", n=2)
+    trainer = RestorationTrainer(wrapped_factory(), datasets, _config(tmp_path, "bf16", max_steps=2,
+                                                                       mixed_precision="bf16"), loss=quality_loss())
+    history = trainer.train()
+    assert trainer.accelerator.mixed_precision == "bf16"
+    assert all(torch.isfinite(torch.tensor(row["loss"])) for row in history)
+    # a later full-precision trainer in the same process gets a full-precision accelerator
+    later = RestorationTrainer(wrapped_factory(), datasets, _config(tmp_path, "fp32", max_steps=1))
+    assert later.accelerator.mixed_precision == "no"

@@ -67,7 +67,17 @@ def build_accelerator(config: TrainConfig) -> Any:
 
     several = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cpu = config.cpu or (several and not torch.cuda.is_available())
-    return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
+    try:
+        return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
+    except ValueError as err:
+        # Accelerate keeps one global state per process; a second trainer with another precision
+        # (notebooks, tests) may reset it when nothing is distributed.
+        from accelerate.state import AcceleratorState, PartialState
+
+        if "already been initialized" not in str(err) or several or PartialState().num_processes > 1:
+            raise
+        AcceleratorState._reset_state()
+        return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
 
 
 class _Positions(Sampler[tuple[int, int]]):
