@@ -88,7 +88,10 @@ def collect_representations(
                 batch_ids = torch.arange(count, count + n)
             batch_ids = torch.as_tensor(batch_ids).reshape(-1)
             if batch_ids.numel() != n or batch_ids.is_floating_point():
-                raise ValueError(f"Batch {index}: `sample_ids` must hold {n} integers, got {tuple(batch_ids.shape)} {batch_ids.dtype}.")
+                raise ValueError(
+                    f"Batch {index}: `sample_ids` must hold {n} integers, "
+                    f"got {tuple(batch_ids.shape)} {batch_ids.dtype}."
+                )
             reps.append(rep.cpu())
             ids.append(batch_ids.cpu().long())
             count += n

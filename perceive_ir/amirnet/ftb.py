@@ -50,7 +50,9 @@ class FeatureTransformBlock(nn.Module):
         torch.Size([2, 16, 8, 8])
     """
 
-    def __init__(self, channels: int, cond_dim: int, dw_expand: int = 2, ffn_expand: int = 2, eps: float = 1e-6) -> None:
+    def __init__(
+        self, channels: int, cond_dim: int, dw_expand: int = 2, ffn_expand: int = 2, eps: float = 1e-6
+    ) -> None:
         super().__init__()
         if not isinstance(cond_dim, int) or cond_dim < 1:
             raise ValueError(f"`cond_dim` must be a positive int, got {cond_dim!r}.")
@@ -139,7 +141,8 @@ class FeatureTransformBlock(nn.Module):
         cond = cond.reshape(1, -1) if isinstance(cond, Tensor) and cond.ndim == 1 else cond
         check_embedding(cond, "cond", dim=self.cond_dim, batch=1)
         m = {k: v[0] for k, v in self.modulation(cond).items()}
-        block = NAFBlock(self.channels, self.conv1.out_channels // self.channels, self.conv4.out_channels // self.channels)
+        c = self.channels
+        block = NAFBlock(c, self.conv1.out_channels // c, self.conv4.out_channels // c)
         block = block.to(device=self.conv1.weight.device, dtype=self.conv1.weight.dtype)
         block.norm1.eps = block.norm2.eps = self.eps
         for name in ("conv1", "conv2", "conv4"):

@@ -30,7 +30,9 @@ def cluster_purity(clusters: Tensor | Sequence[int], labels: Tensor | Sequence[i
     c = torch.as_tensor(clusters).flatten()
     y = torch.as_tensor(labels).flatten()
     if c.shape != y.shape or c.numel() == 0:
-        raise ValueError(f"`clusters` and `labels` must be non-empty and of equal length, got {c.numel()} and {y.numel()}.")
+        raise ValueError(
+            f"`clusters` and `labels` must be non-empty and of equal length, got {c.numel()} and {y.numel()}."
+        )
     if c.is_floating_point() or y.is_floating_point():
         raise TypeError("`clusters` and `labels` must hold integers.")
     _, c_idx = torch.unique(c, return_inverse=True)

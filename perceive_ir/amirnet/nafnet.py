@@ -89,7 +89,9 @@ class NAFBlock(nn.Module):
         dw = channels * dw_expand
         ffn = channels * ffn_expand
         if dw % 2 or ffn % 2:
-            raise ValueError("`channels × dw_expand` and `channels × ffn_expand` must be even (SimpleGate halves them).")
+            raise ValueError(
+                "`channels × dw_expand` and `channels × ffn_expand` must be even (SimpleGate halves them)."
+            )
         self.channels = channels
         self.norm1 = LayerNorm2d(channels)
         self.conv1 = nn.Conv2d(channels, dw, 1)

@@ -367,7 +367,9 @@ class DegradationTree(nn.Module, HubMixin):
         if not isinstance(sample_ids, Tensor):
             sample_ids = torch.as_tensor(list(sample_ids))
         if sample_ids.is_floating_point() or sample_ids.ndim != 1:
-            raise TypeError(f"`sample_ids` must be a 1-D integer tensor, got {sample_ids.dtype} {tuple(sample_ids.shape)}.")
+            raise TypeError(
+                f"`sample_ids` must be a 1-D integer tensor, got {sample_ids.dtype} {tuple(sample_ids.shape)}."
+            )
         ids = sample_ids.to(self.sample_ids.device, torch.long)
         pos = torch.searchsorted(self.sample_ids, ids).clamp(max=self.num_samples - 1)
         unknown = self.sample_ids[pos] != ids
@@ -411,7 +413,9 @@ class DegradationTree(nn.Module, HubMixin):
         if self.depth_grown == 0:
             raise ValueError("The tree has not been grown yet: call `grow(representations, sample_ids)` first.")
         if not isinstance(targets, Tensor):
-            raise TypeError(f"`targets` must be a torch.Tensor of shape (B, depth_grown), got {type(targets).__name__}.")
+            raise TypeError(
+                f"`targets` must be a torch.Tensor of shape (B, depth_grown), got {type(targets).__name__}."
+            )
         if targets.is_floating_point() or targets.dtype == torch.bool:
             raise TypeError(f"`targets` must be an integer tensor, got dtype {targets.dtype}.")
         b = degraded.shape[0] if isinstance(degraded, Tensor) and degraded.ndim == 4 else None

@@ -57,8 +57,12 @@ class AMIRNet(nn.Module, HubMixin):
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"`width` must be a positive int, got {width!r}.")
         if len(enc_blocks) != len(dec_blocks) or not enc_blocks:
-            raise ValueError(f"`enc_blocks` and `dec_blocks` must be non-empty and of equal length, got {enc_blocks} and {dec_blocks}.")
-        for name, counts in (("enc_blocks", enc_blocks), ("dec_blocks", dec_blocks), ("middle_blocks", (middle_blocks,))):
+            raise ValueError(
+                "`enc_blocks` and `dec_blocks` must be non-empty and of equal length, "
+                f"got {enc_blocks} and {dec_blocks}."
+            )
+        counted = (("enc_blocks", enc_blocks), ("dec_blocks", dec_blocks), ("middle_blocks", (middle_blocks,)))
+        for name, counts in counted:
             if not all(isinstance(n, int) and n >= 0 for n in counts):
                 raise ValueError(f"`{name}` must hold non-negative ints, got {counts!r}.")
         tree_kwargs = dict(tree or {})
@@ -179,4 +183,6 @@ def amirnet(
         (15, torch.Size([1, 3, 20, 20]))
     """
     tree = {"depth": depth, "branching": branching, **dict(kwargs.pop("tree", None) or {})}
-    return AMIRNet(width=width, enc_blocks=enc_blocks, middle_blocks=middle_blocks, dec_blocks=dec_blocks, tree=tree, **kwargs)
+    return AMIRNet(
+        width=width, enc_blocks=enc_blocks, middle_blocks=middle_blocks, dec_blocks=dec_blocks, tree=tree, **kwargs
+    )
