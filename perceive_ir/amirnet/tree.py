@@ -55,6 +55,12 @@ class DegradationTree(nn.Module, HubMixin):
     among the children, so the vector always sums to 1 per level and stays meaningful
     while the tree grows.
 
+    Training happens in the user's loop: every ``N`` epochs (while ``depth_grown < depth``)
+    collect the representations of the training pairs with
+    :func:`~perceive_ir.amirnet.collect_representations` and call :meth:`grow`; every step,
+    add ``pseudo_label_loss(degraded, targets(sample_ids))`` to the loss, with the optimizer
+    built from :meth:`parameter_groups`. See the module docstring and ``docs/amirnet.md``.
+
     Saved state (``save_pretrained``): encoder and head weights, ``depth_grown``, the parent
     of every node, the number of training samples in every node, the ids of the clustered
     samples and their pseudo-labels at every grown level.
