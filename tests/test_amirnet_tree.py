@@ -38,6 +38,17 @@ def _train_heads(tree: DegradationTree, degraded: torch.Tensor, clean: torch.Ten
 @pytest.fixture(scope="module")
 def grown():
     """The user's schedule on four unlabelled degradation types: grow, train, grow, train."""
+    # convolutions this small gain nothing from intra-op threads, and on a shared CPU the
+    # threads' spin-waiting made this fixture 3-4x slower
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _grow_and_train()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _grow_and_train() -> dict:
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     degraded, clean, kinds = synthetic_pairs(4 * N_PER_TYPE, SIZE, generator=gen)
