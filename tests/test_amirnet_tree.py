@@ -38,14 +38,7 @@ def _train_heads(tree: DegradationTree, degraded: torch.Tensor, clean: torch.Ten
 @pytest.fixture(scope="module")
 def grown():
     """The user's schedule on four unlabelled degradation types: grow, train, grow, train."""
-    # convolutions this small gain nothing from intra-op threads, and on a shared CPU the
-    # threads' spin-waiting made this fixture 3-4x slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _grow_and_train()
-    finally:
-        torch.set_num_threads(threads)
+    return _grow_and_train()  # conftest runs torch on one thread: these convolutions are tiny
 
 
 def _grow_and_train() -> dict:
