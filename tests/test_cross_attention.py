@@ -8,15 +8,6 @@ import torch
 from perceive_ir.cross_attention import ChannelCrossAttention, default_num_heads
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """These models are tiny: one intra-op thread is faster, and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _reference(attn: ChannelCrossAttention, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The same attention written with explicit loops over batch and heads."""
     b, c, h, w = y.shape

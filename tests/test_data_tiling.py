@@ -9,15 +9,6 @@ from torch import nn
 from perceive_ir.tiling import pad_to_multiple, tiled_apply
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convs run faster on one thread than on two contended ones (shared CI cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("size", [(100, 70), (64, 64), (20, 13), (33, 129)])
 def test_pointwise_equals_direct(size: tuple[int, int]) -> None:
     x = torch.rand(2, 3, *size)

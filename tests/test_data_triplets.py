@@ -21,15 +21,6 @@ from perceive_ir.data import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convs run faster on one thread than on two contended ones (shared CI cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _dataset(root: Path, n: int = 6, size: int = 24) -> PairedFolderDataset:
     g = torch.Generator().manual_seed(0)
     for i in range(n):

@@ -13,14 +13,6 @@ from perceive_ir.hub import PretrainedNotFoundError
 from perceive_ir.semantic import SemanticGuidance, default_semantic_layers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """These models are tiny: one intra-op thread is faster, and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 CHANNELS = (8, 16, 4, 4)
 
 

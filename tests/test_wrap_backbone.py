@@ -16,15 +16,6 @@ from perceive_ir.layer_probe import probe_backbone
 from perceive_ir.wrap import Guidance, WrappedBackbone, wrap_backbone
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """These models are tiny: one intra-op thread is faster, and far faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # -- tiny real architectures ------------------------------------------------------------------
 def make_nafnet() -> nn.Module:
     from spandrel.architectures.NAFNet.__arch.NAFNet_arch import NAFNet
