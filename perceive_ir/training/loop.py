@@ -239,7 +239,7 @@ class Trainer:
         device = self.accelerator.device
         return {k: v.to(device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
 
-    def _state(self) -> dict[str, Any]:
+    def _state(self, rng: list[dict[str, Any]]) -> dict[str, Any]:
         scaler = getattr(self.accelerator, "scaler", None)
         return {
             "step": self.step,
@@ -250,17 +250,22 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None,
-            "rng": capture_rng_state(),
+            "rng": rng,
             "extra": self.extra_state(),
             "callbacks": [cb.state_dict() for cb in self.callbacks],
         }
 
     def save(self) -> Path | None:
         """Checkpoint the current step (main process writes; all processes wait)."""
+        rng = [capture_rng_state()]
+        if self.world > 1:  # every process's random state, in rank order
+            from accelerate.utils import gather_object
+
+            rng = gather_object(rng)
         self.accelerator.wait_for_everyone()
         path = None
         if self.accelerator.is_main_process:
-            path = save_checkpoint(self.output_dir, self.step, self.model, self._state(), self.config.keep_checkpoints)
+            path = save_checkpoint(self.output_dir, self.step, self.model, self._state(rng), self.config.keep_checkpoints)
         self.accelerator.wait_for_everyone()
         return path
 
@@ -286,7 +291,8 @@ class Trainer:
         self.load_extra_state(state["extra"])
         for cb, cb_state in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
-        restore_rng_state(state["rng"])
+        rng = state["rng"]
+        restore_rng_state(rng[self.rank] if len(rng) == self.world else rng[0])
         self.log_text(f"resumed from {path} at step {self.step} (epoch {self.epoch})")
 
     # -- the loop --------------------------------------------------------------------------------
@@ -367,14 +373,19 @@ class Trainer:
                                       f"{terms} lr={logs['lr']:.3e}")
                         if acc.is_main_process:
                             metrics.flush()
+                    if not math.isfinite(logs["loss"]):
+                        if acc.is_main_process:
+                            metrics.flush()
+                        raise FloatingPointError(
+                            f"The loss is {logs['loss']} at step {self.step}; the last checkpoint is unaffected "
+                            "(try a lower `lr`, `grad_clip`, or full precision)."
+                        )
                     for cb in self.callbacks:
                         cb.on_step_end(self, self.step, logs)
                     if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
                         if acc.is_main_process:
                             metrics.flush()
                         self.save()
-                    if not math.isfinite(logs["loss"]):
-                        raise FloatingPointError(f"The loss is {logs['loss']} at step {self.step}.")
         finally:
             bar.close()
         acc.wait_for_everyone()

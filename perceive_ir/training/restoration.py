@@ -72,6 +72,13 @@ class _RestorationStep(nn.Module):
         self.callbacks = list(callbacks)
         self.proxies: list[nn.Module] = []  # not registered: frozen, never saved, never synchronised
 
+    def train(self, mode: bool = True) -> _RestorationStep:
+        """Train mode for the model only; the loss (frozen critics) stays in eval mode."""
+        super().train(mode)
+        if self.loss_fn is not None:
+            self.loss_fn.eval()
+        return self
+
     def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         degraded, clean = batch["degraded"], batch["clean"]
         restored = self.model(degraded)
