@@ -48,3 +48,34 @@ def test_balanced_repeats_and_errors(tmp_path):
     cfg = TrainConfig(output_dir=str(tmp_path), batch_size=2, max_steps=1, progress=False)
     with pytest.raises(TypeError, match="triplets"):
         PerceiverTrainer(lambda: None, torch.utils.data.TensorDataset(torch.zeros(2)), cfg)
+
+
+def test_prompt_learning_resumes_exactly(tmp_path):
+    from perceive_ir.data import PairedFolderDataset
+    from perceive_ir.training import Callback
+
+    class Kill(Callback):
+        def on_step_end(self, trainer, step, logs):
+            if step == 3:
+                raise KeyboardInterrupt
+
+    write_pairs(tmp_path / "data", n=3)
+    scenes = PairedFolderDataset(tmp_path / "data" / "lowlight" / "lq", tmp_path / "data" / "lowlight" / "gt",
+                                 task="lowlight")
+    manifest = build_triplets(scenes, tmp_path / "triplets", strategy="mild", progress=False)
+
+    def trainer(name, *callbacks):
+        cfg = TrainConfig(output_dir=str(tmp_path / name), batch_size=3, max_steps=4, lr=5e-3, progress=False,
+                          checkpoint_every=2, seed=4)
+        factory = lambda: QualityPerceiver(tiny_clip_config(), None, n_ctx=4)
+        return PerceiverTrainer(factory, manifest, cfg, crop=24, callbacks=callbacks)
+
+    straight = trainer("straight")
+    straight.train()
+    killed = trainer("killed", Kill())
+    with pytest.raises(KeyboardInterrupt):
+        killed.train()
+    torch.manual_seed(123)
+    resumed = trainer("killed")
+    assert [row["step"] for row in resumed.train(resume="latest")] == [3, 4]
+    torch.testing.assert_close(resumed.perceiver.prompts.ctx, straight.perceiver.prompts.ctx, rtol=1e-6, atol=1e-6)
