@@ -78,3 +78,9 @@ def test_shipped_recipes_are_valid(name):
         assert repeats == expected
     if name == "perceiver":
         assert train.lr == 4e-5 and train.max_steps == 100_000 and cfg.data.crop == 224
+
+
+def test_resume_flag_followed_by_an_override_is_read_as_both(tmp_path, capsys):
+    # `--resume key=value` would otherwise take the override for a checkpoint folder
+    assert main(["train", "--config", "small", "--print-config", "--resume", "train.max_steps=7"]) == 0
+    assert "max_steps: 7" in capsys.readouterr().out

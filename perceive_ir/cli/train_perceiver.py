@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -27,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..training.recipe import perceiver_trainer
 
-    cfg = load_config(args.config, args.overrides)
+    overrides, resume = list(args.overrides), args.resume
+    if resume is not None and "=" in resume and not Path(resume).exists():
+        overrides, resume = [*overrides, resume], "latest"  # `--resume key=value`: a bare --resume, then an override
+    cfg = load_config(args.config, overrides)
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
@@ -36,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     if trainer.accelerator.is_main_process:
         trainer.output_dir.mkdir(parents=True, exist_ok=True)
         (trainer.output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    trainer.train(resume=args.resume)
+    trainer.train(resume=resume)
     return 0

@@ -87,6 +87,24 @@ class PerceiverTrainer(Trainer):
 
     Raises:
         TypeError: ``perceiver`` is not a QualityPerceiver (or factory of one).
+
+    Example:
+        >>> import tempfile, torch
+        >>> from pathlib import Path
+        >>> from perceive_ir.data import PairedFolderDataset, build_triplets
+        >>> from perceive_ir.data.io import save_png
+        >>> from perceive_ir.testing import tiny_clip_config
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for n in ("a", "b"):
+        ...     save_png(torch.rand(3, 32, 32), root / "lq" / f"{n}.png")
+        ...     save_png(torch.rand(3, 32, 32), root / "gt" / f"{n}.png")
+        >>> manifest = build_triplets(PairedFolderDataset(root / "lq", root / "gt", task="denoise"),
+        ...                           root / "triplets", strategy="mild", progress=False)
+        >>> cfg = TrainConfig(output_dir=str(root / "run"), batch_size=2, max_steps=2, progress=False)
+        >>> trainer = PerceiverTrainer(lambda: QualityPerceiver(tiny_clip_config(), None, n_ctx=4), manifest,
+        ...                            cfg, crop=16)
+        >>> [row["step"] for row in trainer.train()], (root / "run" / "perceiver" / "config.json").is_file()
+        ([1, 2], True)
     """
 
     def __init__(
