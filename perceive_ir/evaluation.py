@@ -117,7 +117,7 @@ def evaluate_filelists(
         The rows, in file-list order.
 
     Raises:
-        ValueError: no file lists, or a bad ``limit``.
+        ValueError: no file lists, one listed twice, or a bad ``limit``.
 
     Example:
         >>> import tempfile, torch
@@ -131,6 +131,9 @@ def evaluate_filelists(
     """
     if not filelists:
         raise ValueError("`filelists` is empty: give at least one file list.")
+    names = [str(p) for p in filelists]
+    if len(set(names)) != len(names):
+        raise ValueError(f"`filelists` names a file list twice: {sorted({n for n in names if names.count(n) > 1})}.")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"`limit` must be None or a positive int, got {limit!r}.")
     rows: dict[tuple[str, str | None, str], EvaluationRow] = {}

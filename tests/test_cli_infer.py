@@ -179,3 +179,15 @@ def test_evaluate_errors(model_dir, tmp_path, capsys):
     assert main(["evaluate", "--model", str(model_dir), "--filelist", str(tmp_path / "x.json"),
                  "--out", str(tmp_path / "r")]) == 1
     assert "File list not found" in capsys.readouterr().err
+
+
+def test_evaluate_limit_is_stated_and_duplicates_refused(model_dir, tmp_path, capsys):
+    lists = _datasets(tmp_path / "data")
+    base = ["evaluate", "--model", str(model_dir), "--device", "cpu", "--quiet"]
+    assert main(base + ["--filelist", str(lists[1]), "--filelist", str(lists[1]), "--out", str(tmp_path / "r")]) == 1
+    assert "twice" in capsys.readouterr().err
+    assert main(base + ["--filelist", str(lists[0]), "--limit", "1", "--out", str(tmp_path / "r")]) == 0
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert [r["n"] for r in doc["rows"]] == [1]  # the first item only: cbsd68 01 at σ 15
+    assert "not the full test set" in doc["protocol"]["subset"]
+    assert "not the full test set" in (tmp_path / "r" / "results.md").read_text()

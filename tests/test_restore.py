@@ -121,3 +121,13 @@ def test_errors_name_the_argument():
         restore(net, torch.rand(16, 16))
     with pytest.raises(ValueError, match="device"):
         restore(net, torch.rand(3, 16, 16), device="nonsense")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="float16 autocast is CUDA-only; needs a GPU")
+def test_half_on_cuda_matches_float32():
+    model = guided(None, pad_to=8)
+    image = torch.rand(1, 3, 70, 90)
+    full = restore(model, image, tile=32, overlap=8, device="cuda")
+    half = restore(model, image, tile=32, overlap=8, device="cuda", half=True)
+    assert half.dtype == torch.float32 and half.device == image.device
+    assert psnr(half.clamp(0, 1), full.clamp(0, 1)) > 35.0

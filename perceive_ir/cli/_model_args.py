@@ -84,7 +84,7 @@ def load_model(model: str | None, backbone: str | None) -> LoadedModel:
         if getattr(descriptor, "scale", 1) != 1:
             raise ValueError(f"{path} is a ×{descriptor.scale} super-resolution network; restoration needs scale 1.")
         return LoadedModel(descriptor.model.eval(), multiple, f"{descriptor.architecture.id} from {path}")
-    if model in list_models():
+    if model in list_models() and not Path(model).is_dir():  # a local folder wins over a preset name
         net = build_model(model)
         if backbone is None:
             print(

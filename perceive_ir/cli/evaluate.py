@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
             multiple=loaded.multiple, limit=args.limit, progress=not args.quiet,
         )
-    except (OSError, ValueError, TypeError) as err:
+    except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     stated = {**protocol(args.tile, args.overlap, loaded.multiple), "device": str(device),

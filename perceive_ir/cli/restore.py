@@ -44,6 +44,7 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
     from tqdm.auto import tqdm
 
     from ..data.io import read_image, save_png
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = _jobs(Path(args.input), Path(args.output))
         device = resolve_device(args.device)
         loaded = load_model(args.model, args.backbone)
-    except (OSError, ValueError, TypeError) as err:
+    except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     bar = tqdm(jobs, desc="restore", unit="image", disable=args.quiet or len(jobs) == 1)
@@ -62,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
             image = read_image(src)
             out = restore(loaded.module, image, tile=args.tile, overlap=args.overlap, device=device,
                           half=args.half, multiple=loaded.multiple)
-        except (OSError, ValueError, TypeError) as err:
+        except torch.OutOfMemoryError:
+            hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
+            print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)
+            return 1
+        except (OSError, ValueError, TypeError, RuntimeError) as err:
             print(f"error: {src}: {err}", file=sys.stderr)
             return 1
         save_png(out.clamp(0, 1), dst)

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 score = float(perceiver.score(image)[0])
                 results.append({"image": str(f), **{t: float(p) for t, p in zip(perceiver.tiers, probs)},
                                 "score": score})
-    except (OSError, ValueError, TypeError, RuntimeError) as err:
+    except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.json:

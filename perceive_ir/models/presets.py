@@ -58,6 +58,9 @@ RESTORMER_LAYERS: tuple[str, ...] = ("latent", "decoder_level3", "decoder_level2
 NAFNET_LAYERS: tuple[str, ...] = ("middle_blks", "decoders.0", "decoders.1", "decoders.2")
 
 
+_BACKBONES_HINT = 'the reference models need spandrel: pip install "perceive-ir[backbones]"'
+
+
 def _preset(table: Mapping[str, dict[str, Any]], preset: str, what: str) -> dict[str, Any]:
     if not isinstance(preset, str) or preset not in table:
         raise ValueError(f"`preset` of {what} must be one of {sorted(table)}, got {preset!r}.")
@@ -99,7 +102,10 @@ def perceive_ir_restormer(
         >>> model.pad_to
         8
     """
-    from spandrel_extra_arches.architectures.Restormer import Restormer
+    try:
+        from spandrel_extra_arches.architectures.Restormer import Restormer
+    except ImportError as err:  # pragma: no cover - installed in development
+        raise ImportError(f"perceive_ir_restormer: {_BACKBONES_HINT} (Restormer is in spandrel-extra-arches).") from err
 
     arch = {**_preset(RESTORMER_PRESETS, preset, "perceive_ir_restormer"), **dict(backbone_kwargs or {})}
     options: dict[str, Any] = {"layers": list(RESTORMER_LAYERS), "cross_attention": True, "pad_to": 8, **kwargs}
@@ -137,7 +143,10 @@ def perceive_ir_nafnet(
         >>> model.hooked_layers
         ('middle_blks', 'decoders.0', 'decoders.1', 'decoders.2')
     """
-    from spandrel.architectures.NAFNet import NAFNet
+    try:
+        from spandrel.architectures.NAFNet import NAFNet
+    except ImportError as err:  # pragma: no cover - installed in development
+        raise ImportError(f"perceive_ir_nafnet: {_BACKBONES_HINT}.") from err
 
     arch = {**_preset(NAFNET_PRESETS, preset, "perceive_ir_nafnet"), **dict(backbone_kwargs or {})}
     options: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention": True, "pad_to": 16, **kwargs}

@@ -11,8 +11,8 @@ from torch import Tensor, nn
 __all__ = ["load_user_network", "load_user_descriptor", "network_from_state_dict"]
 
 _INSTALL_HINT = (
-    "Loading checkpoints of other networks needs spandrel: `pip install spandrel spandrel-extra-arches` "
-    "(the extra arches add Restormer and other non-commercial architectures)."
+    'Loading checkpoints of other networks needs spandrel: pip install "perceive-ir[backbones]" '
+    "(spandrel + spandrel-extra-arches; the extra arches add Restormer and other architectures)."
 )
 
 
