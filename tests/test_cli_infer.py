@@ -93,6 +93,8 @@ def test_restore_errors(model_dir, images, tmp_path, capsys):
     assert "half" in capsys.readouterr().err
     assert main(["restore", str(images), str(tmp_path / "o"), "--quiet"]) == 1
     assert "--model" in capsys.readouterr().err
+    assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(tmp_path / "no-such-model")]) == 1
+    assert "not a local folder" in capsys.readouterr().err
     model_only_adapter = tmp_path / "adapter"
     tiny_model().save_pretrained(model_only_adapter)
     assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(model_only_adapter)]) == 1

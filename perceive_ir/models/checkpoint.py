@@ -118,6 +118,12 @@ def load_restoration_model(
                 raise PretrainedNotFoundError(
                     f"{name_or_path} holds no {CONFIG_NAME}: it is not a model saved by save_restoration_model."
                 )
+            if not Path(name_or_path).is_dir():
+                raise PretrainedNotFoundError(
+                    f"Cannot load {name_or_path!s}: it is not a local folder, and the Hub gave no "
+                    f"{BACKBONE_WEIGHTS_NAME} for it (unknown repo, offline, or an adapter-only repo: then pass "
+                    "the backbone with `backbone=` / `--backbone`)."
+                )
             raise PretrainedNotFoundError(
                 f"{name_or_path} holds the adapter but no {BACKBONE_WEIGHTS_NAME}: pass the backbone "
                 "(`backbone=` a network or checkpoint file; `--backbone` on the command line), or save "
