@@ -22,7 +22,7 @@ from .data.datasets import FileListDataset
 from .published_results import SETTINGS
 from .restore import restore
 
-__all__ = ["ImageScore", "EvaluationRow", "evaluate_filelists", "setting_averages", "protocol"]
+__all__ = ["EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
 
 
 @dataclass
@@ -81,12 +81,13 @@ def protocol(tile: int | None, overlap: int, multiple: int) -> dict[str, Any]:
         >>> protocol(None, 32, 8)["padding"]
         'reflect-pad to a multiple of 8, crop back'
     """
+    tiling = "none" if tile is None else f"tiles of {tile} px, overlap {overlap} px, guidance from the whole image"
     return {
         "color": "RGB",
         "range": "[0, 1] (output clamped)",
         "region": "whole image",
         "padding": f"reflect-pad to a multiple of {multiple}, crop back",
-        "tiling": "none" if tile is None else f"tiles of {tile} px, overlap {overlap} px, guidance from the whole image",
+        "tiling": tiling,
         "metrics": "torchmetrics peak_signal_noise_ratio and structural_similarity_index_measure (Gaussian 11x11, "
         "sigma 1.5), data_range=1.0, per image, averaged per row",
     }

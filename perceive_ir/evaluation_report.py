@@ -13,7 +13,7 @@ from .evaluation import EvaluationRow, setting_averages
 from .hub import atomic_write_bytes
 from .published_results import SETTINGS, published_for
 
-__all__ = ["write_results", "results_markdown", "results_document"]
+__all__ = ["results_document", "results_markdown", "write_results"]
 
 _STANDARD = {dataset for keys in SETTINGS.values() for dataset, _ in keys}
 

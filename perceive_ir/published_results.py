@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PublishedResult", "PUBLISHED_RESULTS", "SETTINGS", "published_for"]
+__all__ = ["PUBLISHED_RESULTS", "SETTINGS", "PublishedResult", "published_for"]
 
 #: The standard settings: name → the evaluation rows (test set, degradation) whose average is reported.
 SETTINGS: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -48,7 +48,8 @@ _PROMPTIR = "Potlapalli et al., PromptIR: Prompting for All-in-One Blind Image R
 _PERCEIVE = ("Zhang et al., Perceive-IR: Learning to Perceive Degradation Better for All-in-One Image "
              "Restoration, arXiv 2408.15994 / IEEE TIP 2025")
 _ADAIR = "Cui et al., AdaIR: Adaptive All-in-One Image Restoration via Frequency Mining and Modulation, ICLR 2025"
-_MOCE = "Zamfir et al., Complexity Experts are Task-Discriminative Learners for Any Image Restoration (MoCE-IR), CVPR 2025"
+_MOCE = ("Zamfir et al., Complexity Experts are Task-Discriminative Learners for Any Image Restoration (MoCE-IR), "
+         "CVPR 2025")
 
 #: The published averages (PSNR / SSIM), both settings.
 PUBLISHED_RESULTS: tuple[PublishedResult, ...] = (

@@ -19,7 +19,7 @@ from ._validation import check_image
 from .tiling import tiled_apply
 from .wrap import WrappedBackbone
 
-__all__ = ["restore", "model_multiple"]
+__all__ = ["model_multiple", "restore"]
 
 
 def model_multiple(model: nn.Module) -> int:
@@ -105,7 +105,9 @@ def restore(
     if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
         raise ValueError(f"`multiple` must be a positive int, got {multiple!r}.")
     if tile is not None and (not isinstance(tile, int) or isinstance(tile, bool) or tile < 1 or tile % multiple):
-        raise ValueError(f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}.")
+        raise ValueError(
+            f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
+        )
     if tile is not None and (not isinstance(overlap, int) or not 0 <= overlap < tile):
         raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
     target = _resolve_device(model, device, batch)

@@ -33,10 +33,10 @@ def test_restormer_paper_preset_is_the_papers_configuration():
     assert type(net).__name__ == "Restormer"
     assert model.hooked_layers == RESTORMER_LAYERS == ("latent", "decoder_level3", "decoder_level2", "decoder_level1")
     assert model.level_channels == (384, 192, 96, 96)
-    assert [len(getattr(net, n)) for n in ("encoder_level1", "encoder_level2", "encoder_level3", "latent")] == [4, 6, 6, 8]
+    levels = ("encoder_level1", "encoder_level2", "encoder_level3", "latent")
+    assert [len(getattr(net, n)) for n in levels] == [4, 6, 6, 8]
     assert len(net.refinement) == 4
-    assert [getattr(net, n)[0].attn.num_heads for n in ("encoder_level1", "encoder_level2", "encoder_level3", "latent")] \
-        == [1, 2, 4, 8]
+    assert [getattr(net, n)[0].attn.num_heads for n in levels] == [1, 2, 4, 8]
     assert net.patch_embed.proj.out_channels == 48
     assert model.pad_to == 8
     assert model.semantic.cross_attention_levels == (True, True, True, True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["LoadedModel", "add_model_arguments", "add_inference_arguments", "load_model", "resolve_device"]
+__all__ = ["LoadedModel", "add_inference_arguments", "add_model_arguments", "load_model", "resolve_device"]
 
 
 @dataclass

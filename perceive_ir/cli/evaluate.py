@@ -7,7 +7,7 @@ import sys
 
 from ._model_args import add_inference_arguments, add_model_arguments, load_model, resolve_device
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "evaluate"
 HELP = "PSNR/SSIM per task on file-listed test sets; writes results.json and results.md."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._model_args import add_inference_arguments, add_model_arguments, load_model, resolve_device
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "restore"
 HELP = "Restore an image or every image of a folder (tiled, any size); writes PNGs."

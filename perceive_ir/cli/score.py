@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "score"
 HELP = "Rate images with a trained quality perceiver: P(low), P(medium), P(high) and a score in [0, 1]."

@@ -22,7 +22,7 @@ from ..hub import CONFIG_NAME, PretrainedNotFoundError, atomic_write_bytes
 from ..wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
 
-__all__ = ["BACKBONE_WEIGHTS_NAME", "save_restoration_model", "load_restoration_model"]
+__all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_restoration_model"]
 
 #: The backbone's weights, next to ``config.json`` and ``model.safetensors``.
 BACKBONE_WEIGHTS_NAME = "backbone.safetensors"

@@ -28,15 +28,15 @@ from ..semantic import EncoderSpec
 from ..wrap import WrappedBackbone, wrap_backbone
 
 __all__ = [
-    "RESTORMER_PRESETS",
+    "NAFNET_LAYERS",
     "NAFNET_PRESETS",
     "RESTORMER_LAYERS",
-    "NAFNET_LAYERS",
-    "perceive_ir_restormer",
-    "perceive_ir_nafnet",
+    "RESTORMER_PRESETS",
     "build_model",
-    "register_model",
     "list_models",
+    "perceive_ir_nafnet",
+    "perceive_ir_restormer",
+    "register_model",
 ]
 
 #: Restormer hyper-parameters per preset. ``paper``: Zamir et al. (CVPR 2022), as used by Perceive-IR.

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-__all__ = ["load_user_network", "load_user_descriptor", "network_from_state_dict"]
+__all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict"]
 
 _INSTALL_HINT = (
     'Loading checkpoints of other networks needs spandrel: pip install "perceive-ir[backbones]" '
