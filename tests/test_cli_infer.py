@@ -196,3 +196,19 @@ def test_evaluate_limit_is_stated_and_duplicates_refused(model_dir, tmp_path, ca
     assert [r["n"] for r in doc["rows"]] == [1]  # the first item only: cbsd68 01 at σ 15
     assert "not the full test set" in doc["protocol"]["subset"]
     assert "not the full test set" in (tmp_path / "r" / "results.md").read_text()
+
+
+def test_evaluation_measures_known_noise_levels(tmp_path):
+    """The identity 'restorer' on CBSD68-style noise scores what theory says: 20·log10(255/σ) dB."""
+    import math
+
+    from perceive_ir.evaluation import evaluate_filelists
+
+    gen = torch.Generator().manual_seed(1)
+    for i in range(2):
+        save_png(0.5 + 0.05 * torch.rand(3, 64, 64, generator=gen), tmp_path / "clean" / f"{i}.png")
+    rows = evaluate_filelists(torch.nn.Identity(), write_filelist("cbsd68", tmp_path / "clean", tmp_path / "lists"))
+    for row, sigma in zip(rows, (15, 25, 50)):
+        assert row.degradation == f"noise{sigma}" and row.n == 2
+        assert abs(row.psnr - 20 * math.log10(255 / sigma)) < 0.3, (sigma, row.psnr)
+        assert 0 < row.ssim < 1
