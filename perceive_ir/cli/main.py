@@ -17,7 +17,7 @@ from .._version import __version__
 __all__ = ["main", "SUBCOMMANDS", "build_parser"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ()
+SUBCOMMANDS: tuple[str, ...] = ("restore", "score", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
