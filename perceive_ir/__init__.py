@@ -14,9 +14,11 @@ from .film import FiLMHead, film
 from .hub import HubMixin, PretrainedNotFoundError
 from .layer_probe import probe_backbone, select_guidance_layers
 from .losses import LossWeights, QualityAwareLoss, QualityAwareLossOutput
-from .models import AMIRNet, amirnet
+from .models import AMIRNet, amirnet, build_model, load_restoration_model, save_restoration_model
 from .perceiver import QualityPerceiver
+from .published_results import PUBLISHED_RESULTS
 from .registry import PUBLISHED_WEIGHTS, list_published
+from .restore import restore
 from .semantic import SemanticGuidance
 from .tiling import tiled_apply
 from .wrap import Guidance, WrappedBackbone, wrap_backbone
@@ -33,6 +35,7 @@ __all__ = [
     "HubMixin",
     "LossWeights",
     "NAFBlock",
+    "PUBLISHED_RESULTS",
     "PUBLISHED_WEIGHTS",
     "PretrainedNotFoundError",
     "QualityAwareLoss",
@@ -42,12 +45,16 @@ __all__ = [
     "WrappedBackbone",
     "__version__",
     "amirnet",
+    "build_model",
     "cluster_purity",
     "collect_representations",
     "degradation_contrastive_loss",
     "film",
     "list_published",
+    "load_restoration_model",
     "probe_backbone",
+    "restore",
+    "save_restoration_model",
     "select_guidance_layers",
     "tiled_apply",
     "wrap_backbone",

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from typing import Sequence
 
 from .._version import __version__
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["main", "SUBCOMMANDS", "build_parser"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("train", "train_perceiver")
+SUBCOMMANDS: tuple[str, ...] = ("restore", "score", "evaluate", "train", "train_perceiver")
 
 
 def build_parser() -> argparse.ArgumentParser:

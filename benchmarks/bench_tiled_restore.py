@@ -1,0 +1,148 @@
+"""Tiled restoration: memory and time against image size, seams, and shared guidance.
+
+Three measurements, in one run:
+
+1. **Size sweep** (512² … 4096²): each size runs ``restore(model, image, tile=T)`` in a fresh
+   subprocess and reports wall time and the peak working memory — the peak resident set
+   during ``restore`` minus the resident set just before it, less the image-sized buffers
+   that any method must hold (input, output and blend weights, 3 × 4 bytes × H × W each):
+   that remainder is what tiling bounds. Target: flat within 10 % from 1024² up. On CUDA the
+   peak is ``torch.cuda.max_memory_allocated`` over the same interval.
+2. **Seams**: PSNR between tiled and whole-image output at 512², for a plain conv net (local
+   operations only; target ≥ 45 dB) and for NAFNet / Restormer, whose channel attention pools
+   over the whole input, over tile sizes and overlaps.
+3. **Shared guidance**: how often the condition source (CFE) and the DINOv2 encoder run during a
+   tiled restore of one image, against the number of tiles.
+
+Models are the library's ``small`` presets with random weights (speed and seams do not need
+trained weights; the seam figure for attention networks may differ with trained weights).
+
+    .venv/bin/python benchmarks/bench_tiled_restore.py [--sizes 512 1024 2048 4096] [--tile 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+from torch import nn
+
+from perceive_ir import restore
+from perceive_ir.models import build_model
+from perceive_ir.testing import tiny_dinov2_config
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _model(name: str) -> nn.Module:
+    torch.manual_seed(0)
+    if name == "conv":
+        return nn.Sequential(*[m for _ in range(4) for m in (nn.Conv2d(3 if _ == 0 else 32, 32, 3, padding=1), nn.GELU())],
+                             nn.Conv2d(32, 3, 3, padding=1)).eval()
+    return build_model(name, semantic_encoder=tiny_dinov2_config()).eval()
+
+
+def one_size(name: str, size: int, tile: int, overlap: int, device: str) -> dict:
+    """Run in a subprocess: a fresh process gives a clean peak-RSS reading."""
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = _model(name).to(device)
+    image = torch.rand(1, 3, size, size)
+    restore(model, image[..., :64, :64], tile=None, device=device)  # warm up allocators and kernels
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    before = _rss_mib()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    restore(model, image, tile=tile, overlap=overlap, device=device)
+    seconds = time.perf_counter() - start
+    if device.startswith("cuda"):
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak_before) - before
+    image_buffers = 3 * 3 * 4 * size * size / 2**20
+    return {"size": size, "seconds": seconds, "peak_mib": peak, "image_buffers_mib": image_buffers,
+            "working_mib": peak - image_buffers}
+
+
+def size_sweep(args: argparse.Namespace) -> None:
+    print(f"\n1. size sweep: model {args.model}, tile {args.tile}, overlap {args.overlap}, device {args.device}")
+    print(f"{'size':>6}{'seconds':>10}{'peak MiB':>10}{'image bufs':>12}{'working MiB':>13}")
+    rows = []
+    for size in args.sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", args.model, str(size), str(args.tile), str(args.overlap), args.device],
+            check=True, capture_output=True, text=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"{size:>6}{row['seconds']:>10.2f}{row['peak_mib']:>10.0f}{row['image_buffers_mib']:>12.0f}{row['working_mib']:>13.0f}")
+    big = [r["working_mib"] for r in rows if r["size"] >= 1024]
+    if len(big) >= 2:
+        spread = max(big) / min(big) - 1
+        print(f"working memory from 1024² up: max/min − 1 = {spread * 100:.1f} % (target ≤ 10 %): "
+              f"{'met' if spread <= 0.10 else 'NOT met'}")
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    return float(peak_signal_noise_ratio(a, b, data_range=1.0))
+
+
+def seams(args: argparse.Namespace) -> None:
+    print(f"\n2. seams at {args.seam_size}²: PSNR(tiled, whole) in dB")
+    image = torch.rand(1, 3, args.seam_size, args.seam_size)
+    tiles, overlaps = (128, 256), (16, 32, 64)
+    print(f"{'model':<18}" + "".join(f"{f't{t}/o{o}':>11}" for t in tiles for o in overlaps))
+    for name in ("conv", "nafnet-small", "restormer-small"):
+        model = _model(name)
+        whole = restore(model, image, tile=None).clamp(0, 1)
+        cells = [psnr(restore(model, image, tile=t, overlap=o).clamp(0, 1), whole) for t in tiles for o in overlaps]
+        print(f"{name:<18}" + "".join(f"{c:>11.1f}" for c in cells))
+    print("target: the plain conv net (local operations) ≥ 45 dB")
+
+
+def shared_guidance(args: argparse.Namespace) -> None:
+    model = _model("nafnet-small")
+    calls = {"condition": 0, "encoder": 0, "backbone": 0}
+    model.adapter.condition[0].register_forward_hook(lambda *_: calls.__setitem__("condition", calls["condition"] + 1))
+    model.adapter.semantic.encoder.register_forward_hook(lambda *_: calls.__setitem__("encoder", calls["encoder"] + 1))
+    model.backbone.register_forward_hook(lambda *_: calls.__setitem__("backbone", calls["backbone"] + 1))
+    restore(model, torch.rand(1, 3, 512, 512), tile=128, overlap=32)
+    print(f"\n3. shared guidance, one 512² image in 128² tiles: backbone ran {calls['backbone']}× (tiles), "
+          f"condition source {calls['condition']}×, DINOv2 {calls['encoder']}×")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        name, size, tile, overlap, device = sys.argv[2:7]
+        print(json.dumps(one_size(name, int(size), int(tile), int(overlap), device)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="nafnet-small")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--seam-size", type=int, default=512)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["sweep", "seams", "guidance"])
+    args = parser.parse_args()
+    if "sweep" not in args.skip:
+        size_sweep(args)
+    if "seams" not in args.skip:
+        seams(args)
+    if "guidance" not in args.skip:
+        shared_guidance(args)
+
+
+if __name__ == "__main__":
+    main()

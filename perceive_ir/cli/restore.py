@@ -1,0 +1,76 @@
+"""``perceive-ir restore INPUT OUTPUT --model ...``: restore one image or a folder of images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._model_args import add_inference_arguments, add_model_arguments, load_model, resolve_device
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "restore"
+HELP = "Restore an image or every image of a folder (tiled, any size); writes PNGs."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="an image file or a folder of images")
+    parser.add_argument("output", help="output PNG file (for one image) or folder")
+    add_model_arguments(parser)
+    add_inference_arguments(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
+    from ..data.io import list_images
+
+    if src.is_file():
+        out = dst if dst.suffix.lower() == ".png" else dst / f"{src.stem}.png"
+        return [(src, out)]
+    if not src.is_dir():
+        raise FileNotFoundError(f"INPUT not found: {src}")
+    if dst.suffix.lower() == ".png":
+        raise ValueError(f"INPUT {src} is a folder, so OUTPUT must be a folder, not {dst}.")
+    files = list_images(src)
+    if not files:
+        raise ValueError(f"No images found in {src}.")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise ValueError(f"{stems[f.stem]} and {f} would both be written to {f.stem}.png.")
+        stems[f.stem] = f
+    return [(f, dst / f"{f.stem}.png") for f in files]
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..data.io import read_image, save_png
+    from ..restore import restore
+
+    try:
+        jobs = _jobs(Path(args.input), Path(args.output))
+        device = resolve_device(args.device)
+        loaded = load_model(args.model, args.backbone)
+    except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    bar = tqdm(jobs, desc="restore", unit="image", disable=args.quiet or len(jobs) == 1)
+    for src, dst in bar:
+        try:
+            image = read_image(src)
+            out = restore(loaded.module, image, tile=args.tile, overlap=args.overlap, device=device,
+                          half=args.half, multiple=loaded.multiple)
+        except torch.OutOfMemoryError:
+            hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
+            print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)
+            return 1
+        except (OSError, ValueError, TypeError, RuntimeError) as err:
+            print(f"error: {src}: {err}", file=sys.stderr)
+            return 1
+        save_png(out.clamp(0, 1), dst)
+    if not args.quiet:
+        print(f"restored {len(jobs)} image(s) with {loaded.description} -> {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,90 @@
+"""``perceive-ir score IMAGES... --perceiver DIR``: tier probabilities and quality score per image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HELP", "NAME", "add_arguments", "run"]
+
+NAME = "score"
+HELP = "Rate images with a trained quality perceiver: P(low), P(medium), P(high) and a score in [0, 1]."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", help="image files or folders of images")
+    parser.add_argument("--perceiver", required=True, help="folder written by save_pretrained, or a Hub repo id")
+    parser.add_argument("--revision", default=None, help="Hub revision of --perceiver")
+    parser.add_argument(
+        "--clip-model",
+        default=None,
+        help="rebuild CLIP from this instead of the saved reference: an open_clip name, hf-hub:/local-dir: id, "
+        "or 'tiny' (perceive_ir.testing.tiny_clip_config, random weights, offline smoke tests)",
+    )
+    parser.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag for --clip-model")
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _files(paths: list[str]) -> list[Path]:
+    from ..data.io import list_images
+
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += list_images(p)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"Image or folder not found: {p}")
+    if not files:
+        raise ValueError(f"No images found in {paths}.")
+    return files
+
+
+def _perceiver(args: argparse.Namespace) -> Any:
+    from ..perceiver import QualityPerceiver
+
+    overrides: dict[str, Any] = {}
+    if args.clip_model is not None:
+        if args.clip_model == "tiny":
+            from ..testing import tiny_clip_config
+
+            overrides = {"clip_model": tiny_clip_config(), "clip_pretrained": None}
+        else:
+            overrides = {"clip_model": args.clip_model, "clip_pretrained": args.clip_pretrained}
+    return QualityPerceiver.from_pretrained(args.perceiver, revision=args.revision, **overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data.io import read_image
+    from ._model_args import resolve_device
+
+    try:
+        files = _files(args.images)
+        device = resolve_device(args.device)
+        perceiver = _perceiver(args).to(device).eval()
+        results = []
+        with torch.inference_mode():
+            for f in files:
+                image = read_image(f)[None].to(device)
+                probs = perceiver.probabilities(image)[0]
+                score = float(perceiver.score(image)[0])
+                results.append({"image": str(f), **{t: float(p) for t, p in zip(perceiver.tiers, probs)},
+                                "score": score})
+    except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    width = max(len("image"), *(len(r["image"]) for r in results))
+    print(f"{'image':<{width}}  {'low':>6}  {'medium':>6}  {'high':>6}  {'score':>6}")
+    for r in results:
+        print(f"{r['image']:<{width}}  {r['low']:6.3f}  {r['medium']:6.3f}  {r['high']:6.3f}  {r['score']:6.3f}")
+    return 0

@@ -1,0 +1,139 @@
+"""A whole restoration model in one folder: the adapter (``save_pretrained``) plus the backbone.
+
+``WrappedBackbone.save_pretrained`` writes only the adapter. A trained Perceive-IR network
+also trained its backbone, so :func:`save_restoration_model` adds ``backbone.safetensors``
+(the backbone's state dict) to the same folder. :func:`load_restoration_model` rebuilds the
+backbone from that file with spandrel (the architecture is detected from its keys), or takes
+a checkpoint given with ``backbone=``, and then loads the adapter strictly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
+from torch import nn
+
+from ..hub import CONFIG_NAME, PretrainedNotFoundError, atomic_write_bytes
+from ..wrap import WrappedBackbone
+from .user_network import load_user_network, network_from_state_dict
+
+__all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_restoration_model"]
+
+#: The backbone's weights, next to ``config.json`` and ``model.safetensors``.
+BACKBONE_WEIGHTS_NAME = "backbone.safetensors"
+
+
+def save_restoration_model(model: WrappedBackbone, folder: str | os.PathLike[str]) -> Path:
+    """Write a wrapped network (adapter and backbone) into ``folder``, each file atomically.
+
+    Args:
+        model: The wrapped network.
+        folder: Created if needed; ``config.json``, ``model.safetensors`` (the adapter, as
+            ``save_pretrained`` writes it) and ``backbone.safetensors``.
+
+    Returns:
+        The folder.
+
+    Raises:
+        TypeError: ``model`` is not a :class:`~perceive_ir.wrap.WrappedBackbone`.
+
+    Example:
+        >>> import tempfile
+        >>> from perceive_ir.models.presets import perceive_ir_nafnet
+        >>> model = perceive_ir_nafnet("small", semantic_encoder=None, probe_size=32)
+        >>> folder = save_restoration_model(model, tempfile.mkdtemp())
+        >>> sorted(p.name for p in folder.glob("*.safetensors"))
+        ['backbone.safetensors', 'model.safetensors']
+    """
+    if not isinstance(model, WrappedBackbone):
+        raise TypeError(f"`model` must be a WrappedBackbone, got {type(model).__name__}.")
+    folder = model.save_pretrained(folder)
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.backbone.state_dict().items()}
+    data = safetensors_bytes(state, metadata={"format": "pt", "class": type(model.backbone).__name__})
+    atomic_write_bytes(folder / BACKBONE_WEIGHTS_NAME, data)
+    return folder
+
+
+def _backbone_file(name_or_path: str | os.PathLike[str], revision: str | None) -> Path | None:
+    path = Path(name_or_path)
+    if path.is_dir():
+        candidate = path / BACKBONE_WEIGHTS_NAME
+        return candidate if candidate.is_file() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(repo_id=str(name_or_path), filename=BACKBONE_WEIGHTS_NAME, revision=revision))
+    except (EntryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+        return None
+
+
+def load_restoration_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    backbone: nn.Module | str | os.PathLike[str] | None = None,
+    revision: str | None = None,
+    map_location: str | torch.device = "cpu",
+    **kwargs: Any,
+) -> WrappedBackbone:
+    """Load a wrapped network saved by :func:`save_restoration_model` (a folder or a Hub repo).
+
+    Args:
+        name_or_path: The folder (or Hub repository id).
+        backbone: The backbone to use instead of the saved ``backbone.safetensors``: a network or
+            a checkpoint file loaded with spandrel. Needed for folders written by
+            ``save_pretrained`` alone.
+        revision: Hub revision.
+        map_location: Device the weights are loaded onto.
+        **kwargs: More ``WrappedBackbone.from_pretrained`` arguments (e.g. ``condition=``).
+
+    Returns:
+        The wrapped network in eval mode.
+
+    Raises:
+        PretrainedNotFoundError: no adapter files, or no backbone (neither saved nor given).
+        ValueError: the backbone file is not a network spandrel recognises, or does not fit the adapter.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from perceive_ir.models.presets import perceive_ir_nafnet
+        >>> model = perceive_ir_nafnet("small", semantic_encoder=None, probe_size=32)
+        >>> folder = save_restoration_model(model, tempfile.mkdtemp())
+        >>> loaded = load_restoration_model(folder)
+        >>> x = torch.rand(1, 3, 32, 32)
+        >>> torch.equal(loaded(x), model.eval()(x))
+        True
+    """
+    if isinstance(backbone, (str, os.PathLike)):
+        backbone = load_user_network(backbone)
+    elif backbone is None:
+        weights = _backbone_file(name_or_path, revision)
+        if weights is None:
+            if Path(name_or_path).is_dir() and not (Path(name_or_path) / CONFIG_NAME).is_file():
+                raise PretrainedNotFoundError(
+                    f"{name_or_path} holds no {CONFIG_NAME}: it is not a model saved by save_restoration_model."
+                )
+            if not Path(name_or_path).is_dir():
+                raise PretrainedNotFoundError(
+                    f"Cannot load {name_or_path!s}: it is not a local folder, and the Hub gave no "
+                    f"{BACKBONE_WEIGHTS_NAME} for it (unknown repo, offline, or an adapter-only repo: then pass "
+                    "the backbone with `backbone=` / `--backbone`)."
+                )
+            raise PretrainedNotFoundError(
+                f"{name_or_path} holds the adapter but no {BACKBONE_WEIGHTS_NAME}: pass the backbone "
+                "(`backbone=` a network or checkpoint file; `--backbone` on the command line), or save "
+                "with perceive_ir.models.checkpoint.save_restoration_model."
+            )
+        state = load_file(str(weights), device="cpu")
+        backbone = network_from_state_dict(state, source=str(weights)).model
+    elif not isinstance(backbone, nn.Module):
+        raise TypeError(f"`backbone` must be an nn.Module, a checkpoint path or None, got {type(backbone).__name__}.")
+    model = WrappedBackbone.from_pretrained(
+        name_or_path, backbone=backbone, revision=revision, map_location=map_location, **kwargs
+    )
+    return model.to(map_location).eval()

@@ -1,0 +1,103 @@
+"""Load a user's own restoration checkpoint (Restormer, NAFNet, SwinIR, ...) with spandrel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+__all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict"]
+
+_INSTALL_HINT = (
+    'Loading checkpoints of other networks needs spandrel: pip install "perceive-ir[backbones]" '
+    "(spandrel + spandrel-extra-arches; the extra arches add Restormer and other architectures)."
+)
+
+
+def _loader() -> Any:
+    try:
+        import spandrel
+    except ImportError as err:  # pragma: no cover - spandrel is installed in development
+        raise ImportError(_INSTALL_HINT) from err
+    try:
+        import spandrel_extra_arches
+
+        spandrel_extra_arches.install(ignore_duplicates=True)
+    except ImportError:  # pragma: no cover - optional
+        pass
+    return spandrel.ModelLoader()
+
+
+def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
+    """The spandrel ``ModelDescriptor`` of a checkpoint file (``.pth``, ``.safetensors``, ...).
+
+    The descriptor also tells ``size_requirements.multiple_of`` and ``scale``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ImportError: spandrel is not installed (the message says how to install it).
+        ValueError: spandrel does not recognise the architecture.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from spandrel.architectures.NAFNet import NAFNet
+        >>> path = tempfile.mkdtemp() + "/nafnet.pth"
+        >>> torch.save(NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1]).state_dict(), path)
+        >>> load_user_descriptor(path).architecture.id
+        'NAFNet'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint file not found: {path}")
+    loader = _loader()
+    try:
+        return loader.load_from_file(path)
+    except Exception as err:  # spandrel raises plain exceptions for unknown architectures
+        raise ValueError(f"spandrel cannot load {path}: {err}") from err
+
+
+def load_user_network(path: str | os.PathLike[str]) -> nn.Module:
+    """Load a restoration network from a checkpoint file with spandrel (architecture detected).
+
+    Args:
+        path: A checkpoint of any architecture spandrel (+ spandrel-extra-arches) supports.
+
+    Returns:
+        The network (``nn.Module``) with the checkpoint's weights, in eval mode, on the CPU.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ImportError: spandrel is not installed.
+        ValueError: unknown architecture.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from spandrel.architectures.NAFNet import NAFNet
+        >>> path = tempfile.mkdtemp() + "/nafnet.pth"
+        >>> torch.save(NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1]).state_dict(), path)
+        >>> type(load_user_network(path)).__name__
+        'NAFNet'
+    """
+    return load_user_descriptor(path).model.eval()
+
+
+def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state dict") -> Any:
+    """The spandrel descriptor of a bare state dict (the architecture is detected from its keys).
+
+    Raises:
+        ImportError: spandrel is not installed.
+        ValueError: unknown architecture (``source`` names where the state came from).
+
+    Example:
+        >>> from spandrel.architectures.NAFNet import NAFNet
+        >>> net = NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1])
+        >>> network_from_state_dict(net.state_dict()).architecture.id
+        'NAFNet'
+    """
+    loader = _loader()
+    try:
+        return loader.load_from_state_dict(state)
+    except Exception as err:
+        raise ValueError(f"spandrel cannot recognise the network in {source}: {err}") from err

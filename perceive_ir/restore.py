@@ -1,0 +1,141 @@
+"""Restore images of any size with any network, tile by tile, with whole-image guidance.
+
+:func:`restore` pads to the network's multiple, optionally cuts the image into overlapping
+tiles (blended by :func:`~perceive_ir.tiling.tiled_apply`), and crops back. For a
+:class:`~perceive_ir.wrap.WrappedBackbone` the guidance (degradation condition and semantic
+features) is computed once per image on the *whole* image and shared by all its tiles, so a
+tile sees the same conditioning it would see without tiling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ._validation import check_image
+from .tiling import tiled_apply
+from .wrap import WrappedBackbone
+
+__all__ = ["model_multiple", "restore"]
+
+
+def model_multiple(model: nn.Module) -> int:
+    """The size multiple inputs are padded to: ``pad_to`` of a wrapped network, else 1.
+
+    Example:
+        >>> from torch import nn
+        >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
+        1
+    """
+    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, WrappedBackbone) else 1
+
+
+def _device_of(model: nn.Module) -> torch.device | None:
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return None
+
+
+def _resolve_device(model: nn.Module, device: str | torch.device | None, image: Tensor) -> torch.device:
+    if device is not None:
+        try:
+            return torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"`device` must name a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}.") from err
+    return _device_of(model) or image.device
+
+
+def restore(
+    model: nn.Module,
+    image: Tensor,
+    *,
+    tile: int | None = None,
+    overlap: int = 32,
+    device: str | torch.device | None = None,
+    half: bool = False,
+    progress: bool = False,
+    multiple: int | None = None,
+) -> Tensor:
+    """Restore ``image`` with ``model``, whole or in overlapping tiles.
+
+    Args:
+        model: A :class:`~perceive_ir.wrap.WrappedBackbone` or any ``nn.Module`` mapping
+            ``(B, 3, h, w)`` to ``(B, 3, h, w)``. It runs in eval mode (its mode is restored after).
+        image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.
+        tile: Tile side in pixels (a multiple of the model's multiple), or ``None`` for the whole image.
+        overlap: Overlap between tiles in pixels (blended with smooth weights).
+        device: Where to compute (``"cpu"``, ``"cuda"``, ...). ``None``: the model's device.
+            The model is moved there (``nn.Module.to`` moves it in place).
+        half: Compute in float16 autocast; CUDA only.
+        progress: Show a tqdm bar over the tiles.
+        multiple: Pad inputs to a multiple of this; default ``model.pad_to`` for a wrapped
+            network, else 1 (give it for plain networks that need one, e.g. 8 for a bare Restormer).
+
+    Returns:
+        The restored image(s), same shape as ``image``, float32, on ``image``'s device.
+        Values are not clamped.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
+        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``, or ``half``
+            off CUDA.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> from perceive_ir import wrap_backbone
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
+        >>> model = wrap_backbone(net, semantic_encoder=None, cond_dim=8, probe_size=16)
+        >>> image = torch.rand(3, 70, 90)
+        >>> restore(model, image, tile=48, overlap=16).shape
+        torch.Size([3, 70, 90])
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}.")
+    if not isinstance(image, Tensor):
+        raise TypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
+    single = image.ndim == 3
+    batch = image.unsqueeze(0) if single else image
+    check_image(batch, "image")
+    if multiple is None:
+        multiple = model_multiple(model)
+    if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
+        raise ValueError(f"`multiple` must be a positive int, got {multiple!r}.")
+    if tile is not None and (not isinstance(tile, int) or isinstance(tile, bool) or tile < 1 or tile % multiple):
+        raise ValueError(
+            f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
+        )
+    if tile is not None and (not isinstance(overlap, int) or not 0 <= overlap < tile):
+        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+    target = _resolve_device(model, device, batch)
+    if half and target.type != "cuda":
+        raise ValueError(f"`half=True` needs a CUDA device; computing on {target}. Use half=False on {target.type}.")
+
+    model.to(target)
+    was_training = model.training
+    model.eval()
+    autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if half else contextlib.nullcontext()
+    try:
+        with torch.inference_mode(), autocast:
+            x = batch.to(target, torch.float32)
+            run = _tile_function(model, x)
+            fn = (lambda t: run(t).float()) if half else run  # blend in float32
+            h, w = x.shape[-2:]
+            side = tile if tile is not None else -(-max(h, w) // multiple) * multiple
+            out = tiled_apply(fn, x, tile=side, overlap=overlap if tile is not None else 0,
+                              multiple=multiple, progress=progress)
+    finally:
+        model.train(was_training)
+    out = out.float().to(image.device)
+    return out[0] if single else out
+
+
+def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor]:
+    """What runs on each tile: the network, with the whole image's guidance for a wrapped one."""
+    if isinstance(model, WrappedBackbone):
+        guidance = model.compute_guidance(whole)  # once per image, shared by every tile
+        return lambda tiles: model.forward_with_guidance(tiles, guidance)
+    return model
