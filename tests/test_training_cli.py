@@ -84,3 +84,15 @@ def test_resume_flag_followed_by_an_override_is_read_as_both(tmp_path, capsys):
     # `--resume key=value` would otherwise take the override for a checkpoint folder
     assert main(["train", "--config", "small", "--print-config", "--resume", "train.max_steps=7"]) == 0
     assert "max_steps: 7" in capsys.readouterr().out
+
+
+def test_recipe_models_from_presets():
+    from perceive_ir.training.recipe import build_backbone, build_restoration_model
+
+    wrapped = build_restoration_model({"name": "nafnet-small", "semantic_encoder": None, "cond_dim": 16,
+                                       "probe_size": 32})
+    assert type(wrapped).__name__ == "WrappedBackbone" and wrapped.cond_dim == 16 and wrapped.pad_to == 16
+    bare = build_restoration_model({"name": "nafnet-small", "wrap": False})
+    assert type(bare).__name__ == "NAFNet" and type(build_backbone({"name": "nafnet-small"})) is type(bare)
+    with pytest.raises(ValueError, match="model.name"):
+        build_restoration_model({"wrap": True})

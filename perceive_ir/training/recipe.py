@@ -41,52 +41,78 @@ def _plain(section: Any) -> dict[str, Any]:
     raise TypeError(f"A recipe section must be a mapping, got {type(section).__name__}.")
 
 
+def _load_spandrel(path: str) -> nn.Module:
+    import spandrel
+
+    try:
+        import spandrel_extra_arches
+
+        spandrel_extra_arches.install(ignore_duplicates=True)
+    except ImportError:  # pragma: no cover - optional
+        pass
+    return spandrel.ModelLoader().load_from_file(str(path)).model
+
+
+def _require_source(model_cfg: Mapping[str, Any]) -> None:
+    if not model_cfg.get("backbone_checkpoint") and not model_cfg.get("name"):
+        raise ValueError(
+            "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) is required."
+        )
+
+
 def build_backbone(model_cfg: Mapping[str, Any]) -> nn.Module:
-    """The bare restoration network: a user's spandrel checkpoint, or a named preset.
+    """The bare restoration network: a user's spandrel checkpoint, or the backbone of a named preset.
 
     Raises:
         ValueError: neither ``name`` nor ``backbone_checkpoint`` is set.
 
     Example:
-        >>> build_backbone({})
-        Traceback (most recent call last):
-        ...
-        ValueError: `model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) is required.
+        >>> type(build_backbone({"name": "nafnet-small"})).__name__
+        'NAFNet'
     """
-    checkpoint = model_cfg.get("backbone_checkpoint")
-    if checkpoint:
-        import spandrel
-
-        try:
-            import spandrel_extra_arches
-
-            spandrel_extra_arches.install(ignore_duplicates=True)
-        except ImportError:  # pragma: no cover - optional
-            pass
-        return spandrel.ModelLoader().load_from_file(str(checkpoint)).model
-    name = model_cfg.get("name")
-    if not name:
-        raise ValueError(
-            "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) is required."
-        )
+    _require_source(model_cfg)
+    if model_cfg.get("backbone_checkpoint"):
+        return _load_spandrel(model_cfg["backbone_checkpoint"])
     from ..models.presets import build_model  # the preset registry, imported when used
 
-    return build_model(str(name))
+    return build_model(str(model_cfg["name"]), semantic_encoder=None).backbone
+
+
+_WRAP_OPTIONS = ("layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision", "semantic_layers",
+                 "hidden_dim", "image_size", "probe_size")
 
 
 def build_restoration_model(model_cfg: Mapping[str, Any]) -> nn.Module:
-    """The backbone, wrapped with Perceive-IR guidance when ``model.wrap`` is true (the default)."""
-    model_cfg = _plain(model_cfg)
-    net = build_backbone(model_cfg)
-    if not model_cfg.get("wrap", True):
-        return net
-    from ..wrap import wrap_backbone
+    """The network to train: wrapped with Perceive-IR guidance unless ``model.wrap`` is false.
 
-    kwargs = {k: model_cfg[k] for k in ("layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision",
-                                        "semantic_layers", "hidden_dim", "image_size") if model_cfg.get(k) is not None}
-    if "layers" in kwargs:
-        kwargs["layers"] = tuple(kwargs["layers"])
-    return wrap_backbone(net, semantic_encoder=model_cfg.get("semantic_encoder", "facebook/dinov2-base"), **kwargs)
+    A preset ``name`` is built by ``perceive_ir.models.presets.build_model`` (already wrapped,
+    with the preset's layers, cross-attention and padding unless the config sets them); a
+    ``backbone_checkpoint`` is loaded with spandrel and wrapped with :func:`~perceive_ir.wrap_backbone`.
+
+    Raises:
+        ValueError: neither ``name`` nor ``backbone_checkpoint`` is set.
+
+    Example:
+        >>> model = build_restoration_model({"name": "nafnet-small", "semantic_encoder": None, "probe_size": 32})
+        >>> type(model).__name__, model.pad_to
+        ('WrappedBackbone', 16)
+    """
+    model_cfg = _plain(model_cfg)
+    _require_source(model_cfg)
+    if not model_cfg.get("wrap", True):
+        return build_backbone(model_cfg)
+    options = {k: model_cfg[k] for k in _WRAP_OPTIONS if model_cfg.get(k) is not None}
+    for key in ("layers", "semantic_layers"):
+        if key in options:
+            options[key] = tuple(options[key])
+    encoder = model_cfg.get("semantic_encoder", "facebook/dinov2-base")
+    if model_cfg.get("backbone_checkpoint"):
+        from ..wrap import wrap_backbone
+
+        return wrap_backbone(_load_spandrel(model_cfg["backbone_checkpoint"]), semantic_encoder=encoder, **options)
+    from ..models.presets import build_model
+
+    return build_model(str(model_cfg["name"]), semantic_encoder=encoder, **options)
 
 
 def build_datasets(data_cfg: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
