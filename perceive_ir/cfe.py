@@ -76,13 +76,28 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         return {"in_channels": self.in_channels, "dim": self.dim}
 
 
+class _AllGatherWithGrad(torch.autograd.Function):
+    """All-gather whose backward sums the gradients of every process and keeps the local slice."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        ctx.batch, ctx.rank = x.shape[0], dist.get_rank()
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+        grad = grad.contiguous()
+        dist.all_reduce(grad)  # every process's loss depends on every process's keys
+        return grad[ctx.rank * ctx.batch : (ctx.rank + 1) * ctx.batch]
+
+
 def _gather_with_grad(x: Tensor) -> Tensor:
-    """Concatenate ``x`` from every process; the local slice keeps its gradient."""
+    """Concatenate ``x`` from every process; gradients flow back to each process's own slice."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(x), dim=0)
+    return _AllGatherWithGrad.apply(x)
 
 
 def _gather_no_grad(x: Tensor) -> Tensor:

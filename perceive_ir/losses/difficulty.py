@@ -14,7 +14,7 @@ Two rules, following DESIGN §1:
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +32,13 @@ class DifficultyRule:
 
     #: Whether the rule needs perceiver scores of the restored and medium images.
     needs_scores: bool = False
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a training checkpoint must keep for an exact resume (JSON-safe)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
     def weights(
         self,
@@ -85,6 +92,14 @@ class ProxyPSNRDifficulty(DifficultyRule):
         self.hard, self.easy, self.initial = float(hard), float(easy), float(initial)
         self.current: list[float] | None = None
         self.last_psnr: dict[str, float] = {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"current": None if self.current is None else list(self.current), "last_psnr": dict(self.last_psnr)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        current = state.get("current")
+        self.current = None if current is None else [float(v) for v in current]
+        self.last_psnr = {str(k): float(v) for k, v in dict(state.get("last_psnr", {})).items()}
 
     def set_from_psnr(self, model_psnr: float, proxy_psnrs: Sequence[float]) -> list[float]:
         """Apply the rule to measured PSNRs and return the new weights."""

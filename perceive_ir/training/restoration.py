@@ -228,9 +228,10 @@ class RestorationTrainer(Trainer):
             return
         from accelerate.utils import broadcast_object_list
 
-        weights = self._rule.measure(self.model, self.step_module_proxies, self.probe, device=self.accelerator.device)
-        shared = broadcast_object_list([weights, dict(self._rule.last_psnr)])
-        self._rule.current, self._rule.last_psnr = list(shared[0]), dict(shared[1])
+        self._rule.measure(self.model, self.step_module_proxies, self.probe, device=self.accelerator.device)
+        # every rank uses rank 0's measurement, so the ranks' losses stay consistent
+        (state,) = broadcast_object_list([self._rule.state_dict()])
+        self._rule.load_state_dict(state)
         psnr = " ".join(f"{k}={v:.2f}" for k, v in self._rule.last_psnr.items())
         self.log_text(f"epoch {epoch}: probe PSNR {psnr} -> difficulty weights {self._rule.current}")
 
@@ -241,16 +242,11 @@ class RestorationTrainer(Trainer):
         return module.proxies
 
     def extra_state(self) -> dict[str, Any]:
-        rule = self._rule
-        if isinstance(rule, ProxyPSNRDifficulty):
-            return {"difficulty": rule.current, "difficulty_psnr": dict(rule.last_psnr)}
-        return {}
+        return {"difficulty": self._rule.state_dict()} if self._rule is not None else {}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        rule = self._rule
-        if isinstance(rule, ProxyPSNRDifficulty) and "difficulty" in state:
-            rule.current = None if state["difficulty"] is None else list(state["difficulty"])
-            rule.last_psnr = dict(state["difficulty_psnr"])
+        if self._rule is not None and "difficulty" in state:
+            self._rule.load_state_dict(state["difficulty"])
 
     def on_train_end(self) -> None:
         from safetensors.torch import save
