@@ -14,8 +14,9 @@ from torch import Tensor
 __all__ = ["check_image", "check_same_shape", "check_embedding", "OUTPUT_RANGE_SLACK"]
 
 #: Network outputs (``restored``) may overshoot ``[0, 1]`` by this much: many restoration
-#: heads are unclamped. An image in ``0..255`` still fails loudly.
-OUTPUT_RANGE_SLACK = 0.5
+#: heads are unclamped, and early in training outputs stray well outside the range. An image
+#: in ``0..255`` still fails loudly.
+OUTPUT_RANGE_SLACK = 1.0
 
 # float rounding after colour conversions or resizes can leave values a hair outside [0, 1]
 _RANGE_EPS = 1e-4

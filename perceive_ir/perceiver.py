@@ -139,7 +139,7 @@ class QualityPerceiver(nn.Module, HubMixin):
 
         Args:
             images: ``(B, 3, H, W)`` float images in ``[0, 1]`` (network outputs may overshoot
-                by up to 0.5).
+                by up to 1).
 
         Returns:
             ``(B, 3)`` logits ordered (low, medium, high), scaled by CLIP's logit scale.

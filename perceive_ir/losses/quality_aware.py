@@ -202,7 +202,7 @@ class QualityAwareLoss(nn.Module):
         """Compute the loss.
 
         Args:
-            restored: Network output ``(B, 3, H, W)``, values in ``[-0.5, 1.5]`` tolerated.
+            restored: Network output ``(B, 3, H, W)``, values in ``[-1, 2]`` tolerated.
             target: Clean ground truth, same shape, in ``[0, 1]``.
             degraded: The network's input, same shape, in ``[0, 1]``.
             medium: Medium-quality negatives: tensors, proxy restorers (called on ``degraded``

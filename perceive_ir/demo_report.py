@@ -1,0 +1,145 @@
+"""The report folder of ``perceive-ir demo``: results table, curves, crops, perceiver ratings."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import torch
+from torch import nn
+
+from .hub import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .demo import DemoSettings
+    from .perceiver import QualityPerceiver
+
+__all__ = ["write_report"]
+
+
+def _note(settings: DemoSettings) -> str:
+    if settings.offline:
+        return ("Offline run: CLIP and DINOv2 are tiny RANDOM models built from configs, so the perceiver and "
+                "the semantic guidance carry no pretrained knowledge. The pipeline runs end to end; the numbers "
+                "say nothing about the method. Pass --clip-model ViT-B-32 --clip-pretrained openai "
+                "--semantic-encoder facebook/dinov2-base where the Hugging Face Hub is reachable.")
+    return (f"CLIP {settings.clip_model} ({settings.clip_pretrained}), DINOv2 {settings.semantic_encoder}. "
+            "A demonstration budget on a handful of photographs, not a benchmark.")
+
+
+def _protocol(settings: DemoSettings, multiple: int) -> str:
+    from .demo import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS
+
+    tasks = ", ".join(f"{t} ({p})" for t, p in DEMO_TASKS.items())
+    return (f"3-task degradations {tasks} on {settings.scene_size}² scenes of the scikit-image photographs; "
+            f"train {', '.join(TRAIN_PHOTOS)} ({settings.scenes_per_photo} scenes each), test "
+            f"{', '.join(TEST_PHOTOS)} (2 scenes each). Both models: nafnet-small backbone, same initial weights, "
+            f"{settings.steps} steps, batch {settings.batch_size}, {settings.crop}² crops, AdamW lr {settings.lr} "
+            f"warmup-cosine, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], whole image, "
+            f"padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
+            f"({settings.crossfit_steps} steps per half); perceiver: {settings.perceiver_steps} prompt steps.")
+
+
+def _read_curve(path: Path) -> tuple[list[int], list[float]]:
+    steps, losses = [], []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            steps.append(int(float(row["step"])))
+            losses.append(float(row["rec"]))
+    return steps, losses
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _plots(out: Path, curves: Mapping[str, Path], rows: list[tuple[str, list[torch.Tensor]]], columns: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, path in curves.items():
+        steps, losses = _read_curve(path)
+        ax.plot(steps, losses, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("L1 to the clean image (training batches)")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    _save_figure(fig, out / "curves.png")
+
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(2.3 * len(columns), 2.4 * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c, image in enumerate(images):
+            axes[r][c].imshow(image.clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+            axes[r][c].set_xticks([])
+            axes[r][c].set_yticks([])
+            if r == 0:
+                axes[r][c].set_title(columns[c], fontsize=9)
+        axes[r][0].set_ylabel(label, fontsize=9)
+    fig.tight_layout()
+    _save_figure(fig, out / "crops.png")
+
+
+def write_report(
+    out: Path,
+    *,
+    settings: DemoSettings,
+    results: Mapping[str, Mapping[str, Mapping[str, float]]],
+    curves: Mapping[str, Path],
+    perceiver: QualityPerceiver,
+    test_sets: Mapping[str, Any],
+    models: Mapping[str, nn.Module],
+    manifest: Path,
+    hooked_layers: list[str],
+    multiple: int,
+) -> None:
+    """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``."""
+    from .restore import restore
+
+    out.mkdir(parents=True, exist_ok=True)
+    columns = ["degraded", *models, "clean"]
+    rows, ratings = [], {}
+    with torch.no_grad():
+        for task, dataset in test_sets.items():
+            sample = dataset[0]
+            degraded, clean = sample["degraded"][None], sample["clean"][None]
+            images = [degraded] + [restore(m, degraded, multiple=multiple).clamp(0, 1) for m in models.values()] + [clean]
+            rows.append((task, [x[0] for x in images]))
+            probs = perceiver.probabilities(torch.cat(images))
+            ratings[task] = {col: [round(float(p), 3) for p in row] for col, row in zip(columns, probs)}
+    _plots(out, curves, rows, columns)
+
+    first, second = list(results)
+    doc = {
+        "note": _note(settings),
+        "protocol": _protocol(settings, multiple),
+        "results": results,
+        "hooked_layers": hooked_layers,
+        "perceiver_tier_probabilities": {"tiers": ["low", "medium", "high"], "by_task": ratings},
+        "triplet_manifest": str(manifest),
+    }
+    atomic_write_bytes(out / "results.json", json.dumps(doc, indent=2).encode())
+    lines = [
+        "# perceive-ir demo", "", f"> {doc['note']}", "", f"Protocol: {doc['protocol']}", "",
+        f"| task | input PSNR | {first} PSNR / SSIM | {second} PSNR / SSIM |", "|---|---|---|---|",
+    ]
+    for task in results[first]:
+        a, b = results[first][task], results[second][task]
+        lines.append(f"| {task} | {a['psnr_input']:.2f} | {a['psnr']:.2f} / {a['ssim']:.3f} | {b['psnr']:.2f} / {b['ssim']:.3f} |")
+    lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", "",
+              "Perceiver tier probabilities (low / medium / high) on the first test scene of each task:", "",
+              "| task | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for task, by_column in ratings.items():
+        lines.append(f"| {task} | " + " | ".join(" / ".join(f"{p:.2f}" for p in by_column[c]) for c in columns) + " |")
+    lines += ["", "![training curves](curves.png)", "", "![crops](crops.png)", ""]
+    atomic_write_bytes(out / "results.md", "\n".join(lines).encode())
