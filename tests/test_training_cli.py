@@ -96,3 +96,32 @@ def test_recipe_models_from_presets():
     assert type(bare).__name__ == "NAFNet" and type(build_backbone({"name": "nafnet-small"})) is type(bare)
     with pytest.raises(ValueError, match="model.name"):
         build_restoration_model({"wrap": True})
+
+
+def test_train_command_grows_an_amirnet_tree_from_the_recipe(tmp_path):
+    from perceive_ir import DegradationTree, WrappedBackbone
+    from perceive_ir.training.recipe import restoration_trainer
+
+    write_pairs(tmp_path / "data", n=4)
+    recipe = {
+        "model": {"name": "nafnet-small", "semantic_encoder": None, "condition": "cfe+tree", "cond_dim": 16},
+        "tree": {"grow_every": 1, "weight": 0.5, "batch_size": 4},
+        "loss": {"kind": "l1"},
+        "data": {"crop": 32, "seed": 0, "tasks": [
+            {"degraded_dir": str(tmp_path / "data" / t / "lq"), "clean_dir": str(tmp_path / "data" / t / "gt"),
+             "task": t, "repeat": 1} for t in ("denoise", "lowlight")]},
+        "train": {"output_dir": str(tmp_path / "run"), "batch_size": 4, "epochs": 2, "progress": False,
+                  "log_every": 1, "checkpoint_every": 100, "lr": 1e-3},
+    }
+    trainer = restoration_trainer(recipe)
+    model = trainer.model
+    assert isinstance(model, WrappedBackbone)
+    tree = model.adapter.condition[1]
+    assert isinstance(tree, DegradationTree) and tree.depth_grown == 0
+    trainer.train()
+    assert tree.depth_grown == 2  # grown at the start of each of the two epochs
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({**recipe, "train": {**recipe["train"], "output_dir": str(tmp_path / "cli")}}))
+    assert main(["train", "--config", str(path)]) == 0
+    with pytest.raises(ValueError, match="model.condition"):
+        restoration_trainer({**recipe, "model": {**recipe["model"], "condition": "trees"}})

@@ -11,7 +11,12 @@ A stage-2 recipe has four sections:
 * ``data``: ``crop``, ``seed``, ``hflip``, ``vflip`` and ``tasks``: a list of entries with
   either ``filelist`` (+ optional ``degradations``, ``root``) or ``degraded_dir`` +
   ``clean_dir`` + ``task``, each with a ``repeat`` factor;
-* ``train``: the fields of :class:`~perceive_ir.training.TrainConfig`.
+* ``train``: the fields of :class:`~perceive_ir.training.TrainConfig`;
+* ``tree`` (optional, AMIRNet): when ``model.condition`` is ``tree`` or ``cfe+tree``, a
+  ``DegradationTree`` conditions the wrapped model (in place of or beside the CFE) and grows
+  every ``grow_every`` epochs; ``weight`` scales its pseudo-label loss, ``batch_size`` is the
+  batch of the representation pass, and the other keys (``depth``, ``branching``, ...) go to
+  ``DegradationTree``.
 
 A stage-1 recipe has ``perceiver`` (``clip_model``, ``clip_pretrained``, ``n_ctx``),
 ``data`` (``manifest``, ``crop``) and ``train``.
@@ -82,15 +87,34 @@ _WRAP_OPTIONS = ("layers", "cond_dim", "cross_attention", "pad_to", "encoder_rev
                  "hidden_dim", "image_size", "probe_size")
 
 
-def build_restoration_model(model_cfg: Mapping[str, Any]) -> nn.Module:
+_CONDITIONS = ("cfe", "tree", "cfe+tree")
+_TREE_TRAINING_KEYS = ("grow_every", "weight", "batch_size")
+
+
+def _condition(model_cfg: Mapping[str, Any], tree: nn.Module | None) -> list[Any] | None:
+    kind = model_cfg.get("condition", "cfe") or "cfe"
+    if kind not in _CONDITIONS:
+        raise ValueError(f"`model.condition` must be one of {', '.join(_CONDITIONS)}, got {kind!r}.")
+    if kind == "cfe":
+        return None
+    if tree is None:
+        raise ValueError(f"`model.condition: {kind}` needs the degradation tree built from the `tree` section.")
+    return [tree] if kind == "tree" else ["cfe", tree]
+
+
+def build_restoration_model(model_cfg: Mapping[str, Any], tree: nn.Module | None = None) -> nn.Module:
     """The network to train: wrapped with Perceive-IR guidance unless ``model.wrap`` is false.
 
     A preset ``name`` is built by ``perceive_ir.models.presets.build_model`` (already wrapped,
     with the preset's layers, cross-attention and padding unless the config sets them); a
     ``backbone_checkpoint`` is loaded with spandrel and wrapped with :func:`~perceive_ir.wrap_backbone`.
 
+    Args:
+        model_cfg: The ``model`` section.
+        tree: The AMIRNet degradation tree, when ``model.condition`` names it.
+
     Raises:
-        ValueError: neither ``name`` nor ``backbone_checkpoint`` is set.
+        ValueError: neither ``name`` nor ``backbone_checkpoint`` is set; a bad ``condition``.
 
     Example:
         >>> model = build_restoration_model({"name": "nafnet-small", "semantic_encoder": None, "probe_size": 32})
@@ -102,6 +126,9 @@ def build_restoration_model(model_cfg: Mapping[str, Any]) -> nn.Module:
     if not model_cfg.get("wrap", True):
         return build_backbone(model_cfg)
     options = {k: model_cfg[k] for k in _WRAP_OPTIONS if model_cfg.get(k) is not None}
+    condition = _condition(model_cfg, tree)
+    if condition is not None:
+        options["condition"] = condition
     for key in ("layers", "semantic_layers"):
         if key in options:
             options[key] = tuple(options[key])
@@ -172,12 +199,30 @@ def restoration_trainer(cfg: Mapping[str, Any], callbacks: Any = ()) -> Any:
     from .restoration import RestorationTrainer
 
     model_cfg, loss_cfg = _plain(cfg.get("model")), _plain(cfg.get("loss"))
+    train_cfg = TrainConfig.from_mapping(_plain(cfg.get("train")))
     datasets, repeats = build_datasets(_plain(cfg.get("data")))
     loss, proxies = _loss(loss_cfg)
+    model: Any = lambda: build_restoration_model(model_cfg)  # noqa: E731 - built after seeding
+    callbacks = list(callbacks)
+    if "tree" in str(model_cfg.get("condition", "cfe")):
+        # the tree object must be shared by the model and its growth callback: build both now,
+        # seeded, so every process (and a resumed run) gets the same initial weights
+        from accelerate.utils import set_seed
+
+        from ..amirnet import DegradationTree
+        from .callbacks import TreeGrowthCallback
+
+        tree_cfg = _plain(cfg.get("tree"))
+        set_seed(train_cfg.seed)
+        tree = DegradationTree(**{k: v for k, v in tree_cfg.items() if k not in _TREE_TRAINING_KEYS})
+        model = build_restoration_model(model_cfg, tree)
+        callbacks.append(TreeGrowthCallback(tree, every=int(tree_cfg.get("grow_every", 1)),
+                                            weight=float(tree_cfg.get("weight", 1.0)),
+                                            batch_size=int(tree_cfg.get("batch_size", 16))))
     return RestorationTrainer(
-        lambda: build_restoration_model(model_cfg),
+        model,
         datasets,
-        TrainConfig.from_mapping(_plain(cfg.get("train"))),
+        train_cfg,
         loss=loss,
         repeats=repeats,
         proxies=proxies,
