@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["DemoSettings", "run_demo", "DEMO_TASKS", "TRAIN_PHOTOS", "TEST_PHOTOS"]
+__all__ = ["DemoSettings", "DemoWorkspace", "run_demo", "DEMO_TASKS", "TRAIN_PHOTOS", "TEST_PHOTOS"]
 
 #: Task → degradation preset of the 3-task setting (DESIGN §5; rain and haze are synthetic stand-ins).
 DEMO_TASKS: dict[str, str] = {"denoise": "noise25", "derain": "rain", "dehaze": "haze"}
@@ -117,39 +117,99 @@ def _perceiver_factory(settings: DemoSettings):
     return lambda: QualityPerceiver(clip_model=settings.clip_model, clip_pretrained=settings.clip_pretrained)
 
 
-def _models(settings: DemoSettings) -> tuple[nn.Module, nn.Module]:
-    """The bare backbone and the same backbone (same initial weights) wrapped."""
-    from .models import build_model
-    from .testing import tiny_dinov2_config
+class DemoWorkspace:
+    """The demo's data and steps, reusable one by one (the ablation benchmark runs them per seed).
 
-    encoder = settings.semantic_encoder or tiny_dinov2_config()
-    torch.manual_seed(settings.seed)
-    wrapped = build_model("nafnet-small", semantic_encoder=encoder)
-    torch.manual_seed(settings.seed)
-    bare = build_model("nafnet-small", semantic_encoder=None).backbone
-    bare.load_state_dict(wrapped.backbone.state_dict())
-    return bare, wrapped
+    Args:
+        settings: Budget and models.
+        work: Folder for the scenes, triplets and training runs (default ``out_dir / "work"``).
+    """
 
+    def __init__(self, settings: DemoSettings, work: Path | None = None) -> None:
+        self.settings = settings
+        self.work = Path(work) if work is not None else Path(settings.out_dir) / "work"
+        self.folders = _write_scenes(self.work / "data", settings)
 
-@torch.no_grad()
-def _evaluate(model: nn.Module, datasets: dict[str, Any], multiple: int) -> dict[str, dict[str, float]]:
-    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+    def paired(self, task: str, split: str, crop: int | None) -> Any:
+        """The paired-folder dataset of one task and split (random aligned crops when ``crop``)."""
+        from .data import PairedFolderDataset
 
-    from .restore import restore
+        base = self.folders[task][split]
+        return PairedFolderDataset(base / "lq", base / "gt", task=task, crop=crop, hflip=crop is not None,
+                                   seed=self.settings.seed if crop is not None else None)
 
-    results = {}
-    for task, dataset in datasets.items():
-        psnr, ssim, psnr_in = [], [], []
-        for i in range(len(dataset)):
-            sample = dataset[i]
-            degraded, clean = sample["degraded"][None], sample["clean"][None]
-            restored = restore(model, degraded, multiple=multiple).clamp(0, 1)
-            psnr.append(float(peak_signal_noise_ratio(restored, clean, data_range=1.0)))
-            ssim.append(float(structural_similarity_index_measure(restored, clean, data_range=1.0)))
-            psnr_in.append(float(peak_signal_noise_ratio(degraded, clean, data_range=1.0)))
-        results[task] = {"psnr": sum(psnr) / len(psnr), "ssim": sum(ssim) / len(ssim),
-                         "psnr_input": sum(psnr_in) / len(psnr_in), "images": len(psnr)}
-    return results
+    def _config(self, name: str, steps: int, batch_size: int, lr: float, seed: int, warmup: int) -> Any:
+        from .training import TrainConfig
+
+        return TrainConfig(output_dir=str(self.work / name), batch_size=batch_size, max_steps=steps, lr=lr,
+                           warmup_steps=warmup, seed=seed, log_every=max(1, steps // 50),
+                           checkpoint_every=max(steps, 1), keep_checkpoints=1, progress=self.settings.progress,
+                           cpu=not torch.cuda.is_available())
+
+    def train_perceiver(self) -> Any:
+        """Stage 1: the medium tier by 2-fold cross-fitting, then the tier prompts."""
+        from torch.utils.data import ConcatDataset
+
+        from .data import build_triplets
+        from .perceiver import QualityPerceiver
+        from .training import PerceiverTrainer
+
+        s = self.settings
+        scenes = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
+        self.manifest = build_triplets(scenes, self.work / "triplets", strategy="crossfit", steps=s.crossfit_steps,
+                                       crop=min(s.crop, s.scene_size), seed=s.seed, progress=s.progress)
+        config = self._config("perceiver-run", s.perceiver_steps, 8, 2e-3, s.seed, 0)
+        PerceiverTrainer(_perceiver_factory(s), self.manifest, config, crop=s.crop).train()
+        return QualityPerceiver.from_pretrained(self.work / "perceiver-run" / "perceiver")
+
+    def models(self, seed: int) -> tuple[nn.Module, nn.Module]:
+        """The bare ``nafnet-small`` backbone and the same backbone (same initial weights) wrapped."""
+        from .models import build_model
+        from .testing import tiny_dinov2_config
+
+        encoder = self.settings.semantic_encoder or tiny_dinov2_config()
+        torch.manual_seed(seed)
+        wrapped = build_model("nafnet-small", semantic_encoder=encoder)
+        torch.manual_seed(seed)
+        bare = build_model("nafnet-small", semantic_encoder=None).backbone
+        bare.load_state_dict(wrapped.backbone.state_dict())
+        self.multiple = int(wrapped.pad_to or 1)  # evaluate both on the same padded pixels
+        return bare, wrapped
+
+    def train(self, name: str, model: nn.Module, loss: Any, seed: int) -> Path:
+        """Stage 2 on the three tasks; returns the run's ``metrics.csv``."""
+        from .training import RestorationTrainer
+
+        s = self.settings
+        train_sets = [self.paired(task, "train", s.crop) for task in DEMO_TASKS]
+        config = self._config(name, s.steps, s.batch_size, s.lr, seed, max(1, s.steps // 20))
+        RestorationTrainer(model, train_sets, config, loss=loss).train()
+        return self.work / name / "metrics.csv"
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module) -> dict[str, dict[str, float]]:
+        """Mean PSNR/SSIM per task on the test scenes (whole images, padded to the model's multiple)."""
+        from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+        from .restore import restore
+
+        results = {}
+        for task in DEMO_TASKS:
+            dataset = self.paired(task, "test", None)
+            psnr, ssim, psnr_in = [], [], []
+            for i in range(len(dataset)):
+                sample = dataset[i]
+                degraded, clean = sample["degraded"][None], sample["clean"][None]
+                restored = restore(model, degraded, multiple=self.multiple).clamp(0, 1)
+                psnr.append(float(peak_signal_noise_ratio(restored, clean, data_range=1.0)))
+                ssim.append(float(structural_similarity_index_measure(restored, clean, data_range=1.0)))
+                psnr_in.append(float(peak_signal_noise_ratio(degraded, clean, data_range=1.0)))
+            results[task] = {"psnr": sum(psnr) / len(psnr), "ssim": sum(ssim) / len(ssim),
+                             "psnr_input": sum(psnr_in) / len(psnr_in), "images": len(psnr)}
+        return results
+
+    #: Padding multiple used to evaluate every model (set by :meth:`models`).
+    multiple: int = 1
 
 
 def run_demo(settings: DemoSettings) -> Path:
@@ -160,51 +220,22 @@ def run_demo(settings: DemoSettings) -> Path:
         >>> folder = run_demo(DemoSettings(out_dir=tempfile.mkdtemp(), scenes_per_photo=1, steps=1,
         ...     perceiver_steps=1, crossfit_steps=1, scene_size=64, crop=32, progress=False))  # doctest: +SKIP
     """
-    from torch.utils.data import ConcatDataset
-
-    from .data import PairedFolderDataset, build_triplets
     from .demo_report import write_report
     from .losses import QualityAwareLoss
-    from .perceiver import QualityPerceiver
-    from .training import PerceiverTrainer, RestorationTrainer, TrainConfig
 
     out = Path(settings.out_dir)
-    work = out / "work"
-    folders = _write_scenes(work / "data", settings)
-
-    def paired(task: str, split: str, crop: int | None) -> PairedFolderDataset:
-        base = folders[task][split]
-        return PairedFolderDataset(base / "lq", base / "gt", task=task, crop=crop, hflip=crop is not None,
-                                   seed=settings.seed if crop is not None else None)
-
-    # stage 1: the medium tier by 2-fold cross-fitting, then the perceiver prompts
-    scenes = ConcatDataset([paired(task, "train", None) for task in DEMO_TASKS])
-    manifest = build_triplets(scenes, work / "triplets", strategy="crossfit", steps=settings.crossfit_steps,
-                              crop=min(settings.crop, settings.scene_size), seed=settings.seed,
-                              progress=settings.progress)
-    stage1 = TrainConfig(output_dir=str(work / "perceiver-run"), batch_size=8, max_steps=settings.perceiver_steps,
-                         lr=2e-3, seed=settings.seed, log_every=10, checkpoint_every=max(settings.perceiver_steps, 1),
-                         keep_checkpoints=1, progress=settings.progress, cpu=not torch.cuda.is_available())
-    PerceiverTrainer(_perceiver_factory(settings), manifest, stage1, crop=settings.crop).train()
-    perceiver = QualityPerceiver.from_pretrained(work / "perceiver-run" / "perceiver")
-
-    # stage 2: bare with L1 against wrapped with the quality-aware loss, same budget
-    bare, wrapped = _models(settings)
-    train_sets = [paired(task, "train", settings.crop) for task in DEMO_TASKS]
-    runs = {}
-    for name, model, loss in (("bare_l1", bare, "l1"), ("wrapped_quality_aware", wrapped, QualityAwareLoss(perceiver))):
-        config = TrainConfig(output_dir=str(work / name), batch_size=settings.batch_size, max_steps=settings.steps,
-                             lr=settings.lr, warmup_steps=max(1, settings.steps // 20), seed=settings.seed,
-                             log_every=max(1, settings.steps // 50), checkpoint_every=max(settings.steps, 1),
-                             keep_checkpoints=1, progress=settings.progress, cpu=not torch.cuda.is_available())
-        RestorationTrainer(model, train_sets, config, loss=loss).train()
-        runs[name] = work / name / "metrics.csv"
-
-    test_sets = {task: paired(task, "test", None) for task in DEMO_TASKS}
-    multiple = int(getattr(wrapped, "pad_to", None) or 1)
-    results = {"bare_l1": _evaluate(bare, test_sets, multiple), "wrapped_quality_aware": _evaluate(wrapped, test_sets, multiple)}
-    write_report(out, settings=settings, results=results, curves=runs, perceiver=perceiver, test_sets=test_sets,
-                 models={"bare (L1)": bare, "wrapped (quality-aware)": wrapped}, manifest=manifest,
-                 hooked_layers=list(wrapped.hooked_layers), multiple=multiple)
+    workspace = DemoWorkspace(settings)
+    perceiver = workspace.train_perceiver()
+    bare, wrapped = workspace.models(settings.seed)
+    curves = {
+        "bare_l1": workspace.train("bare_l1", bare, "l1", settings.seed),
+        "wrapped_quality_aware": workspace.train(
+            "wrapped_quality_aware", wrapped, QualityAwareLoss(perceiver), settings.seed
+        ),
+    }
+    results = {"bare_l1": workspace.evaluate(bare), "wrapped_quality_aware": workspace.evaluate(wrapped)}
+    test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
+    write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
+                 models={"bare (L1)": bare, "wrapped (quality-aware)": wrapped}, manifest=workspace.manifest,
+                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple)
     return out
-
