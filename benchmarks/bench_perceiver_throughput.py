@@ -6,6 +6,10 @@ any CLIP scorer does); ``perceiver`` is ``QualityPerceiver.score`` on the ``[0, 
 input size, so neither resizes. Target: throughput ratio ≥ 0.97. Real-size ViT-B/32 from its
 open_clip config with random weights: speed does not depend on the weights.
 
+On a shared CPU the side-by-side ratio carries a few percent of noise, so the script also
+times the perceiver's own work alone (input checks, normalisation, cached text features,
+logits, softmax) and reports the ratio it bounds: raw / (raw + own work).
+
     .venv/bin/python benchmarks/bench_perceiver_throughput.py [--batch 32] [--device cpu]
 """
 
@@ -21,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import interleaved_median  # noqa: E402
 
 from perceive_ir import QualityPerceiver  # noqa: E402
+from perceive_ir._validation import OUTPUT_RANGE_SLACK, check_image  # noqa: E402
 
 
 def main() -> None:
@@ -43,12 +48,25 @@ def main() -> None:
     def score() -> None:
         perceiver.score(images)
 
-    t = interleaved_median({"raw_encode_image": raw, "perceiver_score": score}, device, args.rounds)
+    features = torch.nn.functional.normalize(perceiver.clip.encode_image(normalised), dim=-1).detach()
+
+    @torch.no_grad()
+    def own_work() -> None:  # everything score() does besides the CLIP image forward
+        check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
+        perceiver.preprocess(images)
+        probs = perceiver.logits_from_features(features).softmax(dim=-1)
+        probs @ probs.new_tensor([0.0, 0.5, 1.0])
+
+    t = interleaved_median({"raw_encode_image": raw, "perceiver_score": score, "own_work": own_work}, device,
+                           args.rounds)
     ratio = t["raw_encode_image"] / t["perceiver_score"]
+    bound = t["raw_encode_image"] / (t["raw_encode_image"] + t["own_work"])
     print(f"device={device} batch={args.batch} CLIP=ViT-B/32 (random weights) rounds={args.rounds}")
     for name, seconds in t.items():
         print(f"{name:<18}{seconds:>10.4f} s/batch {args.batch / seconds:>10.1f} images/s")
-    print(f"throughput perceiver / raw = {ratio:.3f} (target >= 0.97): {'met' if ratio >= 0.97 else 'NOT met'}")
+    print(f"throughput perceiver / raw, side by side = {ratio:.3f} (target >= 0.97): {'met' if ratio >= 0.97 else 'NOT met'}")
+    print(f"throughput bound from the perceiver's own work = {bound:.4f} (target >= 0.97): "
+          f"{'met' if bound >= 0.97 else 'NOT met'}")
 
 
 if __name__ == "__main__":
