@@ -4,10 +4,17 @@ Three measurements, in one run:
 
 1. **Size sweep** (512² … 4096²): each size runs ``restore(model, image, tile=T)`` in a fresh
    subprocess and reports wall time and the peak working memory — the peak resident set
-   during ``restore`` minus the resident set just before it, less the image-sized buffers
-   that any method must hold (input, output and blend weights, 3 × 4 bytes × H × W each):
-   that remainder is what tiling bounds. Target: flat within 10 % from 1024² up. On CUDA the
-   peak is ``torch.cuda.max_memory_allocated`` over the same interval.
+   during ``restore`` (the kernel's VmHWM mark, reset just before the call) minus the resident
+   set just before it (the input image is already
+   held then), less the one image-sized buffer any method must add: the output
+   (3 channels × 4 bytes × H × W). That remainder is what tiling bounds. Target: flat within
+   10 % from 1024² up. On CUDA the peak is ``torch.cuda.max_memory_allocated`` over the same
+   interval. On CPU, each size runs twice: once for the time, and once for the memory with
+   ``MALLOC_MMAP_THRESHOLD_=65536``, which makes glibc return every freed tensor to the system
+   at once, so the resident set follows the live tensors (otherwise freed chunks stay in the
+   allocator's heap and the peak moves by ±15 MiB from run to run; the setting slows the run
+   about 3×, which is why the time comes from the other run). ``--condition tree`` or ``cfe+tree`` measures AMIRNet's degradation tree as the
+   condition source (its encoder's first convolution runs at full resolution).
 2. **Seams**: PSNR between tiled and whole-image output at 512², for a plain conv net (local
    operations only; target ≥ 45 dB) and for NAFNet / Restormer, whose channel attention pools
    over the whole input, over tile sizes and overlaps.
@@ -17,13 +24,14 @@ Three measurements, in one run:
 Models are the library's ``small`` presets with random weights (speed and seams do not need
 trained weights; the seam figure for attention networks may differ with trained weights).
 
-    .venv/bin/python benchmarks/bench_tiled_restore.py [--sizes 512 1024 2048 4096] [--tile 256]
+    .venv/bin/python benchmarks/bench_tiled_restore.py [--sizes 512 1024 2048 4096] [--tile 256] [--condition cfe]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,6 +41,7 @@ import torch
 from torch import nn
 
 from perceive_ir import restore
+from perceive_ir.amirnet import DegradationTree
 from perceive_ir.models import build_model
 from perceive_ir.testing import tiny_dinov2_config
 
@@ -42,47 +51,69 @@ def _rss_mib() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _model(name: str) -> nn.Module:
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS; False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _model(name: str, condition: str = "cfe") -> nn.Module:
     torch.manual_seed(0)
     if name == "conv":
         return nn.Sequential(*[m for _ in range(4) for m in (nn.Conv2d(3 if _ == 0 else 32, 32, 3, padding=1), nn.GELU())],
                              nn.Conv2d(32, 3, 3, padding=1)).eval()
-    return build_model(name, semantic_encoder=tiny_dinov2_config()).eval()
+    sources = {"cfe": "cfe", "tree": DegradationTree(), "cfe+tree": ["cfe", DegradationTree()]}
+    return build_model(name, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
 
 
-def one_size(name: str, size: int, tile: int, overlap: int, device: str) -> dict:
+def one_size(name: str, condition: str, size: int, tile: int, overlap: int, device: str) -> dict:
     """Run in a subprocess: a fresh process gives a clean peak-RSS reading."""
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    model = _model(name).to(device)
+    model = _model(name, condition).to(device)
     image = torch.rand(1, 3, size, size)
     restore(model, image[..., :64, :64], tile=None, device=device)  # warm up allocators and kernels
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     before = _rss_mib()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # without a reset, the lifetime peak (e.g. from building the model) could hide the restore's
+    if not _reset_peak_rss():
+        raise SystemExit("cannot reset the peak-RSS mark (/proc/self/clear_refs); run on Linux >= 4.0")
     start = time.perf_counter()
     restore(model, image, tile=tile, overlap=overlap, device=device)
     seconds = time.perf_counter() - start
     if device.startswith("cuda"):
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, peak_before) - before
-    image_buffers = 3 * 3 * 4 * size * size / 2**20
+        peak = _peak_rss_mib() - before
+    image_buffers = 3 * 4 * size * size / 2**20  # the output
     return {"size": size, "seconds": seconds, "peak_mib": peak, "image_buffers_mib": image_buffers,
             "working_mib": peak - image_buffers}
 
 
 def size_sweep(args: argparse.Namespace) -> None:
-    print(f"\n1. size sweep: model {args.model}, tile {args.tile}, overlap {args.overlap}, device {args.device}")
-    print(f"{'size':>6}{'seconds':>10}{'peak MiB':>10}{'image bufs':>12}{'working MiB':>13}")
+    print(f"\n1. size sweep: model {args.model}, condition {args.condition}, tile {args.tile}, "
+          f"overlap {args.overlap}, device {args.device}")
+    print(f"{'size':>6}{'seconds':>10}{'peak MiB':>10}{'output MiB':>12}{'working MiB':>13}")
     rows = []
     for size in args.sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", args.model, str(size), str(args.tile), str(args.overlap), args.device],
-            check=True, capture_output=True, text=True,
-        )
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        command = [sys.executable, __file__, "--one", args.model, args.condition, str(size), str(args.tile),
+                   str(args.overlap), args.device]
+        timed = _run_one(command, {})
+        row = _run_one(command, {"MALLOC_MMAP_THRESHOLD_": "65536"}) if args.device == "cpu" else timed
+        row["seconds"] = timed["seconds"]
         rows.append(row)
         print(f"{size:>6}{row['seconds']:>10.2f}{row['peak_mib']:>10.0f}{row['image_buffers_mib']:>12.0f}{row['working_mib']:>13.0f}")
     big = [r["working_mib"] for r in rows if r["size"] >= 1024]
@@ -90,6 +121,11 @@ def size_sweep(args: argparse.Namespace) -> None:
         spread = max(big) / min(big) - 1
         print(f"working memory from 1024² up: max/min − 1 = {spread * 100:.1f} % (target ≤ 10 %): "
               f"{'met' if spread <= 0.10 else 'NOT met'}")
+
+
+def _run_one(command: list[str], env: dict[str, str]) -> dict:
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env={**os.environ, **env})
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -124,11 +160,12 @@ def shared_guidance(args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
-        name, size, tile, overlap, device = sys.argv[2:7]
-        print(json.dumps(one_size(name, int(size), int(tile), int(overlap), device)))
+        name, condition, size, tile, overlap, device = sys.argv[2:8]
+        print(json.dumps(one_size(name, condition, int(size), int(tile), int(overlap), device)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="nafnet-small")
+    parser.add_argument("--condition", default="cfe", choices=["cfe", "tree", "cfe+tree"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)

@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._blockwise_pooling import pooled_moments
 from ._validation import check_embedding, check_image
 from .hub import HubMixin
 
@@ -26,6 +27,11 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
 
     Four stride-2 3×3 convolutions (``in_channels → 32 → 64 → 96 → 128``) with GELU, global
     average pooling and a linear projection, as in the released Perceive-IR code.
+
+    Without gradients (``torch.no_grad`` / ``torch.inference_mode``), images larger than
+    :attr:`inference_block_size` on a side are encoded block by block with exact halos, so
+    memory stays bounded on large images; the result equals the whole-image pass up to
+    float rounding.
 
     Args:
         in_channels: Channels of the input image.
@@ -54,6 +60,9 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         self.encoder = nn.Sequential(*layers)
         self.proj = nn.Linear(widths[-1], dim)
 
+    #: Side (input pixels) of the blocks used without gradients on larger images.
+    inference_block_size: int = 512
+
     @property
     def cond_dim(self) -> int:
         """Size of the condition vector (``ConditionSource`` protocol)."""
@@ -69,7 +78,12 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
             ``(B, dim)`` L2-normalised embeddings.
         """
         check_image(degraded, "degraded", channels=self.in_channels, min_size=2)
-        features = self.encoder(degraded).mean(dim=(-2, -1))
+        block = self.inference_block_size
+        if not torch.is_grad_enabled() and max(degraded.shape[-2:]) > block:
+            stages = list(zip(self.encoder[0::2], self.encoder[1::2]))
+            features = pooled_moments(stages, degraded, block)[0].to(degraded.dtype)
+        else:
+            features = self.encoder(degraded).mean(dim=(-2, -1))
         return F.normalize(self.proj(features), dim=-1)
 
     def get_config(self) -> dict[str, Any]:

@@ -138,8 +138,18 @@ def tiled_apply(
     ys, xs = _starts(ph, th, stride_h), _starts(pw, tw, stride_w)
     boxes = [(y, x) for y in ys for x in xs]
 
+    # every tile's weight is wy ⊗ wx and tiles lie on a grid, so the summed weight map is
+    # separable: two 1-D sums instead of an image-sized map
+    weight_y = torch.zeros(ph, dtype=torch.float32, device=image.device)
+    weight_x = torch.zeros(pw, dtype=torch.float32, device=image.device)
+    ramps_y = {y: _ramp(th, overlap, y == 0, y + th >= ph, image.device) for y in ys}
+    ramps_x = {x: _ramp(tw, overlap, x == 0, x + tw >= pw, image.device) for x in xs}
+    for y, ramp in ramps_y.items():
+        weight_y[y : y + th] += ramp
+    for x, ramp in ramps_x.items():
+        weight_x[x : x + tw] += ramp
+
     acc: Tensor | None = None
-    weight = torch.zeros(1, 1, ph, pw, dtype=torch.float32, device=image.device)
     iterator = boxes
     if progress:
         from tqdm.auto import tqdm
@@ -151,13 +161,11 @@ def tiled_apply(
         _check_out(out, patch)
         if acc is None:
             acc = torch.zeros(out.shape[0], out.shape[1], ph, pw, dtype=out.dtype, device=image.device)
-        wy = _ramp(th, overlap, y == 0, y + th >= ph, image.device)
-        wx = _ramp(tw, overlap, x == 0, x + tw >= pw, image.device)
-        wt = (wy[:, None] * wx[None, :])[None, None]
-        acc[..., y : y + th, x : x + tw] += out.to(image.device) * wt.to(out.dtype)
-        weight[..., y : y + th, x : x + tw] += wt
+        wt = (ramps_y[y][:, None] * ramps_x[x][None, :]).to(out.dtype)
+        acc[..., y : y + th, x : x + tw].addcmul_(out.to(image.device), wt)
     assert acc is not None
-    return (acc / weight.to(acc.dtype))[..., :h, :w]
+    acc.div_(weight_y.to(acc.dtype)[:, None]).div_(weight_x.to(acc.dtype))  # in place: no second image
+    return acc[..., :h, :w]
 
 
 def _check_out(out: object, patch: Tensor) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._blockwise_pooling import pooled_moments
 from .._validation import check_image, check_same_shape
 
 __all__ = ["DegradationEncoder", "paired_random_crops"]
@@ -26,6 +27,9 @@ class DegradationEncoder(nn.Module):
     standard deviation over all pixels (``dim = 2 × widths[-1]``). The standard deviation
     keeps contrast and noise energy, which a mean alone would partly average away. No
     normalisation layers: brightness and contrast are exactly what the encoder must see.
+
+    Without gradients, images larger than :attr:`inference_block_size` on a side are encoded
+    block by block with exact halos (bounded memory, same result up to float rounding).
 
     Args:
         in_channels: Channels of the input image.
@@ -54,6 +58,9 @@ class DegradationEncoder(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=s, padding=1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
 
+    #: Side (input pixels) of the blocks used without gradients on larger images.
+    inference_block_size: int = 512
+
     @property
     def dim(self) -> int:
         """Size of the pooled feature vector."""
@@ -69,6 +76,11 @@ class DegradationEncoder(nn.Module):
             ``(B, dim)`` features: per-channel means then per-channel standard deviations.
         """
         check_image(images, "images", channels=self.in_channels, min_size=4, check_values=False)
+        block = self.inference_block_size
+        if not torch.is_grad_enabled() and max(images.shape[-2:]) > block:
+            stages = list(zip(self.body[0::2], self.body[1::2]))
+            mean, var = pooled_moments(stages, images, block)
+            return torch.cat([mean, var.sqrt()], dim=1).to(images.dtype)
         f = self.body(images).flatten(2)
         return torch.cat([f.mean(dim=2), f.std(dim=2, unbiased=False)], dim=1)
 
