@@ -9,7 +9,8 @@ decoder levels with cross-attention) and image size, measured side by side in on
 * ``dinov2``  — the DINOv2-base forward the wrapper needs (224², CLS tokens of 4 layers);
 * ``wrapped`` — ``wrap_backbone(net)(x)``: CFE + DINOv2 + FiLM heads + hooks (+ cross-attention).
 
-``overhead = wrapped / (bare + dinov2) − 1`` is what the hooks, FiLM, cross-attention and CFE
+``overhead = wrapped / (bare + dinov2) − 1``, taken per round and reported as the median
+(with quartiles) over rounds, is what the hooks, FiLM, cross-attention and CFE
 add; target ≤ 3 %. Also reported: parameters (backbone, trainable adapter, frozen DINOv2) and
 FLOPs (``torch.utils.flop_counter``). All models are built from configs with random weights:
 speed does not depend on the weights.
@@ -20,6 +21,7 @@ speed does not depend on the weights.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import interleaved_median  # noqa: E402
+from _timing import interleaved_times, paired_ratio  # noqa: E402
 
 from perceive_ir import wrap_backbone  # noqa: E402
 
@@ -72,7 +74,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     print(f"device={device}; DINOv2-base from its config (random weights); rounds={args.rounds}")
-    header = f"{'backbone':<18}{'size':>6}{'bare s':>9}{'dinov2 s':>10}{'wrapped s':>11}{'overhead':>10}{'GFLOPs bare':>13}{'GFLOPs wrapped':>16}"
+    header = f"{'backbone':<18}{'size':>6}{'bare s':>9}{'dinov2 s':>10}{'wrapped s':>11}{'overhead':>10}{'quartiles':>18}{'GFLOPs bare':>13}{'GFLOPs wrapped':>16}"
     rows = []
     for name, (net, options) in backbones().items():
         net = net.to(device).eval()
@@ -85,21 +87,23 @@ def main() -> None:
         for size in args.sizes:
             x = torch.rand(1, 3, size, size, device=device)
             with torch.inference_mode():
-                t = interleaved_median(
+                times = interleaved_times(
                     {"bare": lambda: net(x), "dinov2": lambda: semantic.encode(x), "wrapped": lambda: model(x)},
                     device,
                     rounds=args.rounds,
                     warmup=1,
                 )
                 f_bare, f_wrapped = flops(lambda: net(x)), flops(lambda: model(x))
-            overhead = t["wrapped"] / (t["bare"] + t["dinov2"]) - 1
+            t = {k: statistics.median(v) for k, v in times.items()}
+            ratio, q1, q3 = paired_ratio(times, ["wrapped"], ["bare", "dinov2"])
             rows.append(
                 f"{name:<18}{size:>6}{t['bare']:>9.3f}{t['dinov2']:>10.3f}{t['wrapped']:>11.3f}"
-                f"{overhead * 100:>9.1f}%{f_bare / 1e9:>13.1f}{f_wrapped / 1e9:>16.1f}"
+                f"{(ratio - 1) * 100:>9.1f}%{f'{(q1 - 1) * 100:.1f} to {(q3 - 1) * 100:.1f}%':>18}"
+                f"{f_bare / 1e9:>13.1f}{f_wrapped / 1e9:>16.1f}"
             )
     print(header)
     print("\n".join(rows))
-    print("overhead = wrapped / (bare + dinov2) - 1; target <= 3%")
+    print("overhead = per-round median of wrapped / (bare + dinov2) - 1 (quartiles beside it); target <= 3%")
 
 
 if __name__ == "__main__":

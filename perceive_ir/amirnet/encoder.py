@@ -58,8 +58,9 @@ class DegradationEncoder(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=s, padding=1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
 
-    #: Side (input pixels) of the blocks used without gradients on larger images.
-    inference_block_size: int = 512
+    #: Side (input pixels) of the blocks used without gradients on larger images. Smaller
+    #: than the CFE's: the first convolution here keeps full resolution.
+    inference_block_size: int = 256
 
     @property
     def dim(self) -> int:
