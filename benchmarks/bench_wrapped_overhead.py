@@ -82,8 +82,7 @@ def hooked_shapes(model: WrappedBackbone, x: torch.Tensor) -> list[torch.Size]:
         for name in model.hooked_layers
     ]
     try:
-        model.backbone(torch.nn.functional.pad(x, (0, (-x.shape[-1]) % (model.pad_to or 1), 0,
-                                                   (-x.shape[-2]) % (model.pad_to or 1))))
+        model(x)  # the wrapper pads as it does for real; FiLM keeps each output's shape
     finally:
         for handle in handles:
             handle.remove()
