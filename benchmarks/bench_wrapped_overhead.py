@@ -110,6 +110,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
+    if any(size < 16 or size % 16 for size in args.sizes):
+        # the bare backbones run unpadded: NAFNet needs a multiple of 16, Restormer of 8
+        parser.error(f"--sizes must be positive multiples of 16, got {args.sizes}")
     device = torch.device(args.device)
     from transformers import Dinov2Config
 
