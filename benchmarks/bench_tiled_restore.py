@@ -42,7 +42,7 @@ from torch import nn
 
 from perceive_ir import restore
 from perceive_ir.amirnet import DegradationTree
-from perceive_ir.models import build_model
+from perceive_ir.models import create_model
 from perceive_ir.testing import tiny_dinov2_config
 
 
@@ -75,7 +75,7 @@ def _model(name: str, condition: str = "cfe") -> nn.Module:
         return nn.Sequential(*[m for _ in range(4) for m in (nn.Conv2d(3 if _ == 0 else 32, 32, 3, padding=1), nn.GELU())],
                              nn.Conv2d(32, 3, 3, padding=1)).eval()
     sources = {"cfe": "cfe", "tree": DegradationTree(), "cfe+tree": ["cfe", DegradationTree()]}
-    return build_model(name, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
+    return create_model(name, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
 
 
 def one_size(name: str, condition: str, size: int, tile: int, overlap: int, device: str) -> dict:

@@ -1,6 +1,6 @@
 """What does the method buy? A small restoration protocol anyone can rerun on CPU.
 
-Data: the demo's protocol (``perceive_ir.demo``): 3-task degradations (noise σ 25, rain, haze)
+Data: the demo's protocol (``perceive_ir.apps.demo``): 3-task degradations (noise σ 25, rain, haze)
 on fixed scenes of the scikit-image photographs, disjoint train / test photographs. The
 perceiver is trained once (stage 1, cross-fitted medium tier). Then, for every seed, the
 ``nafnet-small`` backbone is trained from the same initial weights on the same budget as:
@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 from perceive_ir import QualityAwareLoss
-from perceive_ir.demo import DEMO_TASKS, DemoSettings, DemoWorkspace
+from perceive_ir.apps.demo import DemoWorkspace
+from perceive_ir.apps.demo_settings import DEMO_TASKS, DemoSettings
 from perceive_ir.hub import atomic_write_bytes
 
 VARIANTS = {

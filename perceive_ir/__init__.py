@@ -2,26 +2,42 @@
 
 Perceive-IR's quality perceiver, quality-aware loss, semantic guidance and compact
 degradation features, and AMIRNet's degradation tree and feature transform blocks, for any
-restoration backbone.
+restoration backbone. The layers of the package, bottom to top, are described in
+``docs/architecture.md``: infrastructure, the methods (:mod:`perceive_ir.perceive`,
+:mod:`perceive_ir.amirnet`), :mod:`perceive_ir.retrofit`, :mod:`perceive_ir.models`,
+:mod:`perceive_ir.inference`, :mod:`perceive_ir.data`, :mod:`perceive_ir.training`,
+:mod:`perceive_ir.apps` and :mod:`perceive_ir.cli`.
 """
 
+from . import amirnet
 from ._version import __version__
-from .amirnet import DegradationTree, FeatureTransformBlock, NAFBlock, cluster_purity, collect_representations
-from .cfe import CompactFeatureExtractor, degradation_contrastive_loss
-from .condition import ConditionSource
-from .cross_attention import ChannelCrossAttention
-from .film import FiLMHead, film
+from .amirnet import AMIRNet, DegradationTree, FeatureTransformBlock, NAFBlock, cluster_purity, collect_representations
+from .apps.published_results import PUBLISHED_RESULTS
 from .hub import HubMixin, PretrainedNotFoundError
-from .layer_probe import probe_backbone, select_guidance_layers
-from .losses import LossWeights, QualityAwareLoss, QualityAwareLossOutput
-from .models import AMIRNet, amirnet, build_model, load_restoration_model, save_restoration_model
-from .perceiver import QualityPerceiver
-from .published_results import PUBLISHED_RESULTS
-from .registry import PUBLISHED_WEIGHTS, list_published
-from .restore import restore
-from .semantic import SemanticGuidance
-from .tiling import tiled_apply
-from .wrap import Guidance, WrappedBackbone, wrap_backbone
+from .inference import restore, tiled_apply
+from .models import (
+    LoadedModel,
+    create_model,
+    list_models,
+    load_model,
+    load_restoration_model,
+    register_model,
+    save_restoration_model,
+)
+from .perceive import (
+    ChannelCrossAttention,
+    CompactFeatureExtractor,
+    FiLMHead,
+    LossWeights,
+    QualityAwareLoss,
+    QualityAwareLossOutput,
+    QualityPerceiver,
+    SemanticGuidance,
+    degradation_contrastive_loss,
+    film,
+)
+from .published_weights import PUBLISHED_WEIGHTS, list_published
+from .retrofit import ConditionSource, Guidance, WrappedBackbone, probe_backbone, select_guidance_layers, wrap_backbone
 
 __all__ = [
     "AMIRNet",
@@ -33,6 +49,7 @@ __all__ = [
     "FiLMHead",
     "Guidance",
     "HubMixin",
+    "LoadedModel",
     "LossWeights",
     "NAFBlock",
     "PUBLISHED_RESULTS",
@@ -45,14 +62,17 @@ __all__ = [
     "WrappedBackbone",
     "__version__",
     "amirnet",
-    "build_model",
     "cluster_purity",
     "collect_representations",
+    "create_model",
     "degradation_contrastive_loss",
     "film",
+    "list_models",
     "list_published",
+    "load_model",
     "load_restoration_model",
     "probe_backbone",
+    "register_model",
     "restore",
     "save_restoration_model",
     "select_guidance_layers",

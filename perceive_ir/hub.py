@@ -18,13 +18,15 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import HFValidationError, HfHubHTTPError, LocalEntryNotFoundError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
+from ._atomic import atomic_write_bytes
 from ._version import __version__
-from .registry import PUBLISHED_WEIGHTS, how_to_get_weights
+from .published_weights import PUBLISHED_WEIGHTS, how_to_get_weights
 
-__all__ = ["HubMixin", "PretrainedNotFoundError", "CONFIG_NAME", "WEIGHTS_NAME", "atomic_write_bytes"]
+__all__ = ["HubMixin", "PretrainedNotFoundError", "CONFIG_NAME", "WEIGHTS_NAME"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -36,39 +38,6 @@ T = TypeVar("T", bound="HubMixin")
 
 class PretrainedNotFoundError(FileNotFoundError):
     """A checkpoint name is neither a local folder, a published name, nor a reachable Hub repo."""
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give the temporary file ordinary permissions (mkstemp makes it 0600), then rename it."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class HubMixin:
@@ -143,7 +112,7 @@ class HubMixin:
         folder.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in self.saved_state_dict().items()}
         metadata = {"format": "pt", "class": type(self).__name__, "perceive_ir_version": __version__}
-        _atomic_save_safetensors(tensors, folder / WEIGHTS_NAME, metadata)
+        atomic_write_bytes(folder / WEIGHTS_NAME, safetensors_bytes(tensors, metadata=metadata))
         config = {_CLASS_KEY: type(self).__name__, _VERSION_KEY: __version__, **self.get_config()}
         atomic_write_bytes(folder / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True).encode())
         card = folder / "README.md"
@@ -198,7 +167,7 @@ class HubMixin:
 
         Args:
             name_or_path: A folder written by ``save_pretrained``, a name from
-                :data:`perceive_ir.registry.PUBLISHED_WEIGHTS`, or ``"user/repo"``.
+                :data:`perceive_ir.published_weights.PUBLISHED_WEIGHTS`, or ``"user/repo"``.
             revision: Hub branch, tag or commit to load (ignored for local folders).
             cache_dir: Hub cache folder.
             token: Hub token for private repositories.

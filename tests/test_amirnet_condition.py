@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from perceive_ir import DegradationTree, wrap_backbone
-from perceive_ir.amirnet import collect_representations, synthetic_pairs
+from perceive_ir.amirnet import collect_representations
+from perceive_ir.data.synthetic import synthetic_pairs
 
 
 def _net() -> nn.Module:

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from perceive_ir.amirnet.ftb import FeatureTransformBlock
-from perceive_ir.amirnet.synthetic import synthetic_pairs
-from perceive_ir.condition import ConditionSource
-from perceive_ir.models import AMIRNet, amirnet
+from perceive_ir.data.synthetic import synthetic_pairs
+from perceive_ir.retrofit.condition import ConditionSource
+from perceive_ir.amirnet import AMIRNet, amirnet
 
 TINY = {"width": 8, "tree": {"encoder_widths": (8, 16, 16), "crop_size": 16, "n_crops": 2}}
 

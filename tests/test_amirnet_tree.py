@@ -10,9 +10,9 @@ import torch
 from perceive_ir.amirnet.collect import collect_representations
 from perceive_ir.amirnet.encoder import paired_random_crops
 from perceive_ir.amirnet.metrics import cluster_purity
-from perceive_ir.amirnet.synthetic import synthetic_pairs
+from perceive_ir.data.synthetic import synthetic_pairs
 from perceive_ir.amirnet.tree import DegradationTree
-from perceive_ir.condition import ConditionSource
+from perceive_ir.retrofit.condition import ConditionSource
 
 N_PER_TYPE = 24
 SIZE = 40

@@ -13,8 +13,9 @@ from perceive_ir import QualityPerceiver
 from perceive_ir.cli.main import main
 from perceive_ir.data import FileListDataset, read_image, save_png, write_filelist
 from perceive_ir.models.checkpoint import load_restoration_model, save_restoration_model
-from perceive_ir.models.presets import perceive_ir_nafnet, register_model
-from perceive_ir.restore import restore
+from perceive_ir.models import register_model
+from perceive_ir.models.presets import NAFNET_WRAP, nafnet_backbone, perceive_ir_nafnet
+from perceive_ir.inference.restore import restore
 
 
 def _activate(model: torch.nn.Module) -> None:
@@ -76,8 +77,8 @@ def test_restore_single_file_backbone_and_preset(model_dir, images, tmp_path):
     src = tmp_path / "c.png"
     save_png(torch.rand(3, 32, 48), src)
     assert main(["restore", str(src), str(tmp_path / "plain"), "--backbone", str(tmp_path / "naf.pth"), "--quiet"]) == 0
-    register_model("nafnet-test-tiny", lambda **kw: perceive_ir_nafnet(
-        "small", semantic_encoder=None, probe_size=32, backbone_kwargs={"width": 8}), overwrite=True)
+    register_model("nafnet-test-tiny", lambda **kw: nafnet_backbone("small", width=8, **kw),
+                   wrap={**NAFNET_WRAP, "semantic_encoder": None, "probe_size": 32}, overwrite=True)
     assert main(["restore", str(src), str(tmp_path / "p"), "--model", "nafnet-test-tiny",
                  "--backbone", str(tmp_path / "naf.pth"), "--quiet"]) == 0
     assert torch.equal(read_image(tmp_path / "p" / "c.png"), read_image(tmp_path / "plain" / "c.png"))
@@ -202,7 +203,7 @@ def test_evaluation_measures_known_noise_levels(tmp_path):
     """The identity 'restorer' on CBSD68-style noise scores what theory says: 20·log10(255/σ) dB."""
     import math
 
-    from perceive_ir.evaluation import evaluate_filelists
+    from perceive_ir.apps.evaluation import evaluate_filelists
 
     gen = torch.Generator().manual_seed(1)
     for i in range(2):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from perceive_ir.cross_attention import ChannelCrossAttention, default_num_heads
+from perceive_ir.perceive.cross_attention import ChannelCrossAttention, default_num_heads
 
 
 def _reference(attn: ChannelCrossAttention, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -184,7 +184,7 @@ def test_compose_applies_all_in_order_and_reproduces(photo: torch.Tensor) -> Non
 def test_register_preset() -> None:
     register_degradation("test-haze-noise", lambda: Compose([Haze(), GaussianNoise(15)]), overwrite=True)
     assert isinstance(get_degradation("test-haze-noise"), Compose)
-    with pytest.raises(ValueError, match="exists"):
+    with pytest.raises(ValueError, match="already registered"):
         register_degradation("noise25", lambda: GaussianNoise(1))
     with pytest.raises(KeyError, match="noise25"):
         get_degradation("nope")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from perceive_ir.tiling import pad_to_multiple, tiled_apply
+from perceive_ir.inference.tiling import pad_to_multiple, tiled_apply
 
 
 @pytest.mark.parametrize("size", [(100, 70), (64, 64), (20, 13), (33, 129)])

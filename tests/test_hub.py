@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from perceive_ir import CompactFeatureExtractor, PretrainedNotFoundError, list_published
+from perceive_ir import _atomic as atomic_module
 from perceive_ir import hub as hub_module
 
 
@@ -26,11 +27,10 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
     cfe.save_pretrained(tmp_path)
     before = (tmp_path / "model.safetensors").read_bytes()
 
-    def broken(tensors, path, metadata=None):
-        open(path, "wb").write(b"partial")
+    def broken(fd):  # the bytes are in the temporary file; the disk fills before they are synced
         raise OSError("disk full")
 
-    monkeypatch.setattr(hub_module, "save_file", broken)
+    monkeypatch.setattr(atomic_module.os, "fsync", broken)
     with pytest.raises(OSError, match="disk full"):
         cfe.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").read_bytes() == before

@@ -8,19 +8,12 @@ from safetensors.torch import save_file
 
 from perceive_ir import WrappedBackbone
 from perceive_ir.hub import PretrainedNotFoundError
-from perceive_ir.layer_probe import probe_backbone, select_guidance_layers
+from perceive_ir.retrofit.layer_probe import probe_backbone, select_guidance_layers
 from perceive_ir.models.checkpoint import load_restoration_model, save_restoration_model
-from perceive_ir.models.presets import (
-    NAFNET_LAYERS,
-    RESTORMER_LAYERS,
-    build_model,
-    list_models,
-    perceive_ir_nafnet,
-    perceive_ir_restormer,
-    register_model,
-)
+from perceive_ir.models import create_model, list_models, register_model
+from perceive_ir.models.presets import NAFNET_LAYERS, RESTORMER_LAYERS, perceive_ir_nafnet, perceive_ir_restormer
 from perceive_ir.models.user_network import load_user_network
-from perceive_ir.tiling import pad_to_multiple
+from perceive_ir.inference.tiling import pad_to_multiple
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -70,15 +63,15 @@ def test_nafnet_paper_preset():
 
 def test_registry_and_errors():
     assert {"restormer", "restormer-small", "nafnet", "nafnet-small"} <= set(list_models())
-    model = build_model("restormer-small", semantic_encoder=None, cond_dim=16, probe_size=16)
+    model = create_model("restormer-small", semantic_encoder=None, cond_dim=16, probe_size=16)
     assert isinstance(model, WrappedBackbone) and model.cond_dim == 16
     with pytest.raises(ValueError, match="Unknown model 'nope'"):
-        build_model("nope")
+        create_model("nope")
     with pytest.raises(ValueError, match="preset"):
         perceive_ir_restormer("large", semantic_encoder=None)
     with pytest.raises(ValueError, match="already registered"):
         register_model("restormer", lambda **kw: None)
-    with pytest.raises(TypeError, match="factory"):
+    with pytest.raises(TypeError, match="build"):
         register_model("x-demo", 3)  # type: ignore[arg-type]
 
 

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from perceive_ir import CompactFeatureExtractor, QualityPerceiver
-from perceive_ir.clip_loading import ClipLoadError
-from perceive_ir.prompts import DEFAULT_TIER_WORDS
+from perceive_ir.perceive.clip_loading import ClipLoadError
+from perceive_ir.perceive.prompts import DEFAULT_TIER_WORDS
 
 
 @pytest.fixture

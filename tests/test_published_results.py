@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from perceive_ir.published_results import PUBLISHED_RESULTS, SETTINGS, published_for
+from perceive_ir.apps.published_results import PUBLISHED_RESULTS, SETTINGS, published_for
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 

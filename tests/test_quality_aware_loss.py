@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from perceive_ir import LossWeights, QualityAwareLoss, QualityPerceiver
-from perceive_ir.losses import (
+from perceive_ir.perceive.losses import (
     FixedDifficulty,
     PerceiverDifficulty,
     ProxyPSNRDifficulty,

@@ -8,7 +8,7 @@ from torch import nn
 from torchmetrics.functional import peak_signal_noise_ratio
 
 from perceive_ir import tiled_apply, wrap_backbone
-from perceive_ir.restore import model_multiple, restore
+from perceive_ir.inference.restore import model_multiple, restore
 
 
 def local_net() -> nn.Module:

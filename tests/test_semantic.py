@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from perceive_ir.hub import PretrainedNotFoundError
-from perceive_ir.semantic import SemanticGuidance, default_semantic_layers
+from perceive_ir.perceive.semantic import SemanticGuidance, default_semantic_layers
 
 
 CHANNELS = (8, 16, 4, 4)
@@ -187,7 +187,7 @@ def test_hub_id_is_referenced_not_saved(tiny_dinov2, tmp_path, monkeypatch) -> N
         torch.manual_seed(7)  # the "published" weights: the same every time they are loaded
         return AutoModel.from_config(tiny_dinov2)
 
-    monkeypatch.setattr("perceive_ir.semantic._load_hub_encoder", fake_load)
+    monkeypatch.setattr("perceive_ir.perceive.semantic._load_hub_encoder", fake_load)
     sgm = SemanticGuidance("someone/dinov2-tiny", channels=CHANNELS, cond_dim=6, image_size=28, encoder_revision="abc")
     _perturb_heads(sgm)
     sgm.save_pretrained(tmp_path)

@@ -10,7 +10,7 @@ import yaml
 from _training_helpers import write_pairs
 
 from perceive_ir.cli.main import main
-from perceive_ir.config import list_builtin_configs, load_config
+from perceive_ir.training.config_files import list_builtin_configs, load_config
 from perceive_ir.data import PairedFolderDataset, build_triplets
 from perceive_ir.testing import tiny_clip_config
 from perceive_ir.training import TrainConfig

@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from perceive_ir.cfe import CompactFeatureExtractor
-from perceive_ir.layer_probe import probe_backbone
-from perceive_ir.wrap import Guidance, WrappedBackbone, wrap_backbone
+from perceive_ir.perceive.cfe import CompactFeatureExtractor
+from perceive_ir.retrofit.layer_probe import probe_backbone
+from perceive_ir.retrofit.wrap import Guidance, WrappedBackbone, wrap_backbone
 
 
 # -- tiny real architectures ------------------------------------------------------------------
@@ -328,7 +328,7 @@ def test_hub_encoder_is_referenced_not_saved(nafnet, tiny_dinov2, tmp_path, monk
         torch.manual_seed(7)
         return AutoModel.from_config(tiny_dinov2)
 
-    monkeypatch.setattr("perceive_ir.semantic._load_hub_encoder", fake_load)
+    monkeypatch.setattr("perceive_ir.perceive.semantic._load_hub_encoder", fake_load)
     model = wrap_backbone(nafnet, semantic_encoder="someone/dinov2", encoder_revision="v1", cond_dim=8,
                           image_size=28, probe_size=16)
     x = torch.rand(1, 3, 16, 16)

@@ -1,12 +1,14 @@
-"""AMIRNet's pieces: a label-free degradation tree and feature transform blocks (FTB).
+"""AMIRNet (Zhang et al., ACM MM 2023): a label-free degradation tree, FTBs and the network.
 
 * :class:`DegradationTree` — encoder + one head per level, grown by progressive k-means on
   paired degradation representations; at inference a ``(B, cond_dim)`` condition vector.
 * :func:`collect_representations` — a dataset's representations for ``DegradationTree.grow``.
 * :class:`FeatureTransformBlock` — a NAFNet block steered by a condition vector.
 * :class:`NAFBlock`, :class:`LayerNorm2d`, :class:`SimpleGate` — plain NAFNet parts.
+* :class:`AMIRNet`, :func:`amirnet` — the NAFNet U-Net with FTBs in its encoder, conditioned
+  by a tree it owns (also ``perceive_ir.create_model("amirnet")``).
 
-The full network is :func:`perceive_ir.models.amirnet`.
+Synthetic paired data for experiments with the tree: :mod:`perceive_ir.data.synthetic`.
 """
 
 from .collect import collect_representations
@@ -14,21 +16,19 @@ from .encoder import DegradationEncoder, paired_random_crops
 from .ftb import FeatureTransformBlock
 from .metrics import cluster_purity
 from .nafnet import LayerNorm2d, NAFBlock, SimpleGate
-from .synthetic import DEGRADATION_TYPES, degrade, procedural_images, synthetic_pairs
+from .network import AMIRNet, amirnet
 from .tree import DegradationTree
 
 __all__ = [
-    "DegradationTree",
+    "AMIRNet",
     "DegradationEncoder",
-    "paired_random_crops",
-    "collect_representations",
+    "DegradationTree",
     "FeatureTransformBlock",
-    "NAFBlock",
     "LayerNorm2d",
+    "NAFBlock",
     "SimpleGate",
+    "amirnet",
     "cluster_purity",
-    "DEGRADATION_TYPES",
-    "degrade",
-    "procedural_images",
-    "synthetic_pairs",
+    "collect_representations",
+    "paired_random_crops",
 ]

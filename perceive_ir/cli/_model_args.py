@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
 
-__all__ = ["LoadedModel", "add_inference_arguments", "add_model_arguments", "load_model", "resolve_device"]
+if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
+    from ..models.factory import LoadedModel
 
-
-@dataclass
-class LoadedModel:
-    """A network ready for :func:`perceive_ir.restore.restore`.
-
-    Attributes:
-        module: The network.
-        multiple: Size multiple inputs are padded to.
-        description: What was loaded, for logs and reports.
-    """
-
-    module: nn.Module
-    multiple: int
-    description: str
+__all__ = ["add_inference_arguments", "add_model_arguments", "load_model_from_args", "resolve_device"]
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,47 +47,24 @@ def resolve_device(name: str | None) -> torch.device:
         raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {name!r}.") from err
 
 
-def load_model(model: str | None, backbone: str | None) -> LoadedModel:
-    """Resolve ``--model`` / ``--backbone`` into a network.
+def load_model_from_args(model: str | None, backbone: str | None) -> LoadedModel:
+    """Resolve ``--model`` / ``--backbone`` with :func:`perceive_ir.models.load_model`.
+
+    Warns on stderr when the result is an untrained preset.
 
     Raises:
         ValueError: neither option given, or an unusable combination.
         FileNotFoundError, PretrainedNotFoundError: missing files.
     """
-    from ..models.checkpoint import load_restoration_model
-    from ..models.presets import build_model, list_models
-    from ..models.user_network import load_user_descriptor
-    from ..restore import model_multiple
+    from ..models.factory import load_model
 
     if model is None and backbone is None:
         raise ValueError("Give --model (a preset, folder or Hub repo) or --backbone (a checkpoint file), or both.")
-    if model is None or (Path(model).is_file()):
-        path = backbone if model is None else model
-        if model is not None and backbone is not None:
-            raise ValueError(f"--model {model} is a checkpoint file; --backbone is only for presets and folders.")
-        descriptor = load_user_descriptor(path)
-        multiple = int(getattr(descriptor.size_requirements, "multiple_of", 1) or 1)
-        if getattr(descriptor, "scale", 1) != 1:
-            raise ValueError(f"{path} is a ×{descriptor.scale} super-resolution network; restoration needs scale 1.")
-        return LoadedModel(descriptor.model.eval(), multiple, f"{descriptor.architecture.id} from {path}")
-    if model in list_models() and not Path(model).is_dir():  # a local folder wins over a preset name
-        net = build_model(model)
-        if backbone is None:
-            print(
-                f"warning: --model {model} is an untrained preset (random weights); pass --backbone with the "
-                "backbone's weights or a trained folder for meaningful results.",
-                file=sys.stderr,
-            )
-            desc = f"preset {model} (untrained)"
-        else:
-            inner = getattr(net, "backbone", net)
-            state = load_user_descriptor(backbone).model.state_dict()
-            try:
-                inner.load_state_dict(state, strict=True)
-            except RuntimeError as err:
-                raise ValueError(f"--backbone {backbone} does not fit the backbone of preset {model}: {err}") from err
-            desc = f"preset {model} with backbone weights from {backbone}"
-        return LoadedModel(net.eval(), model_multiple(net), desc)
-    loaded = load_restoration_model(model, backbone=backbone)
-    desc = f"{model}" + (f" with backbone {backbone}" if backbone else "")
-    return LoadedModel(loaded, model_multiple(loaded), desc)
+    loaded = load_model(model, backbone=backbone)
+    if not loaded.trained:
+        print(
+            f"warning: --model {model} is an untrained preset (random weights); pass --backbone with the "
+            "backbone's weights or a trained folder for meaningful results.",
+            file=sys.stderr,
+        )
+    return loaded

@@ -23,7 +23,7 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
     """Load the recipe, build the trainer, keep the merged config beside the run, train."""
     from omegaconf import OmegaConf
 
-    from ..config import load_config
+    from ..training.config_files import load_config
 
     overrides, resume = list(args.overrides), args.resume
     if resume is not None and "=" in resume and not Path(resume).exists():

@@ -13,7 +13,7 @@ HELP = ("Synthesise 3-task degradations on scikit-image photographs, train the p
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..demo import DemoSettings
+    from ..apps.demo_settings import DemoSettings
 
     d = DemoSettings()
     parser.add_argument("--out", default=d.out_dir, help=f"report folder (default {d.out_dir})")
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..demo import DemoSettings, run_demo
+    from ..apps.demo import run_demo
+    from ..apps.demo_settings import DemoSettings
 
     settings = DemoSettings(
         out_dir=args.out, steps=args.steps, perceiver_steps=args.perceiver_steps, crossfit_steps=args.crossfit_steps,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._model_args import add_inference_arguments, add_model_arguments, load_model, resolve_device
+from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -24,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate_filelists, protocol
-    from ..evaluation_report import results_document, results_markdown, write_results
+    from ..apps.evaluation import evaluate_filelists, protocol
+    from ..apps.evaluation_report import results_document, results_markdown, write_results
 
     try:
         device = resolve_device(args.device)
-        loaded = load_model(args.model, args.backbone)
+        loaded = load_model_from_args(args.model, args.backbone)
         rows = evaluate_filelists(
             loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
             multiple=loaded.multiple, limit=args.limit, progress=not args.quiet,

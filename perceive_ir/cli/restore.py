@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._model_args import add_inference_arguments, add_model_arguments, load_model, resolve_device
+from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -48,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from ..data.io import read_image, save_png
-    from ..restore import restore
+    from ..inference.restore import restore
 
     try:
         jobs = _jobs(Path(args.input), Path(args.output))
         device = resolve_device(args.device)
-        loaded = load_model(args.model, args.backbone)
+        loaded = load_model_from_args(args.model, args.backbone)
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -46,7 +46,7 @@ def _files(paths: list[str]) -> list[Path]:
 
 
 def _perceiver(args: argparse.Namespace) -> Any:
-    from ..perceiver import QualityPerceiver
+    from ..perceive.perceiver import QualityPerceiver
 
     overrides: dict[str, Any] = {}
     if args.clip_model is not None:

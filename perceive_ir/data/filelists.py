@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..hub import atomic_write_bytes
+from .._atomic import atomic_write_bytes
 from .layouts import LAYOUTS, get_layout
 from .paired import PairItem
 

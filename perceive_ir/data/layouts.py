@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._seeding import stable_seed
+from .._seeding import stable_seed
 from .io import list_images
 from .paired import match_pairs
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from ._seeding import stable_seed
+from .._seeding import stable_seed
 from .degradations import get_degradation
 from .io import list_images, read_image
 from .tasks import task_id as _task_id

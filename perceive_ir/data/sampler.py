@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import torch
 from torch.utils.data import ConcatDataset, Sampler
 
-from ._seeding import stable_seed
+from .._seeding import stable_seed
 
 __all__ = ["PAPER_REPEATS", "TaskBalancedSampler"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from ._seeding import stable_seed
+from .._seeding import stable_seed
 from .io import read_image
 from .transforms import PairedAugment
 from .triplets import _TIERS, MANIFEST_NAME, load_manifest

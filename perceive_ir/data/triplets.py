@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from ..hub import atomic_write_bytes
-from ..tiling import tiled_apply
-from ._seeding import stable_seed
+from .._atomic import atomic_write_bytes
+from ..inference.tiling import tiled_apply
+from .._seeding import stable_seed
 from .io import save_png
 from .restorer import TinyRestorer
 from .tasks import task_name
@@ -183,7 +183,7 @@ def build_triplets(
         lr: Cross-fit Adam learning rate.
         mild_strength: For ``"mild"``: medium = high + strength · (low − high), in ``(0, 1)``.
         seed: Seed of the cross-fit training (the global RNG is left untouched).
-        tile: Tile size of the tiled rendering (:func:`perceive_ir.tiling.tiled_apply`).
+        tile: Tile size of the tiled rendering (:func:`perceive_ir.inference.tiling.tiled_apply`).
         overlap: Tile overlap.
         multiple: Pad each tile to a multiple of this (for networks that downsample).
         device: Device for training and rendering.

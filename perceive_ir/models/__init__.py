@@ -1,19 +1,28 @@
-"""Complete restoration networks built from the library's modules, and loading them."""
+"""Complete restoration networks: the model factory, the reference presets, saving and loading.
 
-from .amirnet import AMIRNet, amirnet
+Build by name with :func:`create_model`; load anything a user points at (preset, folder,
+checkpoint file, Hub id) with :func:`load_model`. A new preset is registered in
+:mod:`perceive_ir.models.presets` (or from user code) with :func:`register_model`.
+"""
+
 from .checkpoint import load_restoration_model, save_restoration_model
-from .presets import build_model, list_models, perceive_ir_nafnet, perceive_ir_restormer, register_model
+from .factory import LoadedModel, ModelPreset, create_model, list_models, load_model, model_multiple, register_model
+from .presets import nafnet_backbone, perceive_ir_nafnet, perceive_ir_restormer, restormer_backbone
 from .user_network import load_user_network
 
 __all__ = [
-    "AMIRNet",
-    "amirnet",
-    "build_model",
+    "LoadedModel",
+    "ModelPreset",
+    "create_model",
     "list_models",
+    "load_model",
     "load_restoration_model",
     "load_user_network",
+    "model_multiple",
+    "nafnet_backbone",
     "perceive_ir_nafnet",
     "perceive_ir_restormer",
     "register_model",
+    "restormer_backbone",
     "save_restoration_model",
 ]

@@ -18,8 +18,9 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from ..hub import CONFIG_NAME, PretrainedNotFoundError, atomic_write_bytes
-from ..wrap import WrappedBackbone
+from .._atomic import atomic_write_bytes
+from ..hub import CONFIG_NAME, PretrainedNotFoundError
+from ..retrofit.wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
 
 __all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_restoration_model"]
@@ -40,7 +41,7 @@ def save_restoration_model(model: WrappedBackbone, folder: str | os.PathLike[str
         The folder.
 
     Raises:
-        TypeError: ``model`` is not a :class:`~perceive_ir.wrap.WrappedBackbone`.
+        TypeError: ``model`` is not a :class:`~perceive_ir.retrofit.wrap.WrappedBackbone`.
 
     Example:
         >>> import tempfile

@@ -1,7 +1,7 @@
 """Reference models: Perceive-IR guidance on spandrel's Restormer and NAFNet, one call each.
 
 Every preset builds the bare network from spandrel (``spandrel_extra_arches`` for Restormer)
-and wraps it with the public :func:`~perceive_ir.wrap.wrap_backbone` at the latent and the
+and wraps it with the public :func:`~perceive_ir.retrofit.wrap.wrap_backbone` at the latent and the
 three decoder levels below it, with channel cross-attention after each FiLM.
 
 ========================  ==================================================================
@@ -11,32 +11,36 @@ preset                    hooked modules (``model.hooked_layers``)
 ``restormer-small``       same names
 ``nafnet`` (paper)        ``middle_blks``, ``decoders.0``, ``decoders.1``, ``decoders.2``
 ``nafnet-small``          same names
+``amirnet``               not wrapped: AMIRNet's own U-Net, conditioned by its degradation tree
 ========================  ==================================================================
 
-:func:`build_model` looks presets up by name (for recipe configs); :func:`register_model`
-adds more.
+Importing this module registers the presets with :func:`~perceive_ir.models.factory.create_model`;
+a new preset goes here (or anywhere, through :func:`~perceive_ir.models.factory.register_model`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
-from ..semantic import EncoderSpec
-from ..wrap import WrappedBackbone, wrap_backbone
+from ..amirnet.network import amirnet
+from ..perceive.semantic import EncoderSpec
+from ..retrofit.wrap import WrappedBackbone, wrap_backbone
+from .factory import register_model
 
 __all__ = [
     "NAFNET_LAYERS",
     "NAFNET_PRESETS",
+    "NAFNET_WRAP",
     "RESTORMER_LAYERS",
     "RESTORMER_PRESETS",
-    "build_model",
-    "list_models",
+    "RESTORMER_WRAP",
+    "nafnet_backbone",
     "perceive_ir_nafnet",
     "perceive_ir_restormer",
-    "register_model",
+    "restormer_backbone",
 ]
 
 #: Restormer hyper-parameters per preset. ``paper``: Zamir et al. (CVPR 2022), as used by Perceive-IR.
@@ -67,6 +71,55 @@ def _preset(table: Mapping[str, dict[str, Any]], preset: str, what: str) -> dict
     return dict(table[preset])
 
 
+def restormer_backbone(preset: str = "paper", **overrides: Any) -> nn.Module:
+    """The bare spandrel-extra-arches ``Restormer`` of a preset (see :data:`RESTORMER_PRESETS`).
+
+    Args:
+        preset: ``"paper"`` or ``"small"``.
+        **overrides: Restormer constructor arguments that replace the preset's.
+
+    Raises:
+        ValueError: unknown ``preset``.
+        ImportError: spandrel-extra-arches is not installed (the message says how to install it).
+
+    Example:
+        >>> type(restormer_backbone("small")).__name__
+        'Restormer'
+    """
+    try:
+        from spandrel_extra_arches.architectures.Restormer import Restormer
+    except ImportError as err:  # pragma: no cover - installed in development
+        raise ImportError(f"restormer_backbone: {_BACKBONES_HINT} (Restormer is in spandrel-extra-arches).") from err
+    return Restormer(**{**_preset(RESTORMER_PRESETS, preset, "restormer_backbone"), **overrides})
+
+
+def nafnet_backbone(preset: str = "paper", **overrides: Any) -> nn.Module:
+    """The bare spandrel ``NAFNet`` of a preset (see :data:`NAFNET_PRESETS`).
+
+    Args:
+        preset: ``"paper"`` or ``"small"``.
+        **overrides: NAFNet constructor arguments that replace the preset's.
+
+    Raises:
+        ValueError: unknown ``preset``.
+        ImportError: spandrel is not installed (the message says how to install it).
+
+    Example:
+        >>> type(nafnet_backbone("small")).__name__
+        'NAFNet'
+    """
+    try:
+        from spandrel.architectures.NAFNet import NAFNet
+    except ImportError as err:  # pragma: no cover - installed in development
+        raise ImportError(f"nafnet_backbone: {_BACKBONES_HINT}.") from err
+    return NAFNet(**{**_preset(NAFNET_PRESETS, preset, "nafnet_backbone"), **overrides})
+
+
+#: How the reference presets are wrapped: guided layers, cross-attention, padding multiple.
+RESTORMER_WRAP: dict[str, Any] = {"layers": list(RESTORMER_LAYERS), "cross_attention": True, "pad_to": 8}
+NAFNET_WRAP: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention": True, "pad_to": 16}
+
+
 def perceive_ir_restormer(
     preset: str = "paper",
     semantic_encoder: EncoderSpec = "facebook/dinov2-base",
@@ -83,10 +136,10 @@ def perceive_ir_restormer(
 
     Args:
         preset: ``"paper"`` or ``"small"``.
-        semantic_encoder: The frozen semantic encoder (see :func:`~perceive_ir.wrap.wrap_backbone`);
+        semantic_encoder: The frozen semantic encoder (see :func:`~perceive_ir.retrofit.wrap.wrap_backbone`);
             ``None`` for CFE-only guidance.
         backbone_kwargs: Override Restormer constructor arguments of the preset.
-        **kwargs: More :func:`~perceive_ir.wrap.wrap_backbone` arguments (``cond_dim``,
+        **kwargs: More :func:`~perceive_ir.retrofit.wrap.wrap_backbone` arguments (``cond_dim``,
             ``condition``, ``probe_size``, ...); they override the preset's.
 
     Returns:
@@ -102,14 +155,8 @@ def perceive_ir_restormer(
         >>> model.pad_to
         8
     """
-    try:
-        from spandrel_extra_arches.architectures.Restormer import Restormer
-    except ImportError as err:  # pragma: no cover - installed in development
-        raise ImportError(f"perceive_ir_restormer: {_BACKBONES_HINT} (Restormer is in spandrel-extra-arches).") from err
-
-    arch = {**_preset(RESTORMER_PRESETS, preset, "perceive_ir_restormer"), **dict(backbone_kwargs or {})}
-    options: dict[str, Any] = {"layers": list(RESTORMER_LAYERS), "cross_attention": True, "pad_to": 8, **kwargs}
-    return wrap_backbone(Restormer(**arch), semantic_encoder=semantic_encoder, **options)
+    backbone = restormer_backbone(preset, **dict(backbone_kwargs or {}))
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**RESTORMER_WRAP, **kwargs})
 
 
 def perceive_ir_nafnet(
@@ -130,7 +177,7 @@ def perceive_ir_nafnet(
         preset: ``"paper"`` or ``"small"``.
         semantic_encoder: The frozen semantic encoder, or ``None`` for CFE-only guidance.
         backbone_kwargs: Override NAFNet constructor arguments of the preset.
-        **kwargs: More :func:`~perceive_ir.wrap.wrap_backbone` arguments; they override the preset's.
+        **kwargs: More :func:`~perceive_ir.retrofit.wrap.wrap_backbone` arguments; they override the preset's.
 
     Returns:
         The wrapped network; ``model.backbone`` is the spandrel ``NAFNet``.
@@ -143,70 +190,12 @@ def perceive_ir_nafnet(
         >>> model.hooked_layers
         ('middle_blks', 'decoders.0', 'decoders.1', 'decoders.2')
     """
-    try:
-        from spandrel.architectures.NAFNet import NAFNet
-    except ImportError as err:  # pragma: no cover - installed in development
-        raise ImportError(f"perceive_ir_nafnet: {_BACKBONES_HINT}.") from err
-
-    arch = {**_preset(NAFNET_PRESETS, preset, "perceive_ir_nafnet"), **dict(backbone_kwargs or {})}
-    options: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention": True, "pad_to": 16, **kwargs}
-    return wrap_backbone(NAFNet(**arch), semantic_encoder=semantic_encoder, **options)
+    backbone = nafnet_backbone(preset, **dict(backbone_kwargs or {}))
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**NAFNET_WRAP, **kwargs})
 
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {
-    "restormer": lambda **kw: perceive_ir_restormer("paper", **kw),
-    "restormer-small": lambda **kw: perceive_ir_restormer("small", **kw),
-    "nafnet": lambda **kw: perceive_ir_nafnet("paper", **kw),
-    "nafnet-small": lambda **kw: perceive_ir_nafnet("small", **kw),
-}
-
-
-def register_model(name: str, factory: Callable[..., nn.Module], *, overwrite: bool = False) -> None:
-    """Make ``build_model(name, **kwargs)`` call ``factory(**kwargs)``.
-
-    Raises:
-        ValueError: ``name`` is taken (and ``overwrite`` is False) or not a non-empty string.
-        TypeError: ``factory`` is not callable.
-
-    Example:
-        >>> from torch import nn
-        >>> register_model("identity-demo", lambda **kw: nn.Identity(), overwrite=True)
-        >>> type(build_model("identity-demo")).__name__
-        'Identity'
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
-    if not callable(factory):
-        raise TypeError(f"`factory` must be callable, got {type(factory).__name__}.")
-    if name in _REGISTRY and not overwrite:
-        raise ValueError(f"A model called {name!r} is already registered; pass overwrite=True to replace it.")
-    _REGISTRY[name] = factory
-
-
-def list_models() -> list[str]:
-    """Names :func:`build_model` knows.
-
-    Example:
-        >>> "restormer-small" in list_models()
-        True
-    """
-    return sorted(_REGISTRY)
-
-
-def build_model(name: str, **kwargs: Any) -> nn.Module:
-    """Build a registered model by name (``restormer``, ``restormer-small``, ``nafnet``, ``nafnet-small``).
-
-    Args:
-        name: The registered name.
-        **kwargs: Passed to the preset function (e.g. ``semantic_encoder=None``).
-
-    Raises:
-        ValueError: unknown name (the message lists the known ones).
-
-    Example:
-        >>> build_model("nafnet-small", semantic_encoder=None, probe_size=32).pad_to
-        16
-    """
-    if name not in _REGISTRY:
-        raise ValueError(f"Unknown model {name!r}; known: {list_models()} (add one with register_model).")
-    return _REGISTRY[name](**kwargs)
+register_model("restormer", lambda **kw: restormer_backbone("paper", **kw), wrap=RESTORMER_WRAP)
+register_model("restormer-small", lambda **kw: restormer_backbone("small", **kw), wrap=RESTORMER_WRAP)
+register_model("nafnet", lambda **kw: nafnet_backbone("paper", **kw), wrap=NAFNET_WRAP)
+register_model("nafnet-small", lambda **kw: nafnet_backbone("small", **kw), wrap=NAFNET_WRAP)
+register_model("amirnet", amirnet)

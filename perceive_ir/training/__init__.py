@@ -3,19 +3,19 @@
 Needs ``accelerate`` (the ``train`` extra: ``pip install perceive-ir[train]``).
 """
 
-from .callbacks import Callback, TreeGrowthCallback
+from .callbacks import TreeGrowthCallback
 from .checkpoint import (
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
-from .loop import Trainer, build_accelerator, resolve_model
+from .loop import Callback, Trainer, build_accelerator, resolve_model
 from .metrics_log import MetricsLog
 from .perceiver import PerceiverTrainer, balanced_repeats, split_by_task
 from .restoration import RestorationTrainer, find_cfe, two_views
 from .schedule import WarmupCosine, warmup_cosine
-from .settings import TrainConfig
+from .config import TrainConfig
 
 __all__ = [
     "Callback",

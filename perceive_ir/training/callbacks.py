@@ -1,55 +1,18 @@
-"""Hooks into the training loop, and the AMIRNet degradation-tree schedule built on them."""
+"""Callbacks built on the training loop's hooks: the AMIRNet degradation-tree schedule."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..data._seeding import stable_seed
+from .._seeding import stable_seed
+from ..amirnet import collect_representations
+from .loop import Callback, Trainer
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import Trainer
-
-__all__ = ["Callback", "TreeGrowthCallback"]
-
-
-class Callback:
-    """Base class of training callbacks; override what you need.
-
-    ``loss_terms`` runs inside the (DDP-wrapped) training step, so its terms are part of the
-    synchronised backward pass; the other hooks run on every process between steps.
-    ``state_dict``/``load_state_dict`` go into checkpoints, so a resumed run sees the same state.
-
-    Example:
-        >>> class CountSteps(Callback):
-        ...     def __init__(self): self.steps = 0
-        ...     def on_step_end(self, trainer, step, logs): self.steps += 1
-        >>> CountSteps().state_dict()
-        {}
-    """
-
-    def on_train_start(self, trainer: Trainer) -> None:
-        """Before the first step (after a resume has restored everything)."""
-
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
-        """At the start of every epoch (also of the first epoch of a resumed run if it starts one)."""
-
-    def on_step_end(self, trainer: Trainer, step: int, logs: Mapping[str, float]) -> None:
-        """After optimizer step ``step`` (1-based), before its checkpoint, with that step's logged values."""
-
-    def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
-        """Extra **weighted** loss terms added to the step's loss (logged under their names)."""
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        """Callback state for checkpoints (tensors, numbers, strings, lists, dicts)."""
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict`."""
+__all__ = ["TreeGrowthCallback"]
 
 
 class TreeGrowthCallback(Callback):
@@ -103,9 +66,6 @@ class TreeGrowthCallback(Callback):
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         if epoch % self.every or self.tree.depth_grown >= self.tree.depth:
             return
-        from ..amirnet import (
-            collect_representations,  # the AMIRNet package, imported when used
-        )
 
         generator = torch.Generator().manual_seed(stable_seed("tree", trainer.config.seed, epoch))
         reps, ids = collect_representations(

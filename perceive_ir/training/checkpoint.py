@@ -18,7 +18,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
+
+from .._atomic import atomic_folder, remove_stale_temporaries
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -114,6 +115,7 @@ def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     """Complete checkpoints of a run (``run_dir`` or its ``checkpoints/`` folder), oldest first.
 
     Example:
+        >>> import tempfile
         >>> list_checkpoints(tempfile.mkdtemp())
         []
     """
@@ -153,6 +155,7 @@ def save_checkpoint(
         The checkpoint folder.
 
     Example:
+        >>> import tempfile
         >>> run = Path(tempfile.mkdtemp())
         >>> path = save_checkpoint(run, 5, nn.Linear(2, 2), {"step": 5})
         >>> path.name, load_checkpoint(path, nn.Linear(2, 2))["step"]
@@ -163,20 +166,10 @@ def save_checkpoint(
     root = Path(run_dir) / CHECKPOINT_DIR
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}."))
-    try:
+    with atomic_folder(final) as tmp:
         save_file(trainable_state_dict(model), str(tmp / _MODEL_FILE))
         torch.save(state, tmp / _STATE_FILE)
-        os.chmod(tmp, 0o755)
-        if final.exists():  # the same step saved again (e.g. a final save right after a periodic one)
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    for stale in root.glob(".step-*"):  # leftovers of a run killed while writing
-        if stale.is_dir() and stale != tmp:
-            shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_temporaries(root, "step-*")  # leftovers of a run killed while writing
     if keep is not None:
         for old in list_checkpoints(root)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)

@@ -14,9 +14,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
-from ..data._seeding import stable_seed
+from .._seeding import stable_seed
 from ..data.sampler import TaskBalancedSampler
-from .callbacks import Callback
 from .checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -26,9 +25,46 @@ from .checkpoint import (
 )
 from .metrics_log import MetricsLog
 from .schedule import warmup_cosine
-from .settings import TrainConfig
+from .config import TrainConfig
 
-__all__ = ["ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
+__all__ = ["Callback", "ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
+
+
+class Callback:
+    """Base class of training callbacks; override what you need.
+
+    ``loss_terms`` runs inside the (DDP-wrapped) training step, so its terms are part of the
+    synchronised backward pass; the other hooks run on every process between steps.
+    ``state_dict``/``load_state_dict`` go into checkpoints, so a resumed run sees the same state.
+
+    Example:
+        >>> class CountSteps(Callback):
+        ...     def __init__(self): self.steps = 0
+        ...     def on_step_end(self, trainer, step, logs): self.steps += 1
+        >>> CountSteps().state_dict()
+        {}
+    """
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        """Before the first step (after a resume has restored everything)."""
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """At the start of every epoch (also of the first epoch of a resumed run if it starts one)."""
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: Mapping[str, float]) -> None:
+        """After optimizer step ``step`` (1-based), before its checkpoint, with that step's logged values."""
+
+    def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        """Extra **weighted** loss terms added to the step's loss (logged under their names)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Callback state for checkpoints (tensors, numbers, strings, lists, dicts)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
 
 logger = logging.getLogger("perceive_ir.training")
 

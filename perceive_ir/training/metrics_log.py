@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..hub import atomic_write_bytes
+from .._atomic import atomic_write_bytes
 
 __all__ = ["MetricsLog"]
 

@@ -11,10 +11,9 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
 from ..data.triplet_dataset import TripletDataset
-from ..perceiver import QualityPerceiver
-from .callbacks import Callback
-from .loop import ModelSpec, Trainer, resolve_model
-from .settings import TrainConfig
+from ..perceive.perceiver import QualityPerceiver
+from .loop import Callback, ModelSpec, Trainer, resolve_model
+from .config import TrainConfig
 
 __all__ = ["PerceiverTrainer", "balanced_repeats", "split_by_task"]
 

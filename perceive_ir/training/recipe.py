@@ -1,8 +1,8 @@
-"""Build trainers from recipe configs (YAML + ``key=value`` overrides, see :func:`perceive_ir.config.load_config`).
+"""Build trainers from recipe configs (YAML + ``key=value`` overrides, see :func:`perceive_ir.training.config_files.load_config`).
 
 A stage-2 recipe has four sections:
 
-* ``model``: ``name`` (a preset of ``perceive_ir.models.presets.build_model``) or
+* ``model``: ``name`` (a preset of ``perceive_ir.models.presets.create_model``) or
   ``backbone_checkpoint`` (any network file spandrel loads), then ``wrap`` with
   ``semantic_encoder``, ``cond_dim``, ``pad_to``, ``cross_attention``;
 * ``loss``: ``kind`` (``quality`` or ``l1``), ``perceiver`` (folder or Hub id of the stage-1
@@ -29,7 +29,8 @@ from typing import Any
 
 from torch import nn
 
-from .settings import TrainConfig
+from ..models import create_model
+from .config import TrainConfig
 
 __all__ = ["build_backbone", "build_datasets", "build_restoration_model", "perceiver_trainer", "restoration_trainer"]
 
@@ -78,9 +79,7 @@ def build_backbone(model_cfg: Mapping[str, Any]) -> nn.Module:
     _require_source(model_cfg)
     if model_cfg.get("backbone_checkpoint"):
         return _load_spandrel(model_cfg["backbone_checkpoint"])
-    from ..models.presets import build_model  # the preset registry, imported when used
-
-    return build_model(str(model_cfg["name"]), semantic_encoder=None).backbone
+    return create_model(str(model_cfg["name"]), wrap=False)
 
 
 _WRAP_OPTIONS = ("layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision", "semantic_layers",
@@ -105,7 +104,7 @@ def _condition(model_cfg: Mapping[str, Any], tree: nn.Module | None) -> list[Any
 def build_restoration_model(model_cfg: Mapping[str, Any], tree: nn.Module | None = None) -> nn.Module:
     """The network to train: wrapped with Perceive-IR guidance unless ``model.wrap`` is false.
 
-    A preset ``name`` is built by ``perceive_ir.models.presets.build_model`` (already wrapped,
+    A preset ``name`` is built by ``perceive_ir.models.presets.create_model`` (already wrapped,
     with the preset's layers, cross-attention and padding unless the config sets them); a
     ``backbone_checkpoint`` is loaded with spandrel and wrapped with :func:`~perceive_ir.wrap_backbone`.
 
@@ -134,12 +133,10 @@ def build_restoration_model(model_cfg: Mapping[str, Any], tree: nn.Module | None
             options[key] = tuple(options[key])
     encoder = model_cfg.get("semantic_encoder", "facebook/dinov2-base")
     if model_cfg.get("backbone_checkpoint"):
-        from ..wrap import wrap_backbone
+        from ..retrofit.wrap import wrap_backbone
 
         return wrap_backbone(_load_spandrel(model_cfg["backbone_checkpoint"]), semantic_encoder=encoder, **options)
-    from ..models.presets import build_model
-
-    return build_model(str(model_cfg["name"]), semantic_encoder=encoder, **options)
+    return create_model(str(model_cfg["name"]), semantic_encoder=encoder, **options)
 
 
 def build_datasets(data_cfg: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
@@ -179,8 +176,8 @@ def _loss(loss_cfg: Mapping[str, Any]) -> tuple[Any, list[nn.Module]]:
         return "l1", []
     if kind != "quality":
         raise ValueError(f"`loss.kind` must be 'quality' or 'l1', got {kind!r}.")
-    from ..losses import QualityAwareLoss
-    from ..perceiver import QualityPerceiver
+    from ..perceive.losses import QualityAwareLoss
+    from ..perceive.perceiver import QualityPerceiver
 
     if not loss_cfg.get("perceiver"):
         raise ValueError("`loss.perceiver` is required for loss.kind=quality: the folder written by "
@@ -234,7 +231,7 @@ def restoration_trainer(cfg: Mapping[str, Any], callbacks: Any = ()) -> Any:
 
 def perceiver_trainer(cfg: Mapping[str, Any]) -> Any:
     """A :class:`~perceive_ir.training.PerceiverTrainer` from a stage-1 recipe."""
-    from ..perceiver import QualityPerceiver
+    from ..perceive.perceiver import QualityPerceiver
     from .perceiver import PerceiverTrainer
 
     p_cfg, data_cfg = _plain(cfg.get("perceiver")), _plain(cfg.get("data"))

@@ -10,14 +10,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from ..cfe import CompactFeatureExtractor
-from ..data._seeding import stable_seed
-from ..hub import atomic_write_bytes
-from ..losses import QualityAwareLoss
-from ..losses.difficulty import ProxyPSNRDifficulty
-from .callbacks import Callback
-from .loop import ModelSpec, Trainer, resolve_model
-from .settings import TrainConfig
+from ..perceive.cfe import CompactFeatureExtractor
+from .._seeding import stable_seed
+from .._atomic import atomic_write_bytes
+from ..perceive.losses import QualityAwareLoss
+from ..perceive.losses.difficulty import ProxyPSNRDifficulty
+from .loop import Callback, ModelSpec, Trainer, resolve_model
+from .config import TrainConfig
 
 __all__ = ["RestorationTrainer", "find_cfe", "two_views"]
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..._validation import check_image
-from .._seeding import make_generator
+from ..._seeding import make_generator
 
 __all__ = ["Degradation", "Compose", "randn", "rand"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..._registry import Registry
 from .base import Degradation
 from .blur import MotionBlur
 from .haze import Haze
@@ -16,16 +17,20 @@ __all__ = ["PRESETS", "get_degradation", "register_degradation", "list_degradati
 
 #: Preset name → factory. The noise presets are the exact settings of the denoising task;
 #: the others are synthetic stand-ins (the benchmarks themselves ship real degraded images).
-PRESETS: dict[str, Callable[[], Degradation]] = {
-    "noise15": lambda: GaussianNoise(sigma=15),
-    "noise25": lambda: GaussianNoise(sigma=25),
-    "noise50": lambda: GaussianNoise(sigma=50),
-    "rain": lambda: Rain(density=0.004, length=21, angle=10.0, intensity=0.7),
-    "haze": lambda: Haze(beta=1.2, airlight=0.85, depth="gradient"),
-    "blur": lambda: MotionBlur(length=17, angle=None),
-    "lowlight": lambda: LowLight(exposure=0.2, gamma=1.5, photons=500, read_noise=0.01),
-    "jpeg": lambda: JPEG(quality=20),
-}
+PRESETS: Registry[Callable[[], Degradation]] = Registry(
+    "degradation preset",
+    {
+        "noise15": lambda: GaussianNoise(sigma=15),
+        "noise25": lambda: GaussianNoise(sigma=25),
+        "noise50": lambda: GaussianNoise(sigma=50),
+        "rain": lambda: Rain(density=0.004, length=21, angle=10.0, intensity=0.7),
+        "haze": lambda: Haze(beta=1.2, airlight=0.85, depth="gradient"),
+        "blur": lambda: MotionBlur(length=17, angle=None),
+        "lowlight": lambda: LowLight(exposure=0.2, gamma=1.5, photons=500, read_noise=0.01),
+        "jpeg": lambda: JPEG(quality=20),
+    },
+    how_to_add="add one with register_degradation",
+)
 
 
 def get_degradation(name: str) -> Degradation:
@@ -38,11 +43,7 @@ def get_degradation(name: str) -> Degradation:
         >>> get_degradation("noise25")
         GaussianNoise(sigma=25.0)
     """
-    try:
-        factory = PRESETS[name]
-    except KeyError:
-        raise KeyError(f"Unknown degradation preset {name!r}; known: {sorted(PRESETS)}.") from None
-    return factory()
+    return PRESETS[name]()
 
 
 def register_degradation(name: str, factory: Callable[[], Degradation], *, overwrite: bool = False) -> None:
@@ -57,13 +58,9 @@ def register_degradation(name: str, factory: Callable[[], Degradation], *, overw
         >>> type(get_degradation("haze+noise")).__name__
         'Compose'
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
     if not callable(factory):
         raise TypeError(f"`factory` must be callable, got {type(factory).__name__}.")
-    if name in PRESETS and not overwrite:
-        raise ValueError(f"Degradation preset {name!r} exists; pass overwrite=True to replace it.")
-    PRESETS[name] = factory
+    PRESETS.register(name, factory, overwrite=overwrite)
 
 
 def list_degradations() -> list[str]:
@@ -73,4 +70,4 @@ def list_degradations() -> list[str]:
         >>> "noise50" in list_degradations()
         True
     """
-    return sorted(PRESETS)
+    return PRESETS.names()

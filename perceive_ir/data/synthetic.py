@@ -1,9 +1,10 @@
 """Synthetic paired data with four degradation types, for demos, tests and sanity checks.
 
 Clean images are procedural (a smooth colour field, a few sharp-edged rectangles and a
-sinusoidal grating), so that each degradation type leaves a visible trace: additive Gaussian
-noise, Gaussian blur, haze (contrast reduced toward a bright airlight) and low light
-(darkening with a gamma curve). Severities are drawn at random per image.
+sinusoidal grating), so that each degradation type leaves a visible trace. The degradations
+are the library's own (:mod:`perceive_ir.data.degradations`): Gaussian noise, Gaussian blur,
+haze and low light, at severities drawn at random per image. AMIRNet's tests and docs use
+these pairs to check that the degradation tree separates types it was never told about.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .._validation import check_image
+from .degradations import Degradation, GaussianBlur, GaussianNoise, Haze, LowLight
 
 __all__ = ["DEGRADATION_TYPES", "procedural_images", "degrade", "synthetic_pairs"]
 
@@ -61,28 +65,27 @@ def procedural_images(n: int, size: int = 64, *, generator: torch.Generator | No
     return img.clamp(0.0, 1.0)
 
 
-def _gaussian_blur(x: Tensor, sigma: Tensor) -> Tensor:
-    radius = int(math.ceil(3 * float(sigma.max())))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
-    out = []
-    for img, s in zip(x, sigma):
-        k = torch.exp(-(t**2) / (2 * float(s) ** 2))
-        k = k / k.sum()
-        c = img.shape[0]
-        y = F.pad(img[None], (radius, radius, radius, radius), mode="reflect")
-        y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-        y = F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-        out.append(y[0])
-    return torch.stack(out)
+def _degradation(kind: int, generator: torch.Generator | None) -> Degradation:
+    """One degradation of type ``kind`` at a random severity."""
+    if kind == 0:
+        return GaussianNoise(sigma=float(_uniform(1, 15.0, 50.0, generator)))
+    if kind == 1:
+        return GaussianBlur(sigma=float(_uniform(1, 1.0, 2.5, generator)))
+    if kind == 2:
+        beta, air = _uniform(2, 0.0, 1.0, generator).tolist()
+        return Haze(beta=0.45 + 0.6 * beta, airlight=0.8 + 0.2 * air)
+    exposure, gamma = _uniform(2, 0.0, 1.0, generator).tolist()
+    return LowLight(exposure=0.2 + 0.3 * exposure, gamma=1.2 + 0.6 * gamma, photons=None, read_noise=0.0)
 
 
 def degrade(clean: Tensor, kinds: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-    """Apply one degradation per image, at a random severity.
+    """Apply one degradation per image, at a random severity, with the ``perceive_ir.data`` classes.
 
-    * ``0`` noise: additive Gaussian, σ ∈ [15, 50] / 255;
-    * ``1`` blur: Gaussian, σ ∈ [1, 2.5] pixels;
-    * ``2`` haze: ``t·x + (1 − t)·A`` with transmission ``t ∈ [0.35, 0.65]``, airlight ``A ∈ [0.8, 1]``;
-    * ``3`` low light: ``g · x^γ`` with gain ``g ∈ [0.2, 0.5]``, ``γ ∈ [1.2, 1.8]``.
+    * ``0`` noise: :class:`~perceive_ir.data.GaussianNoise`, σ ∈ [15, 50] (0..255 scale);
+    * ``1`` blur: :class:`~perceive_ir.data.GaussianBlur`, σ ∈ [1, 2.5] pixels;
+    * ``2`` haze: :class:`~perceive_ir.data.Haze`, β ∈ [0.45, 1.05], airlight ∈ [0.8, 1];
+    * ``3`` low light: :class:`~perceive_ir.data.LowLight` without sensor noise, exposure
+      ∈ [0.2, 0.5], γ ∈ [1.2, 1.8].
 
     Args:
         clean: ``(B, 3, H, W)`` images in ``[0, 1]``.
@@ -92,37 +95,26 @@ def degrade(clean: Tensor, kinds: Tensor, *, generator: torch.Generator | None =
     Returns:
         ``(B, 3, H, W)`` degraded images in ``[0, 1]``.
 
+    Raises:
+        ValueError: ``kinds`` has the wrong shape or dtype, or holds an unknown type.
+
     Example:
         >>> import torch
         >>> x = procedural_images(4, 32)
         >>> degrade(x, torch.arange(4)).shape
         torch.Size([4, 3, 32, 32])
     """
+    check_image(clean, "clean")
     b = clean.shape[0]
     if kinds.shape != (b,) or kinds.is_floating_point():
         raise ValueError(f"`kinds` must be an integer tensor of shape ({b},), got {kinds.dtype} {tuple(kinds.shape)}.")
     if ((kinds < 0) | (kinds >= len(DEGRADATION_TYPES))).any():
         raise ValueError(f"`kinds` must lie in 0..{len(DEGRADATION_TYPES) - 1}.")
-    out = clean.clone()
-    sel = (kinds == 0).nonzero().flatten()
-    if sel.numel():
-        sigma = _uniform(sel.numel(), 15 / 255, 50 / 255, generator)[:, None, None, None]
-        noise = torch.randn(clean[sel].shape, generator=generator)
-        out[sel] = clean[sel] + sigma * noise
-    sel = (kinds == 1).nonzero().flatten()
-    if sel.numel():
-        out[sel] = _gaussian_blur(clean[sel], _uniform(sel.numel(), 1.0, 2.5, generator))
-    sel = (kinds == 2).nonzero().flatten()
-    if sel.numel():
-        t = _uniform(sel.numel(), 0.35, 0.65, generator)[:, None, None, None]
-        air = _uniform(sel.numel(), 0.8, 1.0, generator)[:, None, None, None]
-        out[sel] = t * clean[sel] + (1 - t) * air
-    sel = (kinds == 3).nonzero().flatten()
-    if sel.numel():
-        gain = _uniform(sel.numel(), 0.2, 0.5, generator)[:, None, None, None]
-        gamma = _uniform(sel.numel(), 1.2, 1.8, generator)[:, None, None, None]
-        out[sel] = gain * clean[sel].clamp_min(0).pow(gamma)
-    return out.clamp(0.0, 1.0)
+    out = [
+        _degradation(int(kind), generator).apply(image[None], generator).clamp(0.0, 1.0)
+        for image, kind in zip(clean, kinds)
+    ]
+    return torch.cat(out)
 
 
 def synthetic_pairs(

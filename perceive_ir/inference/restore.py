@@ -1,8 +1,8 @@
 """Restore images of any size with any network, tile by tile, with whole-image guidance.
 
 :func:`restore` pads to the network's multiple, optionally cuts the image into overlapping
-tiles (blended by :func:`~perceive_ir.tiling.tiled_apply`), and crops back. For a
-:class:`~perceive_ir.wrap.WrappedBackbone` the guidance (degradation condition and semantic
+tiles (blended by :func:`~perceive_ir.inference.tiling.tiled_apply`), and crops back. For a
+:class:`~perceive_ir.retrofit.wrap.WrappedBackbone` the guidance (degradation condition and semantic
 features) is computed once per image on the *whole* image and shared by all its tiles, so a
 tile sees the same conditioning it would see without tiling.
 """
@@ -10,27 +10,18 @@ tile sees the same conditioning it would see without tiling.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
-from ._validation import check_image
+from .._validation import check_image
 from .tiling import tiled_apply
-from .wrap import WrappedBackbone
+from ..models.factory import load_model, model_multiple
+from ..retrofit.wrap import WrappedBackbone
 
-__all__ = ["model_multiple", "restore"]
-
-
-def model_multiple(model: nn.Module) -> int:
-    """The size multiple inputs are padded to: ``pad_to`` of a wrapped network, else 1.
-
-    Example:
-        >>> from torch import nn
-        >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
-        1
-    """
-    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, WrappedBackbone) else 1
+__all__ = ["restore"]
 
 
 def _device_of(model: nn.Module) -> torch.device | None:
@@ -49,7 +40,7 @@ def _resolve_device(model: nn.Module, device: str | torch.device | None, image: 
 
 
 def restore(
-    model: nn.Module,
+    model: nn.Module | str | os.PathLike[str],
     image: Tensor,
     *,
     tile: int | None = None,
@@ -62,8 +53,10 @@ def restore(
     """Restore ``image`` with ``model``, whole or in overlapping tiles.
 
     Args:
-        model: A :class:`~perceive_ir.wrap.WrappedBackbone` or any ``nn.Module`` mapping
+        model: A :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or any ``nn.Module`` mapping
             ``(B, 3, h, w)`` to ``(B, 3, h, w)``. It runs in eval mode (its mode is restored after).
+            A string or path is resolved with :func:`~perceive_ir.models.load_model` (a folder,
+            a checkpoint file, a preset name or a Hub id).
         image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.
         tile: Tile side in pixels (a multiple of the model's multiple), or ``None`` for the whole image.
         overlap: Overlap between tiles in pixels (blended with smooth weights).
@@ -93,8 +86,14 @@ def restore(
         >>> restore(model, image, tile=48, overlap=16).shape
         torch.Size([3, 70, 90])
     """
+    if isinstance(model, (str, os.PathLike)):
+        loaded = load_model(model)
+        model = loaded.module
+        multiple = loaded.multiple if multiple is None else multiple
     if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}.")
+        raise TypeError(
+            f"`model` must be a torch.nn.Module or a model source for load_model, got {type(model).__name__}."
+        )
     if not isinstance(image, Tensor):
         raise TypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
     single = image.ndim == 3

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluation import EvaluationRow, setting_averages
-from .hub import atomic_write_bytes
+from .._atomic import atomic_write_bytes
 from .published_results import SETTINGS, published_for
 
 __all__ = ["results_document", "results_markdown", "write_results"]

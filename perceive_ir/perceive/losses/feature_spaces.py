@@ -5,7 +5,7 @@ carries one weight per layer. Three are provided:
 
 * :class:`ClipFeatureSpace` — the perceiver's own CLIP vision tower (no extra download);
   four transformer blocks evenly spaced in depth. Shares its forward pass with the quality
-  term of :class:`~perceive_ir.losses.QualityAwareLoss`.
+  term of :class:`~perceive_ir.perceive.losses.QualityAwareLoss`.
 * :class:`VGG16FeatureSpace` — torchvision's VGG-16 at relu1_2, conv2_2, relu3_1, relu3_3,
   the paper's choice.
 * :class:`CallableFeatureSpace` — any callable returning a list of feature maps.

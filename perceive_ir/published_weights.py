@@ -9,8 +9,8 @@ you published yourself (see ``docs/hub.md``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Mapping
+
+from ._registry import Registry
 
 __all__ = ["PublishedWeights", "PUBLISHED_WEIGHTS", "list_published", "how_to_get_weights"]
 
@@ -32,7 +32,10 @@ class PublishedWeights:
     description: str
 
 
-PUBLISHED_WEIGHTS: Mapping[str, PublishedWeights] = MappingProxyType({})
+#: Name → published checkpoint. Empty until weights are really trained and published.
+PUBLISHED_WEIGHTS: Registry[PublishedWeights] = Registry(
+    "published checkpoint", how_to_add="see docs/hub.md to train and publish one"
+)
 
 
 def list_published(module: str | None = None) -> list[str]:

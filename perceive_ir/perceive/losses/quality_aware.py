@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape
+from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape
 from ..cfe import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty

@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from .hub import atomic_write_bytes
+from .._atomic import atomic_write_bytes
+from ..inference.restore import restore
+from ..perceive.perceiver import QualityPerceiver
+from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
-if TYPE_CHECKING:
-    from .demo import DemoSettings
-    from .perceiver import QualityPerceiver
 
 __all__ = ["write_report"]
 
@@ -30,8 +30,6 @@ def _note(settings: DemoSettings) -> str:
 
 
 def _protocol(settings: DemoSettings, multiple: int) -> str:
-    from .demo import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS
-
     tasks = ", ".join(f"{t} ({p})" for t, p in DEMO_TASKS.items())
     return (f"3-task degradations {tasks} on {settings.scene_size}² scenes of the scikit-image photographs; "
             f"train {', '.join(TRAIN_PHOTOS)} ({settings.scenes_per_photo} scenes each), test "
@@ -104,7 +102,6 @@ def write_report(
     multiple: int,
 ) -> None:
     """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``."""
-    from .restore import restore
 
     out.mkdir(parents=True, exist_ok=True)
     columns = ["degraded", *models, "clean"]

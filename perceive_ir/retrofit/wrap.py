@@ -19,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._validation import check_embedding, check_image
-from .cfe import CompactFeatureExtractor
+from .._validation import check_embedding, check_image
+from ..perceive.cfe import CompactFeatureExtractor
 from .condition_spec import build_condition, check_condition_source, describe_condition
-from .hub import HubMixin
+from ..hub import HubMixin
 from .layer_probe import probe_backbone, resolve_layers, select_guidance_layers
-from .semantic import EncoderSpec, SemanticGuidance
+from ..perceive.semantic import EncoderSpec, SemanticGuidance
 
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 
@@ -132,7 +132,7 @@ class WrappedBackbone(nn.Module, HubMixin):
     Attributes:
         backbone: The user's network, unchanged.
         adapter: ``condition`` (ModuleList of condition sources) and ``semantic``
-            (:class:`~perceive_ir.semantic.SemanticGuidance`).
+            (:class:`~perceive_ir.perceive.semantic.SemanticGuidance`).
         hooked_layers: Names of the guided modules of ``backbone``, in execution order.
 
     Example:
@@ -390,7 +390,7 @@ def wrap_backbone(
         net: The network, ``(B, 3, H, W) → output``; it is not modified.
         layers: Names (from ``net.named_modules()``) of the modules whose 4-D outputs are guided,
             or ``None`` to choose up to four automatically by a dry run (the rule is in
-            :func:`perceive_ir.layer_probe.select_guidance_layers`: the latent plus the decoder
+            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: the latent plus the decoder
             levels nearest to it). See ``model.hooked_layers``.
         semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
             saved files), a transformers config or config dict (random init; tests, offline),

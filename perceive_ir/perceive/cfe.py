@@ -15,9 +15,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._blockwise_pooling import pooled_moments
-from ._validation import check_embedding, check_image
-from .hub import HubMixin
+from .._blockwise_pooling import pooled_moments
+from .._validation import check_embedding, check_image
+from ..hub import HubMixin
 
 __all__ = ["CompactFeatureExtractor", "degradation_contrastive_loss"]
 

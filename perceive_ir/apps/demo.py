@@ -10,7 +10,7 @@ On the photographs that ship with scikit-image, :func:`run_demo`
    (CFE + semantic guidance) with :class:`~perceive_ir.QualityAwareLoss`, on the same data,
    steps and seed (stage 2);
 5. evaluates both on the held-out scenes (PSNR/SSIM per task with torchmetrics, whole image)
-   and writes a report folder (:mod:`perceive_ir.demo_report`).
+   and writes a report folder (:mod:`perceive_ir.apps.demo_report`).
 
 Without network access CLIP and DINOv2 are tiny *random* models built from configs: the
 pipeline runs end to end, but the perceiver and the semantic guidance carry no pretrained
@@ -19,68 +19,33 @@ knowledge, and the report says so at the top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["DemoSettings", "DemoWorkspace", "run_demo", "DEMO_TASKS", "TRAIN_PHOTOS", "TEST_PHOTOS"]
+from .._seeding import stable_seed
+from ..data import PairedFolderDataset
+from ..data import build_triplets
+from ..data import get_degradation, paired_random_crop, sample_images
+from ..data.io import save_png
+from ..inference.restore import restore
+from ..models import create_model
+from ..perceive.losses import QualityAwareLoss
+from ..perceive.perceiver import QualityPerceiver
+from ..testing import tiny_clip_config
+from ..testing import tiny_dinov2_config
+from ..training import PerceiverTrainer
+from ..training import RestorationTrainer
+from ..training import TrainConfig
+from .demo_report import write_report
+from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
-#: Task → degradation preset of the 3-task setting (DESIGN §5; rain and haze are synthetic stand-ins).
-DEMO_TASKS: dict[str, str] = {"denoise": "noise25", "derain": "rain", "dehaze": "haze"}
-#: Photographs for training and for testing (disjoint).
-TRAIN_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "rocket", "motorcycle")
-TEST_PHOTOS: tuple[str, ...] = ("chelsea", "immunohistochemistry")
-
-
-@dataclass
-class DemoSettings:
-    """Budget and models of the demo (defaults finish in minutes on 2 CPU cores).
-
-    Attributes:
-        out_dir: Report folder; the work data go to ``out_dir / "work"``.
-        scene_size: Side of the square scenes cut from the photographs.
-        scenes_per_photo: Train scenes per photograph (test: 2 per photograph).
-        crop: Training crop side.
-        steps: Stage-2 optimizer steps, the same for both models.
-        batch_size: Stage-2 batch.
-        perceiver_steps: Stage-1 prompt-learning steps.
-        crossfit_steps: Training steps of each cross-fit restorer (medium tier).
-        lr: Stage-2 learning rate.
-        seed: Seed of everything.
-        clip_model: open_clip model name or id; ``None``: tiny random CLIP (offline).
-        clip_pretrained: open_clip pretrained tag.
-        semantic_encoder: DINOv2 Hub id; ``None``: tiny random DINOv2 (offline).
-        progress: tqdm bars.
-    """
-
-    out_dir: str = "reports/demo"
-    scene_size: int = 96
-    scenes_per_photo: int = 6
-    crop: int = 64
-    steps: int = 400
-    batch_size: int = 8
-    perceiver_steps: int = 150
-    crossfit_steps: int = 150
-    lr: float = 1e-3
-    seed: int = 0
-    clip_model: str | None = None
-    clip_pretrained: str | None = None
-    semantic_encoder: str | None = None
-    progress: bool = True
-
-    @property
-    def offline(self) -> bool:
-        """Whether tiny random encoders stand in for CLIP and DINOv2."""
-        return self.clip_model is None or self.semantic_encoder is None
-
+__all__ = ["DemoWorkspace", "run_demo"]
 
 def _write_scenes(root: Path, settings: DemoSettings) -> dict[str, dict[str, Path]]:
     """Paired folders ``root/{task}/{split}/{lq,gt}`` from the sample photographs."""
-    from .data import get_degradation, paired_random_crop, sample_images
-    from .data.io import save_png
 
     photos = sample_images(TRAIN_PHOTOS + TEST_PHOTOS)
     folders: dict[str, dict[str, Path]] = {}
@@ -95,22 +60,13 @@ def _write_scenes(root: Path, settings: DemoSettings) -> dict[str, dict[str, Pat
                     (clean,) = paired_random_crop([photos[name]], settings.scene_size, generator=g)
                     scene = f"{task}-{name}-{k}"
                     if not (gt / f"{scene}.png").is_file():
-                        seed = settings.seed * 1_000_003 + hash_name(f"{task}/{split}/{scene}")
+                        seed = stable_seed(settings.seed, task, split, scene)
                         save_png(degradation(clean, seed=seed), lq / f"{scene}.png")
                         save_png(clean, gt / f"{scene}.png")
     return folders
 
 
-def hash_name(name: str) -> int:
-    """A stable 31-bit integer from a name (Python's ``hash`` changes between runs)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little") >> 1
-
-
 def _perceiver_factory(settings: DemoSettings):
-    from .perceiver import QualityPerceiver
-    from .testing import tiny_clip_config
 
     if settings.clip_model is None:
         return lambda: QualityPerceiver(clip_model=tiny_clip_config(), clip_pretrained=None)
@@ -132,14 +88,12 @@ class DemoWorkspace:
 
     def paired(self, task: str, split: str, crop: int | None) -> Any:
         """The paired-folder dataset of one task and split (random aligned crops when ``crop``)."""
-        from .data import PairedFolderDataset
 
         base = self.folders[task][split]
         return PairedFolderDataset(base / "lq", base / "gt", task=task, crop=crop, hflip=crop is not None,
                                    seed=self.settings.seed if crop is not None else None)
 
     def _config(self, name: str, steps: int, batch_size: int, lr: float, seed: int, warmup: int) -> Any:
-        from .training import TrainConfig
 
         return TrainConfig(output_dir=str(self.work / name), batch_size=batch_size, max_steps=steps, lr=lr,
                            warmup_steps=warmup, seed=seed, log_every=max(1, steps // 50),
@@ -150,9 +104,6 @@ class DemoWorkspace:
         """Stage 1: the medium tier by 2-fold cross-fitting, then the tier prompts."""
         from torch.utils.data import ConcatDataset
 
-        from .data import build_triplets
-        from .perceiver import QualityPerceiver
-        from .training import PerceiverTrainer
 
         s = self.settings
         scenes = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
@@ -164,21 +115,16 @@ class DemoWorkspace:
 
     def models(self, seed: int) -> tuple[nn.Module, nn.Module]:
         """The bare ``nafnet-small`` backbone and the same backbone (same initial weights) wrapped."""
-        from .models import build_model
-        from .testing import tiny_dinov2_config
-
         encoder = self.settings.semantic_encoder or tiny_dinov2_config()
         torch.manual_seed(seed)
-        wrapped = build_model("nafnet-small", semantic_encoder=encoder)
-        torch.manual_seed(seed)
-        bare = build_model("nafnet-small", semantic_encoder=None).backbone
+        wrapped = create_model("nafnet-small", semantic_encoder=encoder)
+        bare = create_model("nafnet-small", wrap=False)
         bare.load_state_dict(wrapped.backbone.state_dict())
         self.multiple = int(wrapped.pad_to or 1)  # evaluate both on the same padded pixels
         return bare, wrapped
 
     def train(self, name: str, model: nn.Module, loss: Any, seed: int) -> Path:
         """Stage 2 on the three tasks; returns the run's ``metrics.csv``."""
-        from .training import RestorationTrainer
 
         s = self.settings
         train_sets = [self.paired(task, "train", s.crop) for task in DEMO_TASKS]
@@ -191,7 +137,6 @@ class DemoWorkspace:
         """Mean PSNR/SSIM per task on the test scenes (whole images, padded to the model's multiple)."""
         from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-        from .restore import restore
 
         results = {}
         for task in DEMO_TASKS:
@@ -220,8 +165,6 @@ def run_demo(settings: DemoSettings) -> Path:
         >>> folder = run_demo(DemoSettings(out_dir=tempfile.mkdtemp(), scenes_per_photo=1, steps=1,
         ...     perceiver_steps=1, crossfit_steps=1, scene_size=64, crop=32, progress=False))  # doctest: +SKIP
     """
-    from .demo_report import write_report
-    from .losses import QualityAwareLoss
 
     out = Path(settings.out_dir)
     workspace = DemoWorkspace(settings)

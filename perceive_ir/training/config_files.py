@@ -12,19 +12,19 @@ __all__ = ["load_config", "list_builtin_configs", "builtin_config_path"]
 
 
 def list_builtin_configs() -> list[str]:
-    """Names of the configs shipped with the package (``perceive_ir/configs/*.yaml``).
+    """Names of the configs shipped with the package (``perceive_ir/training/configs/*.yaml``).
 
     Example:
         >>> isinstance(list_builtin_configs(), list)
         True
     """
-    root = resources.files("perceive_ir") / "configs"
+    root = resources.files("perceive_ir.training") / "configs"
     return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
 def builtin_config_path(name: str) -> Path:
     """Path of a shipped config by name (e.g. ``"3task"``)."""
-    path = Path(str(resources.files("perceive_ir") / "configs" / f"{name}.yaml"))
+    path = Path(str(resources.files("perceive_ir.training") / "configs" / f"{name}.yaml"))
     if not path.is_file():
         raise FileNotFoundError(f"No built-in config {name!r}; available: {', '.join(list_builtin_configs()) or 'none'}.")
     return path

@@ -1,7 +1,7 @@
 """Evaluate a restoration network on file-listed test sets: PSNR / SSIM per task (torchmetrics).
 
 Protocol: RGB images in ``[0, 1]``, the whole image (padded to the network's multiple and
-cropped back by :func:`~perceive_ir.restore.restore`, optionally tiled), the output clamped to
+cropped back by :func:`~perceive_ir.inference.restore.restore`, optionally tiled), the output clamped to
 ``[0, 1]``, PSNR and SSIM (torchmetrics functional, ``data_range=1.0``, SSIM with a Gaussian
 11×11 window, σ 1.5) per image and averaged per row. A row is one test set and degradation
 (CBSD68 gives one row per noise level).
@@ -18,9 +18,9 @@ import torch
 from torch import nn
 from torchmetrics.functional import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from .data.datasets import FileListDataset
+from ..data.datasets import FileListDataset
 from .published_results import SETTINGS
-from .restore import restore
+from ..inference.restore import restore
 
 __all__ = ["EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
 
@@ -108,9 +108,9 @@ def evaluate_filelists(
     """PSNR / SSIM of ``model`` on each file list (one row per test set and degradation).
 
     Args:
-        model: The network (see :func:`~perceive_ir.restore.restore`).
+        model: The network (see :func:`~perceive_ir.inference.restore.restore`).
         filelists: JSON file lists written by ``python -m perceive_ir.data.filelists``.
-        tile, overlap, device, half, multiple: As in :func:`~perceive_ir.restore.restore`.
+        tile, overlap, device, half, multiple: As in :func:`~perceive_ir.inference.restore.restore`.
         limit: Evaluate only the first ``limit`` images of each list (smoke tests).
         progress: A tqdm bar over the images.
 

@@ -1,6 +1,6 @@
 """Describe condition sources in a config file, and rebuild them from it.
 
-A wrapped backbone may be conditioned on any :class:`~perceive_ir.condition.ConditionSource`
+A wrapped backbone may be conditioned on any :class:`~perceive_ir.retrofit.condition.ConditionSource`
 module. To save it, each source is described in ``config.json``:
 
 * a :class:`~perceive_ir.hub.HubMixin` module (the built-in CFE, AMIRNet's degradation tree,
@@ -18,7 +18,7 @@ from typing import Any
 
 from torch import nn
 
-from .hub import HubMixin
+from ..hub import HubMixin
 
 __all__ = ["describe_condition", "build_condition", "check_condition_source"]
 
@@ -27,7 +27,7 @@ def check_condition_source(source: object, name: str = "condition") -> int:
     """Return ``source.cond_dim`` after checking that ``source`` is a condition-source module.
 
     Example:
-        >>> from perceive_ir.cfe import CompactFeatureExtractor
+        >>> from perceive_ir.perceive.cfe import CompactFeatureExtractor
         >>> check_condition_source(CompactFeatureExtractor(dim=16))
         16
     """
@@ -49,7 +49,7 @@ def describe_condition(source: nn.Module) -> dict[str, Any]:
     """JSON-safe description of one condition source.
 
     Example:
-        >>> from perceive_ir.cfe import CompactFeatureExtractor
+        >>> from perceive_ir.perceive.cfe import CompactFeatureExtractor
         >>> describe_condition(CompactFeatureExtractor(dim=16))["config"]
         {'in_channels': 3, 'dim': 16}
     """
@@ -101,7 +101,7 @@ def build_condition(
         ValueError: ``given`` does not match the saved description (count or ``cond_dim``).
 
     Example:
-        >>> from perceive_ir.cfe import CompactFeatureExtractor
+        >>> from perceive_ir.perceive.cfe import CompactFeatureExtractor
         >>> spec = describe_condition(CompactFeatureExtractor(dim=16))
         >>> type(build_condition([spec], None)[0]).__name__
         'CompactFeatureExtractor'

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image
-from ..amirnet.ftb import FeatureTransformBlock
-from ..amirnet.nafnet import NAFBlock
-from ..amirnet.tree import DegradationTree
+from .ftb import FeatureTransformBlock
+from .nafnet import NAFBlock
+from .tree import DegradationTree
 from ..hub import HubMixin
 
 __all__ = ["AMIRNet", "amirnet"]

@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._validation import check_embedding, check_image
+from .._validation import check_embedding, check_image
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
-from .hub import HubMixin, PretrainedNotFoundError
+from ..hub import HubMixin, PretrainedNotFoundError
 
 if TYPE_CHECKING:  # transformers is imported lazily: it is slow to import
     from transformers import PretrainedConfig

@@ -33,7 +33,7 @@ class TierPrompts(nn.Module):
         init_std: Standard deviation of the context initialisation.
 
     Example:
-        >>> from perceive_ir.clip_loading import load_clip
+        >>> from perceive_ir.perceive.clip_loading import load_clip
         >>> clip = load_clip({"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32,
         ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77, "vocab_size": 49408,
         ...     "width": 16, "heads": 1, "layers": 1}}, None)

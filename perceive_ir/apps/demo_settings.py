@@ -1,0 +1,55 @@
+"""What the demo runs on and with: its tasks, photographs and budget (:class:`DemoSettings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEMO_TASKS", "TEST_PHOTOS", "TRAIN_PHOTOS", "DemoSettings"]
+
+#: Task → degradation preset of the 3-task setting (DESIGN §5; rain and haze are synthetic stand-ins).
+DEMO_TASKS: dict[str, str] = {"denoise": "noise25", "derain": "rain", "dehaze": "haze"}
+#: Photographs for training and for testing (disjoint).
+TRAIN_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "rocket", "motorcycle")
+TEST_PHOTOS: tuple[str, ...] = ("chelsea", "immunohistochemistry")
+
+
+@dataclass
+class DemoSettings:
+    """Budget and models of the demo (defaults finish in minutes on 2 CPU cores).
+
+    Attributes:
+        out_dir: Report folder; the work data go to ``out_dir / "work"``.
+        scene_size: Side of the square scenes cut from the photographs.
+        scenes_per_photo: Train scenes per photograph (test: 2 per photograph).
+        crop: Training crop side.
+        steps: Stage-2 optimizer steps, the same for both models.
+        batch_size: Stage-2 batch.
+        perceiver_steps: Stage-1 prompt-learning steps.
+        crossfit_steps: Training steps of each cross-fit restorer (medium tier).
+        lr: Stage-2 learning rate.
+        seed: Seed of everything.
+        clip_model: open_clip model name or id; ``None``: tiny random CLIP (offline).
+        clip_pretrained: open_clip pretrained tag.
+        semantic_encoder: DINOv2 Hub id; ``None``: tiny random DINOv2 (offline).
+        progress: tqdm bars.
+    """
+
+    out_dir: str = "reports/demo"
+    scene_size: int = 96
+    scenes_per_photo: int = 6
+    crop: int = 64
+    steps: int = 400
+    batch_size: int = 8
+    perceiver_steps: int = 150
+    crossfit_steps: int = 150
+    lr: float = 1e-3
+    seed: int = 0
+    clip_model: str | None = None
+    clip_pretrained: str | None = None
+    semantic_encoder: str | None = None
+    progress: bool = True
+
+    @property
+    def offline(self) -> bool:
+        """Whether tiny random encoders stand in for CLIP and DINOv2."""
+        return self.clip_model is None or self.semantic_encoder is None

@@ -1,0 +1,242 @@
+"""The model factory: the one place where a model name or a saved model becomes a network.
+
+* :func:`create_model` builds a registered preset by name (``restormer``, ``nafnet-small``,
+  ``amirnet``, ... — :func:`list_models`), optionally with the backbone's weights.
+* :func:`load_model` resolves anything a user may point at — a preset name, a local folder
+  written by :func:`~perceive_ir.models.checkpoint.save_restoration_model`, a checkpoint file
+  of a plain network (spandrel), a Hub repository id, plus backbone weights — into a
+  :class:`LoadedModel`: the network, the size multiple its inputs need and what was loaded.
+
+The CLI, the recipes and the demo all build and load networks through these two functions;
+:func:`register_model` adds a preset (the built-in ones live in :mod:`perceive_ir.models.presets`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .._registry import Registry
+from ..retrofit.wrap import WrappedBackbone, wrap_backbone
+from .checkpoint import load_restoration_model
+from .user_network import load_user_descriptor
+
+__all__ = [
+    "LoadedModel",
+    "ModelPreset",
+    "create_model",
+    "list_models",
+    "load_model",
+    "model_multiple",
+    "register_model",
+]
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """A registered model.
+
+    Attributes:
+        build: Builds the network from keyword arguments: the bare backbone when ``wrap`` is
+            set, else the complete network.
+        wrap: :func:`~perceive_ir.retrofit.wrap.wrap_backbone` options of the preset (layers,
+            cross-attention, padding), or ``None`` for a network used as it is built.
+    """
+
+    build: Callable[..., nn.Module]
+    wrap: Mapping[str, Any] | None = None
+
+
+_MODELS: Registry[ModelPreset] = Registry(
+    "model", how_to_add="add one with perceive_ir.models.register_model", error=ValueError
+)
+
+
+def register_model(
+    name: str,
+    build: Callable[..., nn.Module],
+    *,
+    wrap: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> None:
+    """Make ``create_model(name, ...)`` build a network with ``build``.
+
+    Args:
+        name: The preset name.
+        build: Called with keyword arguments; returns the bare backbone (``wrap`` given) or the
+            complete network (``wrap`` is ``None``).
+        wrap: Default ``wrap_backbone`` options: ``create_model`` wraps the backbone with them
+            (its own keyword arguments override them).
+        overwrite: Replace an existing preset of that name.
+
+    Raises:
+        ValueError: ``name`` is empty or taken (and ``overwrite`` is False).
+        TypeError: ``build`` is not callable.
+
+    Example:
+        >>> from torch import nn
+        >>> register_model("identity-demo", lambda **kw: nn.Identity(), overwrite=True)
+        >>> type(create_model("identity-demo")).__name__
+        'Identity'
+    """
+    if not callable(build):
+        raise TypeError(f"`build` must be callable, got {type(build).__name__}.")
+    _MODELS.register(name, ModelPreset(build, None if wrap is None else dict(wrap)), overwrite=overwrite)
+
+
+def list_models() -> list[str]:
+    """Names :func:`create_model` knows.
+
+    Example:
+        >>> "restormer-small" in list_models()
+        True
+    """
+    return _MODELS.names()
+
+
+def model_multiple(model: nn.Module) -> int:
+    """The size multiple inputs are padded to: ``pad_to`` of a wrapped network, else 1.
+
+    Example:
+        >>> from torch import nn
+        >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
+        1
+    """
+    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, WrappedBackbone) else 1
+
+
+def _load_backbone_weights(backbone: nn.Module, weights: str | os.PathLike[str], name: str) -> None:
+    state = load_user_descriptor(weights).model.state_dict()
+    try:
+        backbone.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"`backbone_weights` {weights} do not fit the backbone of preset {name!r}: {err}") from err
+
+
+def create_model(
+    name: str,
+    *,
+    wrap: bool = True,
+    backbone_weights: str | os.PathLike[str] | None = None,
+    backbone_kwargs: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build a registered model by name.
+
+    Args:
+        name: A name of :func:`list_models`.
+        wrap: For presets with a backbone: wrap it with Perceive-IR guidance (default), or
+            return the bare backbone.
+        backbone_weights: A checkpoint of the backbone (any format spandrel reads), loaded
+            strictly into the preset's backbone before wrapping.
+        backbone_kwargs: Constructor arguments that replace the preset backbone's.
+        **kwargs: ``wrap_backbone`` arguments (``semantic_encoder``, ``cond_dim``,
+            ``condition``, ``probe_size``, ...) overriding the preset's, or, for a network that
+            is not wrapped (``amirnet``), its own constructor arguments.
+
+    Returns:
+        The network, in training mode, on the CPU.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones); weights that do not fit.
+
+    Example:
+        >>> create_model("nafnet-small", semantic_encoder=None, probe_size=32).pad_to
+        16
+        >>> type(create_model("nafnet-small", wrap=False)).__name__
+        'NAFNet'
+    """
+    preset = _MODELS[name]
+    if preset.wrap is None:
+        if backbone_weights is not None or backbone_kwargs:
+            raise ValueError(f"Model {name!r} has no separate backbone: pass its arguments directly.")
+        return preset.build(**kwargs)
+    backbone = preset.build(**dict(backbone_kwargs or {}))
+    if backbone_weights is not None:
+        _load_backbone_weights(backbone, backbone_weights, name)
+    if not wrap:
+        if kwargs:
+            raise ValueError(f"Wrap options {sorted(kwargs)} given with wrap=False.")
+        return backbone
+    return wrap_backbone(backbone, **{**preset.wrap, **kwargs})
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network resolved by :func:`load_model`, ready for :func:`~perceive_ir.inference.restore`.
+
+    Attributes:
+        module: The network, in eval mode.
+        multiple: Size multiple its inputs are padded to.
+        description: What was loaded, for logs and reports.
+        trained: False for a preset built with random weights.
+    """
+
+    module: nn.Module
+    multiple: int
+    description: str
+    trained: bool = field(default=True)
+
+
+def load_model(
+    source: str | os.PathLike[str] | None,
+    *,
+    backbone: str | os.PathLike[str] | None = None,
+    revision: str | None = None,
+    **kwargs: Any,
+) -> LoadedModel:
+    """Resolve a model source (and optional backbone weights) into a network.
+
+    ``source`` is tried, in order, as: a checkpoint **file** of a plain network (loaded with
+    spandrel); a local **folder** written by ``save_restoration_model`` or ``save_pretrained``;
+    a **preset** name of :func:`list_models` (random weights unless ``backbone`` gives the
+    backbone's); a **Hub** repository id. With ``source=None``, ``backbone`` alone is loaded
+    as a plain network.
+
+    Args:
+        source: The file, folder, preset name or Hub id; or ``None``.
+        backbone: A checkpoint of the backbone: it replaces a folder's backbone weights, or
+            loads into a preset's backbone.
+        revision: Hub revision (a commit hash pins it).
+        **kwargs: More arguments for :func:`create_model` (a preset) or
+            :func:`~perceive_ir.models.checkpoint.load_restoration_model` (a folder or Hub id).
+
+    Returns:
+        The :class:`LoadedModel`.
+
+    Raises:
+        ValueError: neither ``source`` nor ``backbone``, an unusable combination, a
+            super-resolution network, or weights that do not fit.
+        FileNotFoundError: a missing file.
+        PretrainedNotFoundError: a folder or Hub id that holds no model.
+
+    Example:
+        >>> loaded = load_model("nafnet-small", semantic_encoder=None, probe_size=32)
+        >>> loaded.multiple, loaded.trained, loaded.description
+        (16, False, 'preset nafnet-small (untrained)')
+    """
+    if source is None and backbone is None:
+        raise ValueError("Give `source` (a preset, folder, checkpoint file or Hub id) or `backbone` (a checkpoint).")
+    if source is None or Path(source).is_file():
+        path = backbone if source is None else source
+        if source is not None and backbone is not None:
+            raise ValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")
+        descriptor = load_user_descriptor(path)  # type: ignore[arg-type]
+        if getattr(descriptor, "scale", 1) != 1:
+            raise ValueError(f"{path} is a ×{descriptor.scale} super-resolution network; restoration needs scale 1.")
+        multiple = int(getattr(descriptor.size_requirements, "multiple_of", 1) or 1)
+        return LoadedModel(descriptor.model.eval(), multiple, f"{descriptor.architecture.id} from {path}")
+    name = str(source)
+    if name in _MODELS and not Path(name).is_dir():  # a local folder wins over a preset name
+        net = create_model(name, backbone_weights=backbone, **kwargs)
+        if backbone is None:
+            return LoadedModel(net.eval(), model_multiple(net), f"preset {name} (untrained)", trained=False)
+        return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
+    net = load_restoration_model(source, backbone=backbone, revision=revision, **kwargs)
+    description = name + (f" with backbone {backbone}" if backbone else "")
+    return LoadedModel(net, model_multiple(net), description)

@@ -1,0 +1,14 @@
+"""Retrofitting any restoration network: forward hooks, layer choice and condition sources.
+
+* :func:`wrap_backbone` / :class:`WrappedBackbone` — semantic guidance and degradation
+  conditioning enter a user's network through forward hooks; its ``state_dict`` stays its own.
+* :func:`probe_backbone`, :func:`select_guidance_layers` — which modules to guide.
+* :class:`ConditionSource` — the protocol of a condition source (the CFE, AMIRNet's tree, or
+  a user's module); a new kind of source needs nothing here but that protocol.
+"""
+
+from .condition import ConditionSource
+from .layer_probe import probe_backbone, select_guidance_layers
+from .wrap import Guidance, WrappedBackbone, wrap_backbone
+
+__all__ = ["ConditionSource", "Guidance", "WrappedBackbone", "probe_backbone", "select_guidance_layers", "wrap_backbone"]
