@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["check_image", "check_same_shape", "check_embedding", "OUTPUT_RANGE_SLACK"]
+__all__ = ["OUTPUT_RANGE_SLACK", "check_embedding", "check_image", "check_int", "check_same_shape"]
 
 #: Network outputs (``restored``) may overshoot ``[0, 1]`` by this much: many restoration
 #: heads are unclamped, and early in training outputs stray well outside the range. An image
@@ -119,3 +119,34 @@ def check_embedding(x: object, name: str, *, dim: int | None = None, batch: int 
     if batch is not None and x.shape[0] != batch:
         raise ValueError(f"`{name}` must hold {batch} samples, got {x.shape[0]}.")
     return x
+
+
+def check_int(value: object, name: str, *, minimum: int = 1, optional: bool = False) -> int | None:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``.
+
+    Args:
+        value: The value to check.
+        name: Argument name used in error messages.
+        minimum: Smallest allowed value (1: a positive int; 0: a non-negative one).
+        optional: Also accept ``None`` (returned as is).
+
+    Returns:
+        ``value``, untouched.
+
+    Raises:
+        ValueError: ``value`` is not such an int (``True`` is refused: it is not a count).
+
+    Example:
+        >>> check_int(3, "tile")
+        3
+        >>> check_int(True, "tile")
+        Traceback (most recent call last):
+        ...
+        ValueError: `tile` must be a positive int, got True.
+    """
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
+        raise ValueError(f"`{name}` must be {'None or ' if optional else ''}{what}, got {value!r}.")
+    return value
