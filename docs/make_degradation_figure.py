@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from perceive_ir.data import Compose, Haze, GaussianNoise, JPEG, get_degradation, sample_images  # noqa: E402
+from perceive_ir.data import JPEG, Compose, GaussianNoise, Haze, get_degradation, sample_images  # noqa: E402
 from perceive_ir.data.degradations import GaussianBlur  # noqa: E402
 
 __all__ = ["render", "main"]

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import HFValidationError, HfHubHTTPError, LocalEntryNotFoundError
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import Tensor

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image
+from ..hub import HubMixin
 from .ftb import FeatureTransformBlock
 from .nafnet import NAFBlock
 from .tree import DegradationTree
-from ..hub import HubMixin
 
 __all__ = ["AMIRNet", "amirnet"]
 

@@ -26,19 +26,14 @@ import torch
 from torch import nn
 
 from .._seeding import stable_seed
-from ..data import PairedFolderDataset
-from ..data import build_triplets
-from ..data import get_degradation, paired_random_crop, sample_images
+from ..data import PairedFolderDataset, build_triplets, get_degradation, paired_random_crop, sample_images
 from ..data.io import save_png
 from ..inference.restore import restore
 from ..models import create_model
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.perceiver import QualityPerceiver
-from ..testing import tiny_clip_config
-from ..testing import tiny_dinov2_config
-from ..training import PerceiverTrainer
-from ..training import RestorationTrainer
-from ..training import TrainConfig
+from ..testing import tiny_clip_config, tiny_dinov2_config
+from ..training import PerceiverTrainer, RestorationTrainer, TrainConfig
 from .demo_report import write_report
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
@@ -46,7 +41,6 @@ __all__ = ["DemoWorkspace", "run_demo"]
 
 def _write_scenes(root: Path, settings: DemoSettings) -> dict[str, dict[str, Path]]:
     """Paired folders ``root/{task}/{split}/{lq,gt}`` from the sample photographs."""
-
     photos = sample_images(TRAIN_PHOTOS + TEST_PHOTOS)
     folders: dict[str, dict[str, Path]] = {}
     for split, names, per_photo in (("train", TRAIN_PHOTOS, settings.scenes_per_photo), ("test", TEST_PHOTOS, 2)):
@@ -88,7 +82,6 @@ class DemoWorkspace:
 
     def paired(self, task: str, split: str, crop: int | None) -> Any:
         """The paired-folder dataset of one task and split (random aligned crops when ``crop``)."""
-
         base = self.folders[task][split]
         return PairedFolderDataset(base / "lq", base / "gt", task=task, crop=crop, hflip=crop is not None,
                                    seed=self.settings.seed if crop is not None else None)
@@ -125,7 +118,6 @@ class DemoWorkspace:
 
     def train(self, name: str, model: nn.Module, loss: Any, seed: int) -> Path:
         """Stage 2 on the three tasks; returns the run's ``metrics.csv``."""
-
         s = self.settings
         train_sets = [self.paired(task, "train", s.crop) for task in DEMO_TASKS]
         config = self._config(name, s.steps, s.batch_size, s.lr, seed, max(1, s.steps // 20))
@@ -165,7 +157,6 @@ def run_demo(settings: DemoSettings) -> Path:
         >>> folder = run_demo(DemoSettings(out_dir=tempfile.mkdtemp(), scenes_per_photo=1, steps=1,
         ...     perceiver_steps=1, crossfit_steps=1, scene_size=64, crop=32, progress=False))  # doctest: +SKIP
     """
-
     out = Path(settings.out_dir)
     workspace = DemoWorkspace(settings)
     perceiver = workspace.train_perceiver()

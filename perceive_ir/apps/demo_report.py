@@ -15,7 +15,6 @@ from ..inference.restore import restore
 from ..perceive.perceiver import QualityPerceiver
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
-
 __all__ = ["write_report"]
 
 
@@ -102,7 +101,6 @@ def write_report(
     multiple: int,
 ) -> None:
     """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``."""
-
     out.mkdir(parents=True, exist_ok=True)
     columns = ["degraded", *models, "clean"]
     rows, ratings = [], {}

@@ -19,8 +19,8 @@ from torch import nn
 from torchmetrics.functional import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from ..data.datasets import FileListDataset
-from .published_results import SETTINGS
 from ..inference.restore import restore
+from .published_results import SETTINGS
 
 __all__ = ["EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
 

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .evaluation import EvaluationRow, setting_averages
 from .._atomic import atomic_write_bytes
+from .evaluation import EvaluationRow, setting_averages
 from .published_results import SETTINGS, published_for
 
 __all__ = ["results_document", "results_markdown", "write_results"]

@@ -33,8 +33,8 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .._atomic import atomic_write_bytes
-from ..inference.tiling import tiled_apply
 from .._seeding import stable_seed
+from ..inference.tiling import tiled_apply
 from .io import save_png
 from .restorer import TinyRestorer
 from .tasks import task_name

@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_image
-from .tiling import tiled_apply
 from ..models.factory import load_model, model_multiple
 from ..retrofit.wrap import WrappedBackbone
+from .tiling import tiled_apply
 
 __all__ = ["restore"]
 

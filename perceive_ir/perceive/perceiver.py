@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import OUTPUT_RANGE_SLACK, check_image
-from .clip_loading import load_clip
 from ..hub import HubMixin
+from .clip_loading import load_clip
 from .prompts import DEFAULT_TIER_WORDS, TIERS, TierPrompts
 
 __all__ = ["QualityPerceiver"]

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image
+from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
-from ..hub import HubMixin, PretrainedNotFoundError
 
 if TYPE_CHECKING:  # transformers is imported lazily: it is slow to import
     from transformers import PretrainedConfig

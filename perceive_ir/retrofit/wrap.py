@@ -20,11 +20,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image
-from ..perceive.cfe import CompactFeatureExtractor
-from .condition_spec import build_condition, check_condition_source, describe_condition
 from ..hub import HubMixin
-from .layer_probe import probe_backbone, resolve_layers, select_guidance_layers
+from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
+from .condition_spec import build_condition, check_condition_source, describe_condition
+from .layer_probe import probe_backbone, resolve_layers, select_guidance_layers
 
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 

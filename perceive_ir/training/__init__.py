@@ -10,12 +10,12 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from .config import TrainConfig
 from .loop import Callback, Trainer, build_accelerator, resolve_model
 from .metrics_log import MetricsLog
 from .perceiver import PerceiverTrainer, balanced_repeats, split_by_task
 from .restoration import RestorationTrainer, find_cfe, two_views
 from .schedule import WarmupCosine, warmup_cosine
-from .config import TrainConfig
 
 __all__ = [
     "Callback",

@@ -23,9 +23,9 @@ from .checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from .config import TrainConfig
 from .metrics_log import MetricsLog
 from .schedule import warmup_cosine
-from .config import TrainConfig
 
 __all__ = ["Callback", "ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
 

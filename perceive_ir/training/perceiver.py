@@ -12,8 +12,8 @@ from torch.utils.data import Dataset, Subset
 
 from ..data.triplet_dataset import TripletDataset
 from ..perceive.perceiver import QualityPerceiver
-from .loop import Callback, ModelSpec, Trainer, resolve_model
 from .config import TrainConfig
+from .loop import Callback, ModelSpec, Trainer, resolve_model
 
 __all__ = ["PerceiverTrainer", "balanced_repeats", "split_by_task"]
 

@@ -10,13 +10,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from ..perceive.cfe import CompactFeatureExtractor
-from .._seeding import stable_seed
 from .._atomic import atomic_write_bytes
+from .._seeding import stable_seed
+from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.losses.difficulty import ProxyPSNRDifficulty
-from .loop import Callback, ModelSpec, Trainer, resolve_model
 from .config import TrainConfig
+from .loop import Callback, ModelSpec, Trainer, resolve_model
 
 __all__ = ["RestorationTrainer", "find_cfe", "two_views"]
 

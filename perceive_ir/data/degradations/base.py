@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from ..._validation import check_image
 from ..._seeding import make_generator
+from ..._validation import check_image
 
 __all__ = ["Degradation", "Compose", "randn", "rand"]
 
