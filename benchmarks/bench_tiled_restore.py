@@ -13,8 +13,9 @@ Three measurements, in one run:
    ``MALLOC_MMAP_THRESHOLD_=65536``, which makes glibc return every freed tensor to the system
    at once, so the resident set follows the live tensors (otherwise freed chunks stay in the
    allocator's heap and the peak moves by ±15 MiB from run to run; the setting slows the run
-   about 3×, which is why the time comes from the other run). ``--condition tree`` or ``cfe+tree`` measures AMIRNet's degradation tree as the
-   condition source (its encoder's first convolution runs at full resolution).
+   about 3×, which is why the time comes from the other run). ``--condition tree`` or
+   ``cfe+tree`` measures AMIRNet's degradation tree as the condition source (its encoder's
+   first convolution runs at full resolution).
 2. **Seams**: PSNR between tiled and whole-image output at 512², for a plain conv net (local
    operations only; target ≥ 45 dB) and for NAFNet / Restormer, whose channel attention pools
    over the whole input, over tile sizes and overlaps.
@@ -72,8 +73,8 @@ def _peak_rss_mib() -> float:
 def _model(name: str, condition: str = "cfe") -> nn.Module:
     torch.manual_seed(0)
     if name == "conv":
-        return nn.Sequential(*[m for _ in range(4) for m in (nn.Conv2d(3 if _ == 0 else 32, 32, 3, padding=1), nn.GELU())],
-                             nn.Conv2d(32, 3, 3, padding=1)).eval()
+        body = [m for i in range(4) for m in (nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1), nn.GELU())]
+        return nn.Sequential(*body, nn.Conv2d(32, 3, 3, padding=1)).eval()
     sources = {"cfe": "cfe", "tree": DegradationTree(), "cfe+tree": ["cfe", DegradationTree()]}
     return create_model(name, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
 

@@ -72,8 +72,8 @@ def main() -> None:
             loss = "l1" if weights is None else QualityAwareLoss(perceiver, weights=weights)
             workspace.train(f"{variant}-seed{seed}", model, loss, seed)
             scores[variant].append(workspace.evaluate(model))
-            print(f"seed {seed} {variant}: " + ", ".join(f"{t} {r['psnr']:.2f}" for t, r in scores[variant][-1].items()),
-                  flush=True)
+            psnrs = ", ".join(f"{t} {r['psnr']:.2f}" for t, r in scores[variant][-1].items())
+            print(f"seed {seed} {variant}: {psnrs}", flush=True)
 
     summary = {}
     for variant, runs in scores.items():

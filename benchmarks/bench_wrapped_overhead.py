@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -134,12 +135,13 @@ def main() -> None:
         for size in args.sizes:
             x = torch.rand(1, 3, size, size, device=device)
             with torch.inference_mode():
-                timed = {"bare": lambda: net(x), "dinov2": lambda: semantic.encode(x)}
-                timed |= {f"wrapped {label}": (lambda m=model: m(x)) for label, model in models.items()}
+                # partial binds this iteration's net, encoder and input now, not when called
+                timed = {"bare": partial(net, x), "dinov2": partial(semantic.encode, x)}
+                timed |= {f"wrapped {label}": partial(model, x) for label, model in models.items()}
                 timed |= {f"own {label}": own_work(model, x) for label, model in models.items()}
                 times = interleaved_times(timed, device, rounds=args.rounds, warmup=1)
-                f_bare = flops(lambda: net(x))
-                f_wrapped = {label: flops(lambda m=model: m(x)) for label, model in models.items()}
+                f_bare = flops(partial(net, x))
+                f_wrapped = {label: flops(partial(model, x)) for label, model in models.items()}
             t = {k: statistics.median(v) for k, v in times.items()}
             for label in models:
                 ratio, q1, q3 = paired_ratio(times, [f"wrapped {label}"], ["bare", "dinov2"])
