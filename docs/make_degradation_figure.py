@@ -53,7 +53,8 @@ def render(out: Path, image: str = "astronaut", size: int = 200, seed: int = 0) 
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.2, rows * 2.35), dpi=100)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (title, img) in zip(axes.flat, panels):
+    # the grid is rounded up to whole rows: the axes left over after the last panel stay blank
+    for ax, (title, img) in zip(axes.flat, panels, strict=False):
         ax.imshow(img.permute(1, 2, 0).numpy())
         ax.set_title(title, fontsize=8)
     fig.tight_layout(pad=0.3)

@@ -57,10 +57,18 @@ def make_pairs(photos: dict[str, torch.Tensor], count: int, size: int, seed: int
 
 
 def small_nafnet() -> torch.nn.Module:
+    """A width-16 NAFNet with one block per level: small enough to train on a CPU in minutes."""
     return NAFNet(img_channel=3, width=16, middle_blk_num=1, enc_blk_nums=[1, 1, 1], dec_blk_nums=[1, 1, 1])
 
 
 def train_perceiver(perceiver: QualityPerceiver, pairs: dict[str, torch.Tensor], steps: int, seed: int) -> list[float]:
+    """Train the perceiver's prompt context on (degraded, half-way blend, clean) triplets.
+
+    Only ``perceiver.prompts.ctx`` is optimised (AdamW, lr 2e-3, batches of 8 drawn with ``seed``).
+
+    Returns:
+        The triplet loss of every step.
+    """
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW([perceiver.prompts.ctx], lr=2e-3)
     losses = []
@@ -77,6 +85,20 @@ def train_perceiver(perceiver: QualityPerceiver, pairs: dict[str, torch.Tensor],
 
 
 def train_restorer(model, loss_fn, pairs, steps: int, batch: int, seed: int, desc: str) -> list[float]:
+    """Train ``model``'s trainable parameters for ``steps`` steps (AdamW 1e-3, cosine schedule).
+
+    Args:
+        model: The network to train, called on a degraded batch.
+        loss_fn: ``loss_fn(restored, clean, degraded)`` returning a scalar tensor.
+        pairs: Training pairs from :func:`make_pairs`.
+        steps: Number of optimiser steps.
+        batch: Samples per step, drawn at random with ``seed``.
+        seed: Seed of the batch sampling.
+        desc: Label of the progress bar.
+
+    Returns:
+        The loss of every step.
+    """
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -96,6 +118,11 @@ def train_restorer(model, loss_fn, pairs, steps: int, batch: int, seed: int, des
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, pairs: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """PSNR and SSIM of ``model``'s (clamped) output per task, and the PSNR of the degraded input.
+
+    Returns:
+        ``{task: {"psnr", "ssim", "psnr_input"}}`` over all of that task's pairs.
+    """
     model.eval()
     results = {}
     for task in TASKS:
@@ -111,6 +138,7 @@ def evaluate(model: torch.nn.Module, pairs: dict[str, torch.Tensor]) -> dict[str
 
 
 def save_grid(path: Path, rows: list[list[torch.Tensor]], titles: list[str]) -> None:
+    """Save a grid of ``3×H×W`` images as a PNG, one column per title (written to a temporary file, then moved)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -131,6 +159,7 @@ def save_grid(path: Path, rows: list[list[torch.Tensor]], titles: list[str]) -> 
 
 
 def main() -> None:
+    """Run the whole demo from the command line and write the report folder."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="restoration training steps per model")
     parser.add_argument("--perceiver-steps", type=int, default=100)
@@ -162,7 +191,9 @@ def main() -> None:
     quality_loss = QualityAwareLoss(perceiver)
 
     curves = {
-        "bare_l1": train_restorer(bare, lambda r, c, d: F.l1_loss(r, c), train, args.steps, args.batch, args.seed, "bare NAFNet, L1"),
+        "bare_l1": train_restorer(
+            bare, lambda r, c, d: F.l1_loss(r, c), train, args.steps, args.batch, args.seed, "bare NAFNet, L1"
+        ),
         "wrapped_quality_aware": train_restorer(
             wrapped, lambda r, c, d: quality_loss(r, c, d).loss, train, args.steps, args.batch, args.seed,
             "wrapped NAFNet, QualityAwareLoss",
@@ -189,11 +220,17 @@ def main() -> None:
         "seconds": round(time.time() - started, 1),
     }
     atomic_write_bytes(args.out / "results.json", json.dumps(report, indent=2).encode())
-    lines = [f"# Retrofit demo\n\n> {note}\n\nProtocol: {report['protocol']}.\n",
-             "| task | input PSNR | bare L1 PSNR / SSIM | wrapped + QualityAwareLoss PSNR / SSIM |", "|---|---|---|---|"]
+    lines = [
+        f"# Retrofit demo\n\n> {note}\n\nProtocol: {report['protocol']}.\n",
+        "| task | input PSNR | bare L1 PSNR / SSIM | wrapped + QualityAwareLoss PSNR / SSIM |",
+        "|---|---|---|---|",
+    ]
     for task in TASKS:
         b, w = results["bare_l1"][task], results["wrapped_quality_aware"][task]
-        lines.append(f"| {task} | {b['psnr_input']:.2f} | {b['psnr']:.2f} / {b['ssim']:.3f} | {w['psnr']:.2f} / {w['ssim']:.3f} |")
+        lines.append(
+            f"| {task} | {b['psnr_input']:.2f} | {b['psnr']:.2f} / {b['ssim']:.3f} "
+            f"| {w['psnr']:.2f} / {w['ssim']:.3f} |"
+        )
     markdown = "\n".join(lines) + "\n"
     atomic_write_bytes(args.out / "results.md", markdown.encode())
     with torch.no_grad():
