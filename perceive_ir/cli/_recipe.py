@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,12 +29,16 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
     overrides, resume = list(args.overrides), args.resume
     if resume is not None and "=" in resume and not Path(resume).exists():
         overrides, resume = [*overrides, resume], "latest"  # `--resume key=value`: a bare --resume, then an override
-    cfg = load_config(args.config, overrides)
-    if args.print_config:
-        print(OmegaConf.to_yaml(cfg))
-        return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    trainer = build_trainer(cfg)
+    try:
+        cfg = load_config(args.config, overrides)
+        if args.print_config:
+            print(OmegaConf.to_yaml(cfg))
+            return 0
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        trainer = build_trainer(cfg)
+    except (ValueError, TypeError, FileNotFoundError) as err:  # a recipe the user can fix: no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if trainer.accelerator.is_main_process:
         trainer.output_dir.mkdir(parents=True, exist_ok=True)
         (trainer.output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))

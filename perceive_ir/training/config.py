@@ -1,12 +1,41 @@
-"""Settings shared by the stage-1 and stage-2 trainers."""
+"""Typed, strict recipe configuration: one dataclass per section, built in one place.
+
+A recipe (YAML + ``key=value`` overrides, :func:`~perceive_ir.training.config_files.load_config`)
+becomes a :class:`RestorationRecipe` (stage 2: ``model``, ``loss``, ``data``, ``train``,
+``tree``) or a :class:`PerceiverRecipe` (stage 1: ``perceiver``, ``data``, ``train``). Every
+section refuses keys it does not know, naming the key and the allowed ones. A key left out is
+:data:`UNSET` and is not passed on, so the constructor it feeds keeps the single default.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
-__all__ = ["TrainConfig"]
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from .._validation import check_int
+from ..amirnet import DegradationTree
+
+__all__ = [
+    "CONDITIONS",
+    "LOSS_KINDS",
+    "UNSET",
+    "DataSection",
+    "LossSection",
+    "ModelSection",
+    "PerceiverRecipe",
+    "PerceiverSection",
+    "RestorationRecipe",
+    "Section",
+    "TaskSection",
+    "TrainConfig",
+    "TreeSection",
+    "TripletDataSection",
+]
 
 _PRECISIONS = ("no", "fp16", "bf16")
 
@@ -68,13 +97,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "grad_accum", "log_every", "checkpoint_every", "keep_checkpoints"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+            check_int(getattr(self, name), name)
         for name in ("max_steps", "epochs"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"`{name}` must be None or a positive int, got {value!r}.")
+            check_int(getattr(self, name), name, optional=True)
         if self.max_steps is None and self.epochs is None:
             raise ValueError("Give `max_steps` or `epochs` (the length of the run).")
         if self.mixed_precision not in _PRECISIONS:
@@ -105,11 +130,391 @@ class TrainConfig:
             >>> TrainConfig.from_mapping({"max_steps": 3, "lr": 1e-3}).lr
             0.001
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"Unknown training settings {unknown}; known: {sorted(known)}.")
-        values = dict(values)
+        values = _plain(values, "train")
+        _check_keys(values, (f.name for f in fields(cls)), "train")
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         return cls(**values)
+
+
+class _Unset:
+    """The value of a config field that was not given: the constructor's own default applies."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<constructor default>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Marks a field left out of the recipe: the value is not passed, so the default of the
+#: constructor it feeds applies (constructors are the single source of default values).
+UNSET: Any = _Unset()
+
+
+def _plain(values: Any, section: str) -> dict[str, Any]:
+    """A recipe section as a plain dict; ``???`` (OmegaConf's mandatory value) becomes a clear error."""
+    if values is None:
+        return {}
+    if isinstance(values, DictConfig):
+        try:
+            return OmegaConf.to_container(values, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
+        except MissingMandatoryValue as err:
+            key = str(getattr(err, "full_key", None) or err.key)
+            key = f"{section}.{key}" if section and not key.startswith(f"{section}.") else key
+            raise ValueError(f"`{key}` is required (the recipe leaves it as ???): set it with {key}=...") from None
+    if isinstance(values, Mapping):
+        return dict(values)
+    raise TypeError(f"`{section}` must be a mapping of settings, got {type(values).__name__}.")
+
+
+def _check_keys(values: Mapping[str, Any], allowed: Iterable[str], section: str) -> None:
+    allowed = sorted(allowed)
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        names = ", ".join(f"`{section}.{k}`" if section else f"`{k}`" for k in unknown)
+        raise ValueError(f"Unknown setting {names}; `{section or 'the recipe'}` takes: {', '.join(allowed)}.")
+
+
+S = TypeVar("S", bound="Section")
+
+
+@dataclass
+class Section:
+    """A strict recipe section: built from a mapping whose keys must all be fields."""
+
+    @classmethod
+    def from_mapping(cls: type[S], values: Any, section: str) -> S:
+        """Build from a mapping (a YAML section), refusing keys that are not fields.
+
+        Args:
+            values: The section (a dict, an OmegaConf ``DictConfig`` or ``None`` for all defaults).
+            section: The section's dotted name, for error messages.
+
+        Raises:
+            ValueError: an unknown key (the message names it and lists the allowed ones), or a
+                mandatory ``???`` value left unset.
+            TypeError: ``values`` is not a mapping.
+        """
+        plain = _plain(values, section)
+        _check_keys(plain, (f.name for f in fields(cls)), section)
+        return cls(**plain)
+
+    def given(self, *names: str) -> dict[str, Any]:
+        """The named fields (all fields if none are named) that the recipe set.
+
+        Fields left :data:`UNSET`, and wrap options left ``None``, are omitted so that the
+        receiving constructor's default applies.
+        """
+        names = names or tuple(f.name for f in fields(self))
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not UNSET}
+
+
+#: Model conditions a stage-2 recipe can use.
+CONDITIONS: tuple[str, ...] = ("cfe", "tree", "cfe+tree")
+
+_WRAP_OPTIONS: tuple[str, ...] = (
+    "layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision", "semantic_layers",
+    "hidden_dim", "image_size", "probe_size",
+)
+
+
+@dataclass
+class ModelSection(Section):
+    """``model``: which network to train, and how it is wrapped.
+
+    Attributes:
+        name: A preset of :func:`perceive_ir.models.create_model` (e.g. ``restormer``).
+        backbone_checkpoint: Or a checkpoint file of any network spandrel loads.
+        wrap: Wrap the network with Perceive-IR guidance (``False``: train it bare).
+        condition: ``cfe`` (Perceive-IR), ``tree`` (AMIRNet's degradation tree, from the
+            ``tree`` section) or ``cfe+tree``.
+        semantic_encoder: The frozen DINOv2 (Hub id); ``null``: CFE-only guidance; left out:
+            ``wrap_backbone``'s default.
+        layers, cond_dim, cross_attention, pad_to, encoder_revision, semantic_layers,
+        hidden_dim, image_size, probe_size: ``wrap_backbone`` options; ``null`` or left out:
+            the preset's (or ``wrap_backbone``'s) value.
+    """
+
+    name: str | None = None
+    backbone_checkpoint: str | None = None
+    wrap: bool = True
+    condition: str = "cfe"
+    semantic_encoder: Any = UNSET
+    layers: Sequence[str] | None = None
+    cond_dim: int | None = None
+    cross_attention: bool | Sequence[bool] | None = None
+    pad_to: int | None = None
+    encoder_revision: str | None = None
+    semantic_layers: Sequence[int] | None = None
+    hidden_dim: int | None = None
+    image_size: int | None = None
+    probe_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name and not self.backbone_checkpoint:
+            raise ValueError(
+                "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) "
+                "is required."
+            )
+        if self.name and self.backbone_checkpoint:
+            raise ValueError("Give `model.name` or `model.backbone_checkpoint`, not both.")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"`model.condition` must be one of {', '.join(CONDITIONS)}, got {self.condition!r}.")
+        if self.condition != "cfe" and not self.wrap:
+            raise ValueError(f"`model.condition: {self.condition}` conditions a wrapped model: set `model.wrap: true`.")
+
+    @property
+    def uses_tree(self) -> bool:
+        """Whether the condition includes AMIRNet's degradation tree."""
+        return "tree" in self.condition
+
+    def wrap_options(self) -> dict[str, Any]:
+        """The ``wrap_backbone`` options the recipe set (``semantic_encoder`` included when given)."""
+        options = {k: getattr(self, k) for k in _WRAP_OPTIONS if getattr(self, k) is not None}
+        for key in ("layers", "semantic_layers"):
+            if key in options:
+                options[key] = tuple(options[key])
+        if isinstance(options.get("cross_attention"), list):
+            options["cross_attention"] = tuple(options["cross_attention"])
+        return {**options, **self.given("semantic_encoder")}
+
+
+#: Stage-2 loss kinds.
+LOSS_KINDS: tuple[str, ...] = ("quality", "l1")
+
+
+@dataclass
+class LossSection(Section):
+    """``loss``: the stage-2 objective.
+
+    Attributes:
+        kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
+        perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
+        weights, feature_space, difficulty: :class:`~perceive_ir.QualityAwareLoss` arguments.
+        proxies: Checkpoint files of proxy restorers (medium-quality negatives).
+        probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments.
+    """
+
+    kind: str = "quality"
+    perceiver: str | None = None
+    weights: Mapping[str, float] | None = None
+    feature_space: Any = UNSET
+    difficulty: Any = UNSET
+    proxies: Sequence[str] = ()
+    probe_samples: Any = UNSET
+    cfe_crop: Any = UNSET
+
+    def __post_init__(self) -> None:
+        if self.kind not in LOSS_KINDS:
+            raise ValueError(f"`loss.kind` must be one of {', '.join(LOSS_KINDS)}, got {self.kind!r}.")
+        if self.kind == "quality" and not self.perceiver:
+            raise ValueError(
+                "`loss.perceiver` is required for loss.kind=quality: the folder written by "
+                "`perceive-ir train-perceiver` (or a Hub id)."
+            )
+        self.proxies = tuple(str(p) for p in self.proxies or ())
+
+
+@dataclass
+class TaskSection(Section):
+    """One entry of ``data.tasks``: a file list, or a pair of folders with its task.
+
+    Attributes:
+        filelist: A JSON file list (``perceive_ir.data.write_filelist``).
+        root: Folder the file list's relative paths start from.
+        degradations: Keep only the file list's items with these degradation presets.
+        degraded_dir, clean_dir: Or a pair of folders of matching images.
+        task: The task of a pair of folders (a name or an int id).
+        repeat: Times the task's samples are repeated per epoch (task balance).
+    """
+
+    filelist: str | None = None
+    root: str | None = None
+    degradations: Sequence[str] | None = None
+    degraded_dir: str | None = None
+    clean_dir: str | None = None
+    task: str | int | None = None
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        folders = self.degraded_dir is not None or self.clean_dir is not None
+        if bool(self.filelist) == folders:
+            raise ValueError("A `data.tasks` entry needs `filelist`, or `degraded_dir` and `clean_dir` (not both).")
+        if folders and not (self.degraded_dir and self.clean_dir and self.task is not None):
+            raise ValueError("A paired-folder `data.tasks` entry needs `degraded_dir`, `clean_dir` and `task`.")
+        check_int(self.repeat, "data.tasks[].repeat")
+
+
+@dataclass
+class DataSection(Section):
+    """``data``: the training pairs.
+
+    Attributes:
+        tasks: One :class:`TaskSection` per task.
+        crop, hflip, vflip: Dataset arguments; left out: the datasets' defaults.
+        seed: Seed of crops and on-the-fly degradations; left out: ``train.seed``.
+    """
+
+    tasks: Sequence[TaskSection] = ()
+    crop: Any = UNSET
+    hflip: Any = UNSET
+    vflip: Any = UNSET
+    seed: Any = UNSET
+
+    @classmethod
+    def from_mapping(cls, values: Any, section: str = "data") -> DataSection:  # noqa: D102 - see Section
+        plain = _plain(values, section)
+        tasks = plain.pop("tasks", None) or []
+        if not isinstance(tasks, Sequence) or isinstance(tasks, str):
+            raise TypeError(f"`{section}.tasks` must be a list of task entries, got {type(tasks).__name__}.")
+        _check_keys(plain, (f.name for f in fields(cls) if f.name != "tasks"), section)
+        entries = []
+        for i, entry in enumerate(tasks):
+            try:
+                entries.append(TaskSection.from_mapping(entry, f"{section}.tasks[{i}]"))
+            except ValueError as err:
+                raise ValueError(f"`{section}.tasks[{i}]`: {err}") from None
+        if not entries:
+            raise ValueError(f"`{section}.tasks` is empty: list a file list or a paired folder per task.")
+        return cls(tasks=tuple(entries), **plain)
+
+
+_TREE_SCHEDULE = {"grow_every": "every", "weight": "weight", "batch_size": "batch_size"}
+
+
+@dataclass
+class TreeSection(Section):
+    """``tree``: AMIRNet's degradation tree, when ``model.condition`` uses it.
+
+    Attributes:
+        grow_every, weight, batch_size: :class:`~perceive_ir.training.TreeGrowthCallback`
+            arguments (``every``, ``weight``, ``batch_size``).
+        options: Every other key: :class:`~perceive_ir.DegradationTree` arguments
+            (``depth``, ``branching``, ...), checked against its signature.
+    """
+
+    grow_every: Any = UNSET
+    weight: Any = UNSET
+    batch_size: Any = UNSET
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, values: Any, section: str = "tree") -> TreeSection:  # noqa: D102 - see Section
+        plain = _plain(values, section)
+        schedule = {k: plain.pop(k) for k in list(plain) if k in _TREE_SCHEDULE}
+        tree_args = [p for p in inspect.signature(DegradationTree).parameters]
+        _check_keys(plain, [*tree_args, *_TREE_SCHEDULE], section)
+        return cls(**schedule, options=plain)
+
+    def callback_options(self) -> dict[str, Any]:
+        """The growth schedule as ``TreeGrowthCallback`` keyword arguments."""
+        return {_TREE_SCHEDULE[k]: v for k, v in self.given("grow_every", "weight", "batch_size").items()}
+
+
+@dataclass
+class PerceiverSection(Section):
+    """``perceiver`` of a stage-1 recipe: :class:`~perceive_ir.QualityPerceiver` arguments.
+
+    Attributes:
+        clip_model, clip_pretrained, n_ctx: left out: the perceiver's defaults.
+    """
+
+    clip_model: Any = UNSET
+    clip_pretrained: Any = UNSET
+    n_ctx: Any = UNSET
+
+
+@dataclass
+class TripletDataSection(Section):
+    """``data`` of a stage-1 recipe.
+
+    Attributes:
+        manifest: The ``manifest.json`` written by ``build_triplets`` (required).
+        crop: Crop side; left out: the perceiver trainer's default.
+    """
+
+    manifest: str | None = None
+    crop: Any = UNSET
+
+    def __post_init__(self) -> None:
+        if not self.manifest:
+            raise ValueError("`data.manifest` is required: the manifest.json written by build_triplets.")
+
+
+@dataclass
+class RestorationRecipe:
+    """A stage-2 recipe, every section typed and strict.
+
+    Example:
+        >>> recipe = RestorationRecipe.from_config({
+        ...     "model": {"name": "nafnet-small", "semantic_encoder": None},
+        ...     "loss": {"kind": "l1"},
+        ...     "data": {"tasks": [{"degraded_dir": "lq", "clean_dir": "gt", "task": "denoise"}]},
+        ...     "train": {"max_steps": 10},
+        ... })
+        >>> recipe.model.wrap_options(), recipe.train.max_steps
+        ({'semantic_encoder': None}, 10)
+        >>> RestorationRecipe.from_config({"modle": {}})
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown setting `modle`; `the recipe` takes: data, loss, model, train, tree.
+    """
+
+    model: ModelSection
+    loss: LossSection
+    data: DataSection
+    train: TrainConfig
+    tree: TreeSection | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> RestorationRecipe:
+        """Build from a merged config (:func:`~perceive_ir.training.config_files.load_config`) or a dict.
+
+        Raises:
+            ValueError: an unknown section or key, a missing required value, or a bad value.
+        """
+        plain = _plain(cfg, "")
+        _check_keys(plain, ("model", "loss", "data", "train", "tree"), "")
+        model = ModelSection.from_mapping(plain.get("model"), "model")
+        tree = TreeSection.from_mapping(plain.get("tree"), "tree") if model.uses_tree else None
+        if tree is None and plain.get("tree"):
+            raise ValueError("A `tree` section is given but `model.condition` does not use it (tree or cfe+tree).")
+        return cls(
+            model=model,
+            loss=LossSection.from_mapping(plain.get("loss"), "loss"),
+            data=DataSection.from_mapping(plain.get("data"), "data"),
+            train=TrainConfig.from_mapping(_plain(plain.get("train"), "train")),
+            tree=tree,
+        )
+
+
+@dataclass
+class PerceiverRecipe:
+    """A stage-1 recipe, every section typed and strict."""
+
+    perceiver: PerceiverSection
+    data: TripletDataSection
+    train: TrainConfig
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> PerceiverRecipe:
+        """Build from a merged config or a dict.
+
+        Raises:
+            ValueError: an unknown section or key, a missing required value, or a bad value.
+        """
+        plain = _plain(cfg, "")
+        _check_keys(plain, ("perceiver", "data", "train"), "")
+        return cls(
+            perceiver=PerceiverSection.from_mapping(plain.get("perceiver"), "perceiver"),
+            data=TripletDataSection.from_mapping(plain.get("data"), "data"),
+            train=TrainConfig.from_mapping(_plain(plain.get("train"), "train")),
+        )

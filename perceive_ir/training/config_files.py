@@ -26,7 +26,8 @@ def builtin_config_path(name: str) -> Path:
     """Path of a shipped config by name (e.g. ``"3task"``)."""
     path = Path(str(resources.files("perceive_ir.training") / "configs" / f"{name}.yaml"))
     if not path.is_file():
-        raise FileNotFoundError(f"No built-in config {name!r}; available: {', '.join(list_builtin_configs()) or 'none'}.")
+        available = ", ".join(list_builtin_configs()) or "none"
+        raise FileNotFoundError(f"No built-in config {name!r}; available: {available}.")
     return path
 
 
