@@ -1,0 +1,24 @@
+"""The examples run end to end (with a tiny budget, offline)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_retrofit_demo_writes_its_report(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "retrofit_demo.py"), "--steps", "2", "--perceiver-steps", "2",
+         "--batch", "2", "--out", str(tmp_path)],
+        check=True, env=env, capture_output=True, timeout=600,
+    )
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert set(report["results"]) == {"bare_l1", "wrapped_quality_aware"}
+    assert set(report["results"]["bare_l1"]) == {"denoise", "derain", "dehaze"}
+    assert report["note"].startswith("Offline run")
+    assert (tmp_path / "results.md").read_text().count("|") > 10
+    assert (tmp_path / "crops.png").stat().st_size > 10_000
