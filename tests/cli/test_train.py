@@ -17,7 +17,7 @@ from ..training._helpers import write_pairs
 
 
 def _nafnet_file(path):
-    from spandrel.architectures.NAFNet.__arch.NAFNet_arch import NAFNet
+    from spandrel.architectures.NAFNet import NAFNet
 
     torch.manual_seed(0)
     net = NAFNet(width=8, enc_blk_nums=[1, 1, 1, 1], middle_blk_num=1, dec_blk_nums=[1, 1, 1, 1])

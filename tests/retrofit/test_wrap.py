@@ -18,19 +18,19 @@ from perceive_ir.retrofit.wrap import Guidance, WrappedBackbone, wrap_backbone
 
 # -- tiny real architectures ------------------------------------------------------------------
 def make_nafnet() -> nn.Module:
-    from spandrel.architectures.NAFNet.__arch.NAFNet_arch import NAFNet
+    from spandrel.architectures.NAFNet import NAFNet
 
     return NAFNet(width=8, enc_blk_nums=[1, 1, 1, 1], middle_blk_num=1, dec_blk_nums=[1, 1, 1, 1]).eval()
 
 
 def make_restormer() -> nn.Module:
-    from spandrel_extra_arches.architectures.Restormer.__arch.restormer_arch import Restormer
+    from spandrel_extra_arches.architectures.Restormer import Restormer
 
     return Restormer(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 1, 1, 1]).eval()
 
 
 def make_swinir() -> nn.Module:
-    from spandrel.architectures.SwinIR.__arch.SwinIR import SwinIR
+    from spandrel.architectures.SwinIR import SwinIR
 
     return SwinIR(
         img_size=16, in_chans=3, embed_dim=8, depths=[1, 1], num_heads=[2, 2], window_size=4, mlp_ratio=2.0,
@@ -106,7 +106,7 @@ def test_default_probe_size_respects_pad_to() -> None:
 
 
 def test_auto_layers_scunet() -> None:
-    from spandrel.architectures.SCUNet.__arch.SCUNet import SCUNet
+    from spandrel.architectures.SCUNet import SCUNet
 
     net = SCUNet(in_nc=3, config=[1, 1, 1, 1, 1, 1, 1], dim=64).eval()
     # SCUNet reflect-pads its input to a multiple of 64 internally, which fails on a 16x16 probe
