@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny random foundation models built from configs, never downloaded."""
+"""Shared fixtures: tiny random foundation models built from configs (never downloaded), devices, dtypes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ torch.set_num_threads(1)
 #: Kept for tests that import the constant directly.
 TINY_CLIP_CONFIG = _tiny_clip_config()
 
+#: Devices the ``device`` fixture runs on: the CPU always, CUDA only where there is one
+#: (absent rather than skipped, so a CPU-only run reports no skips for it).
+DEVICES: tuple[str, ...] = ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+#: Floating-point dtypes of the ``float_dtype`` fixture.
+FLOAT_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float64)
+
 
 @pytest.fixture
 def tiny_clip_config() -> dict:
@@ -29,6 +36,18 @@ def tiny_clip_config() -> dict:
 @pytest.fixture
 def tiny_dinov2():
     return tiny_dinov2_config()
+
+
+@pytest.fixture(params=DEVICES)
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """Each available device in turn, for modules that must work wherever their input lives."""
+    return torch.device(request.param)
+
+
+@pytest.fixture(params=FLOAT_DTYPES, ids=lambda dtype: str(dtype).removeprefix("torch."))
+def float_dtype(request: pytest.FixtureRequest) -> torch.dtype:
+    """``float32`` and ``float64`` in turn, for modules that must keep their input's dtype."""
+    return request.param
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,16 @@ def test_pointwise_equals_direct(size: tuple[int, int]) -> None:
     assert torch.allclose(out, fn(x), atol=1e-5)
 
 
+def test_output_stays_on_the_input_device_and_dtype(device, float_dtype) -> None:
+    x = torch.rand(1, 3, 45, 70, device=device, dtype=float_dtype)
+    conv = nn.Conv2d(3, 2, 1).to(device, float_dtype)  # pointwise: tiles blend back to the direct result
+    with torch.no_grad():
+        out = tiled_apply(conv, x, tile=32, overlap=8, multiple=4)
+        direct = conv(x)
+    assert out.dtype == float_dtype and out.device == x.device and out.shape == (1, 2, 45, 70)
+    torch.testing.assert_close(out, direct, rtol=1e-5, atol=1e-5)
+
+
 def test_local_conv_matches_within_tolerance() -> None:
     torch.manual_seed(0)
     conv = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="replicate"), nn.ReLU(),

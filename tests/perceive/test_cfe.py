@@ -8,6 +8,8 @@ import torch.multiprocessing as mp
 
 from perceive_ir import CompactFeatureExtractor, ConditionSource, degradation_contrastive_loss
 
+from .._gradcheck import as_inputs, assert_gradcheck
+
 
 def test_embeddings_are_unit_norm_and_follow_the_released_layout():
     cfe = CompactFeatureExtractor(dim=64)
@@ -19,6 +21,13 @@ def test_embeddings_are_unit_norm_and_follow_the_released_layout():
         (3, 32, (2, 2)), (32, 64, (2, 2)), (64, 96, (2, 2)), (96, 128, (2, 2))
     ]
     assert isinstance(cfe, ConditionSource) and cfe.cond_dim == 64
+
+
+def test_any_device_and_dtype(device, float_dtype):
+    cfe = CompactFeatureExtractor(dim=16).to(device, float_dtype)
+    z = cfe(torch.rand(2, 3, 33, 20, device=device, dtype=float_dtype))
+    assert z.shape == (2, 16) and z.dtype == float_dtype and z.device.type == device.type
+    torch.testing.assert_close(z.norm(dim=1), torch.ones(2, device=device, dtype=float_dtype))
 
 
 def test_round_trip(tmp_path):
@@ -54,6 +63,18 @@ def test_infonce_prefers_aligned_pairs_and_labels_remove_negatives():
     logits = anchor @ torch.nn.functional.normalize(pos, dim=1).T / 0.1
     expected = torch.nn.functional.cross_entropy(logits, torch.arange(6))
     torch.testing.assert_close(degradation_contrastive_loss(anchor, pos), expected)
+
+
+def test_contrastive_loss_gradcheck():
+    anchor, positive = as_inputs(torch.randn(4, 6), torch.randn(4, 6))
+    assert_gradcheck(lambda a, p: degradation_contrastive_loss(a, p, temperature=0.5), (anchor, positive))
+
+
+def test_contrastive_loss_gradcheck_with_masked_negatives():
+    """Labels mask same-degradation negatives out (-inf logits); gradients of what is left are exact."""
+    anchor, positive = as_inputs(torch.randn(5, 6), torch.randn(5, 6))
+    labels = torch.tensor([0, 0, 1, 2, 1])
+    assert_gradcheck(lambda a, p: degradation_contrastive_loss(a, p, labels), (anchor, positive))
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-"""Channel cross-attention: identity at init, the computation itself, gradient flow."""
+"""Channel cross-attention: identity at init, the computation itself on any device and dtype, gradients."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from perceive_ir.perceive.cross_attention import ChannelCrossAttention, default_num_heads
+
+from .._gradcheck import module_gradcheck
 
 
 def _reference(attn: ChannelCrossAttention, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -25,23 +27,34 @@ def _reference(attn: ChannelCrossAttention, y: torch.Tensor, x: torch.Tensor) ->
     return y + attn.proj_out(out)
 
 
-def test_identity_at_init() -> None:
-    attn = ChannelCrossAttention(16, num_heads=2)
-    x = torch.randn(2, 16, 7, 5)
+def _trained(attn: ChannelCrossAttention) -> ChannelCrossAttention:
+    """Move the zero output projection and the temperatures off their initial values."""
+    with torch.no_grad():
+        attn.proj_out.weight.normal_()
+        attn.proj_out.bias.normal_()
+        attn.temperature.copy_(torch.linspace(0.5, 2.0, attn.num_heads).view(-1, 1, 1))
+    return attn
+
+
+def test_identity_at_init(device, float_dtype) -> None:
+    attn = ChannelCrossAttention(16, num_heads=2).to(device, float_dtype)
+    x = torch.randn(2, 16, 7, 5, device=device, dtype=float_dtype)
     y = x * 1.5 + 0.3
     assert torch.equal(attn(y, x), y)
 
 
-def test_matches_explicit_reference_once_trained() -> None:
-    attn = ChannelCrossAttention(8, num_heads=2)
-    with torch.no_grad():
-        attn.proj_out.weight.normal_()
-        attn.proj_out.bias.normal_()
-        attn.temperature.copy_(torch.tensor([0.5, 2.0]).view(2, 1, 1))
-    x, y = torch.randn(2, 8, 5, 6), torch.randn(2, 8, 5, 6)
+def test_matches_explicit_reference_once_trained(device, float_dtype) -> None:
+    attn = _trained(ChannelCrossAttention(8, num_heads=2)).to(device, float_dtype)
+    x, y = torch.randn(2, 2, 8, 5, 6, device=device, dtype=float_dtype).unbind(0)
     out = attn(y, x)
+    assert out.dtype == float_dtype and out.device == y.device
     assert not torch.allclose(out, y)
     torch.testing.assert_close(out, _reference(attn, y, x), rtol=1e-5, atol=1e-5)
+
+
+def test_gradcheck_through_inputs_and_every_parameter() -> None:
+    attn = _trained(ChannelCrossAttention(4, num_heads=2, bias=True))
+    module_gradcheck(attn, torch.randn(2, 1, 4, 3, 3).unbind(0))
 
 
 def test_keys_and_values_come_from_x() -> None:

@@ -11,6 +11,8 @@ from perceive_ir.perceive.losses import (
     difficulty_adaptive_perceptual_loss,
 )
 
+from ..._gradcheck import as_inputs, assert_gradcheck
+
 
 @pytest.fixture
 def perceiver(tiny_clip_config):
@@ -69,6 +71,44 @@ def test_clip_space_runs_the_vision_tower_once_with_grad_and_once_without(percei
     _ = QualityAwareLoss(perceiver, difficulty="perceiver")(restored, clean, degraded, medium=[clean, degraded]).loss
     # restored with grad; target + degraded + two mediums in one no-grad batch
     assert calls == [(3, True), (3 * 4, False)]
+
+
+def test_quality_term_gradcheck_in_float64(tiny_clip_config):
+    """``L_clip`` alone, through a float64 copy of the tiny CLIP (8×8 inputs, upsampled to its 32×32)."""
+    perceiver = QualityPerceiver(clip_model=tiny_clip_config, clip_pretrained=None, n_ctx=4).double()
+    loss_fn = QualityAwareLoss(perceiver, weights={"rec": 0, "cl": 0, "clip": 1, "dpl": 0})
+    target = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    (restored,) = as_inputs(0.2 + 0.6 * torch.rand(2, 3, 8, 8))
+
+    def quality(r):
+        out = loss_fn(r, target, target)
+        assert set(out.terms) == {"clip"}
+        return out.loss
+
+    assert_gradcheck(quality, (restored,))
+
+
+def test_whole_loss_gradcheck_without_clip():
+    """``L_rec + L_dpl + L_cl`` with a callable feature space: the terms combine with exact gradients."""
+
+    def features(x):
+        return [x, F.avg_pool2d(x, 4)]
+
+    loss_fn = QualityAwareLoss(None, weights={"clip": 0}, feature_space=features, difficulty=[1.5, 0.5],
+                               layer_weights=[0.5, 1.0])
+    # every image differs from the restored one by a constant offset, in every pixel and so in
+    # every pooled feature too: |·| is smooth at these points
+    clean = 0.2 + 0.4 * torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    degraded = clean + 0.35
+    medium = [clean - 0.1, clean + 0.3]
+    restored, z, z_positive = as_inputs(clean + 0.1, torch.randn(2, 6), torch.randn(2, 6))
+
+    def total(r, z, zp):
+        out = loss_fn(r, clean, degraded, medium=medium, z=z, z_positive=zp)
+        assert set(out.terms) == {"rec", "dpl", "cl"}
+        return out.loss
+
+    assert_gradcheck(total, (restored, z, z_positive))
 
 
 def test_perceptual_term_matches_the_formula():
