@@ -1,10 +1,11 @@
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from perceive_ir._validation import OUTPUT_RANGE_SLACK, check_embedding, check_image, check_same_shape
+from perceive_ir._validation import OUTPUT_RANGE_SLACK, check_embedding, check_image, check_int, check_same_shape
 
 
 def test_valid_image_is_returned_unchanged():
@@ -49,3 +50,32 @@ def test_shape_and_embedding_checks():
         check_embedding(torch.zeros(2, 64), "z", dim=128)
     with pytest.raises(TypeError, match="floating-point"):
         check_embedding(torch.zeros(2, 4, dtype=torch.long), "z")
+
+
+@pytest.mark.parametrize("value, minimum", [(1, 1), (7, 1), (0, 0), (5, 5), (-2, -3)])
+def test_check_int_returns_ints_in_range(value, minimum):
+    assert check_int(value, "n", minimum=minimum) is value
+
+
+@pytest.mark.parametrize(
+    "value, kwargs, message",
+    [
+        (0, {}, "`tile` must be a positive int, got 0."),
+        (True, {}, "`tile` must be a positive int, got True."),  # a bool is not a count
+        (False, {"minimum": 0}, "`tile` must be a non-negative int, got False."),
+        (-1, {"minimum": 0}, "`tile` must be a non-negative int, got -1."),
+        (3.0, {}, "`tile` must be a positive int, got 3.0."),
+        ("3", {}, "`tile` must be a positive int, got '3'."),
+        (None, {}, "`tile` must be a positive int, got None."),
+        (1, {"minimum": 2}, "`tile` must be an int >= 2, got 1."),
+        (0, {"optional": True}, "`tile` must be None or a positive int, got 0."),
+    ],
+)
+def test_check_int_refuses_with_the_argument_name(value, kwargs, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        check_int(value, "tile", **kwargs)
+
+
+def test_check_int_optional_accepts_none():
+    assert check_int(None, "limit", optional=True) is None
+    assert check_int(2, "limit", optional=True) == 2
