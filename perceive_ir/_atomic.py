@@ -66,11 +66,11 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`).
+    r"""Write ``data`` to ``path`` atomically (see :func:`atomic_write`).
 
     Example:
         >>> import tempfile
-        >>> atomic_write_bytes(tempfile.mkdtemp() + "/x.bin", b"\\x00\\x01").stat().st_size
+        >>> atomic_write_bytes(tempfile.mkdtemp() + "/x.bin", b"\x00\x01").stat().st_size
         2
     """
     return atomic_write(path, lambda f: f.write(data))

@@ -38,7 +38,8 @@ def check_stages(stages: Sequence[Stage]) -> None:
 
 def _output_size(size: tuple[int, int], conv: nn.Conv2d) -> tuple[int, int]:
     return tuple(  # type: ignore[return-value]
-        (n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, conv.kernel_size, conv.stride, conv.padding)
+        (n + 2 * p - k) // s + 1
+        for n, k, s, p in zip(size, conv.kernel_size, conv.stride, conv.padding, strict=True)
     )
 
 

@@ -54,7 +54,7 @@ class DegradationEncoder(nn.Module):
         chans = (in_channels, *widths)
         strides = (1, 2, 2)
         layers: list[nn.Module] = []
-        for c_in, c_out, s in zip(chans[:-1], chans[1:], strides):
+        for c_in, c_out, s in zip(chans[:-1], chans[1:], strides, strict=True):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=s, padding=1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
 
@@ -79,13 +79,14 @@ class DegradationEncoder(nn.Module):
         check_image(images, "images", channels=self.in_channels, min_size=4, check_values=False)
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(images.shape[-2:]) > block:
-            stages = list(zip(self.body[0::2], self.body[1::2]))
+            stages = list(zip(self.body[0::2], self.body[1::2], strict=True))
             mean, var = pooled_moments(stages, images, block)
             return torch.cat([mean, var.sqrt()], dim=1).to(images.dtype)
         f = self.body(images).flatten(2)
         return torch.cat([f.mean(dim=2), f.std(dim=2, unbiased=False)], dim=1)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this encoder (``DegradationEncoder(**config)``)."""
         return {"in_channels": self.in_channels, "widths": list(self.widths)}
 
 
@@ -122,6 +123,7 @@ def paired_random_crops(
     ch, cw = min(h, crop_size), min(w, crop_size)
     tops = torch.randint(0, h - ch + 1, (b,), generator=generator).tolist()
     lefts = torch.randint(0, w - cw + 1, (b,), generator=generator).tolist()
-    d = torch.stack([degraded[i, :, t : t + ch, l : l + cw] for i, (t, l) in enumerate(zip(tops, lefts))])
-    c = torch.stack([clean[i, :, t : t + ch, l : l + cw] for i, (t, l) in enumerate(zip(tops, lefts))])
+    corners = list(enumerate(zip(tops, lefts, strict=True)))
+    d = torch.stack([degraded[i, :, top : top + ch, left : left + cw] for i, (top, left) in corners])
+    c = torch.stack([clean[i, :, top : top + ch, left : left + cw] for i, (top, left) in corners])
     return d, c

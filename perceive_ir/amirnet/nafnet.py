@@ -49,6 +49,7 @@ class LayerNorm2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Normalise ``(B, C, H, W)`` over the channels at each position, then scale and shift per channel."""
         return layer_norm_2d(x, self.eps) * self.weight[:, None, None] + self.bias[:, None, None]
 
 
@@ -62,6 +63,7 @@ class SimpleGate(nn.Module):
     """
 
     def forward(self, x: Tensor) -> Tensor:
+        """Multiply the first half of the channels by the second half."""
         a, b = x.chunk(2, dim=1)
         return a * b
 

@@ -129,18 +129,19 @@ class AMIRNet(nn.Module, HubMixin):
         x_in = F.pad(degraded, (0, pw, 0, ph), mode=mode) if ph or pw else degraded
         x = self.intro(x_in)
         skips = []
-        for blocks, down in zip(self.encoders, self.downs):
+        for blocks, down in zip(self.encoders, self.downs, strict=True):
             for block in blocks:
                 x = block(x, cond)
             skips.append(x)
             x = down(x)
         x = self.middle(x)
-        for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips)):
+        for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = blocks(up(x) + skip)
         x = self.ending(x) + x_in
         return x[..., :h, :w]
 
     def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments, the tree's own config included (for ``save_pretrained``)."""
         return {
             "in_channels": self.in_channels,
             "width": self.width,

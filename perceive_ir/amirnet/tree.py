@@ -483,6 +483,7 @@ class DegradationTree(nn.Module, HubMixin):
 
     # -- hub ------------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments (for ``save_pretrained``); how far it has grown is saved as buffers."""
         return {
             "in_channels": self.in_channels,
             "depth": self.depth,

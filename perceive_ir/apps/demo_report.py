@@ -57,7 +57,9 @@ def _save_figure(fig: Any, path: Path) -> None:
     tmp.replace(path)
 
 
-def _plots(out: Path, curves: Mapping[str, Path], rows: list[tuple[str, list[torch.Tensor]]], columns: list[str]) -> None:
+def _plots(
+    out: Path, curves: Mapping[str, Path], rows: list[tuple[str, list[torch.Tensor]]], columns: list[str]
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,10 +110,11 @@ def write_report(
         for task, dataset in test_sets.items():
             sample = dataset[0]
             degraded, clean = sample["degraded"][None], sample["clean"][None]
-            images = [degraded] + [restore(m, degraded, multiple=multiple).clamp(0, 1) for m in models.values()] + [clean]
+            restored = [restore(m, degraded, multiple=multiple).clamp(0, 1) for m in models.values()]
+            images = [degraded, *restored, clean]
             rows.append((task, [x[0] for x in images]))
             probs = perceiver.probabilities(torch.cat(images))
-            ratings[task] = {col: [round(float(p), 3) for p in row] for col, row in zip(columns, probs)}
+            ratings[task] = {col: [round(float(p), 3) for p in row] for col, row in zip(columns, probs, strict=True)}
     _plots(out, curves, rows, columns)
 
     first, second = list(results)
@@ -130,7 +133,10 @@ def write_report(
     ]
     for task in results[first]:
         a, b = results[first][task], results[second][task]
-        lines.append(f"| {task} | {a['psnr_input']:.2f} | {a['psnr']:.2f} / {a['ssim']:.3f} | {b['psnr']:.2f} / {b['ssim']:.3f} |")
+        lines.append(
+            f"| {task} | {a['psnr_input']:.2f} | {a['psnr']:.2f} / {a['ssim']:.3f} "
+            f"| {b['psnr']:.2f} / {b['ssim']:.3f} |"
+        )
     lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", "",
               "Perceiver tier probabilities (low / medium / high) on the first test scene of each task:", "",
               "| task | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]

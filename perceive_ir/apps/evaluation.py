@@ -56,21 +56,26 @@ class EvaluationRow:
 
     @property
     def label(self) -> str:
+        """The dataset name, followed by the degradation preset when there is one (``cbsd68 noise25``)."""
         return self.dataset + (f" {self.degradation}" if self.degradation else "")
 
     @property
     def n(self) -> int:
+        """Number of images scored."""
         return len(self.images)
 
     @property
     def psnr(self) -> float:
+        """Mean PSNR (dB) over the images; 0 when there are none."""
         return sum(s.psnr for s in self.images) / max(self.n, 1)
 
     @property
     def ssim(self) -> float:
+        """Mean SSIM over the images; 0 when there are none."""
         return sum(s.ssim for s in self.images) / max(self.n, 1)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``label``, ``n`` and the means, then every field (the per-image scores as dicts)."""
         return {"label": self.label, "n": self.n, "psnr": self.psnr, "ssim": self.ssim, **asdict(self)}
 
 
@@ -110,7 +115,12 @@ def evaluate_filelists(
     Args:
         model: The network (see :func:`~perceive_ir.inference.restore.restore`).
         filelists: JSON file lists written by ``python -m perceive_ir.data.filelists``.
-        tile, overlap, device, half, multiple: As in :func:`~perceive_ir.inference.restore.restore`.
+        tile: Tile side in pixels, or ``None`` to restore each image whole (as in
+            :func:`~perceive_ir.inference.restore.restore`, like the next four).
+        overlap: Overlap between tiles in pixels.
+        device: Where to compute; ``None``: the model's device.
+        half: Compute in float16 autocast (CUDA only).
+        multiple: Pad inputs to a multiple of this; ``None``: ``model.pad_to`` for a wrapped network, else 1.
         limit: Evaluate only the first ``limit`` images of each list (smoke tests).
         progress: A tqdm bar over the images.
 

@@ -13,6 +13,7 @@ HELP = ("Synthesise 3-task degradations on scikit-image photographs, train the p
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the demo's options to ``parser``, with :class:`~perceive_ir.apps.demo_settings.DemoSettings`' defaults."""
     from ..apps.demo_settings import DemoSettings
 
     d = DemoSettings()
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the demo with the parsed options, print its ``results.md`` and return the exit status (0)."""
     from ..apps.demo import run_demo
     from ..apps.demo_settings import DemoSettings
 

@@ -14,6 +14,7 @@ HELP = "PSNR/SSIM per task on file-listed test sets; writes results.json and res
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model, file-list, output and inference options to ``parser``."""
     add_model_arguments(parser)
     parser.add_argument("--filelist", action="append", required=True,
                         help="a test file list from `python -m perceive_ir.data.filelists` (repeatable)")
@@ -24,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate the model on every ``--filelist`` and write ``results.json`` and ``results.md`` to ``--out``.
+
+    Returns:
+        The exit status: 0, or 1 after printing the error when the model or a file list cannot be used.
+    """
     from ..apps.evaluation import evaluate_filelists, protocol
     from ..apps.evaluation_report import results_document, results_markdown, write_results
 

@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[str, ...] = ("demo", "train_perceiver", "train", "evaluate", 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``perceive-ir`` parser, one subparser per module of :data:`SUBCOMMANDS` (imported here)."""
     parser = argparse.ArgumentParser(
         prog="perceive-ir",
         description="All-in-one image restoration with Perceive-IR and AMIRNet modules.",

@@ -15,6 +15,7 @@ HELP = "Restore an image or every image of a folder (tiled, any size); writes PN
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the input and output paths, the model and the inference options to ``parser``."""
     parser.add_argument("input", help="an image file or a folder of images")
     parser.add_argument("output", help="output PNG file (for one image) or folder")
     add_model_arguments(parser)
@@ -44,6 +45,12 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Restore the input image (or every image of the input folder) and save the results as PNGs.
+
+    Returns:
+        The exit status: 0, or 1 after printing the error when the input or the model cannot be used or an
+        image fails (out of memory included).
+    """
     import torch
     from tqdm.auto import tqdm
 

@@ -15,6 +15,7 @@ HELP = "Rate images with a trained quality perceiver: P(low), P(medium), P(high)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the images, the perceiver to load (and what to rebuild its CLIP from) and the output options."""
     parser.add_argument("images", nargs="+", help="image files or folders of images")
     parser.add_argument("--perceiver", required=True, help="folder written by save_pretrained, or a Hub repo id")
     parser.add_argument("--revision", default=None, help="Hub revision of --perceiver")
@@ -60,6 +61,11 @@ def _perceiver(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print each image's tier probabilities and quality score, as a table or as JSON (``--json``).
+
+    Returns:
+        The exit status: 0, or 1 after printing the error when an image or the perceiver cannot be loaded.
+    """
     import torch
 
     from ..data.io import read_image
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 image = read_image(f)[None].to(device)
                 probs = perceiver.probabilities(image)[0]
                 score = float(perceiver.score(image)[0])
-                results.append({"image": str(f), **{t: float(p) for t, p in zip(perceiver.tiers, probs)},
+                results.append({"image": str(f), **{t: float(p) for t, p in zip(perceiver.tiers, probs, strict=True)},
                                 "score": score})
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -38,4 +38,5 @@ class TinyRestorer(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Add the predicted residual to ``x`` (the identity at initialisation: the last conv is zero)."""
         return x + self.body(x)

@@ -84,7 +84,7 @@ class TaskBalancedSampler(Sampler[int]):
         self.num_replicas = num_replicas
         self.rank = rank
         self.epoch = 0
-        self.total = sum(f * len(d) for f, d in zip(factors, dataset.datasets))
+        self.total = sum(f * len(d) for f, d in zip(factors, dataset.datasets, strict=True))
         if self.total == 0:
             raise ValueError("The sampler would yield no indices (all factors or datasets are zero).")
 
@@ -95,7 +95,7 @@ class TaskBalancedSampler(Sampler[int]):
     def _epoch_indices(self) -> torch.Tensor:
         parts = []
         start = 0
-        for f, d in zip(self.repeats, self.dataset.datasets):
+        for f, d in zip(self.repeats, self.dataset.datasets, strict=True):
             parts.append(torch.arange(start, start + len(d)).repeat(f))
             start += len(d)
         idx = torch.cat(parts)

@@ -112,7 +112,7 @@ def degrade(clean: Tensor, kinds: Tensor, *, generator: torch.Generator | None =
         raise ValueError(f"`kinds` must lie in 0..{len(DEGRADATION_TYPES) - 1}.")
     out = [
         _degradation(int(kind), generator).apply(image[None], generator).clamp(0.0, 1.0)
-        for image, kind in zip(clean, kinds)
+        for image, kind in zip(clean, kinds, strict=True)
     ]
     return torch.cat(out)
 

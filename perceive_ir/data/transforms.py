@@ -99,6 +99,7 @@ class PairedAugment:
         self.hflip, self.vflip, self.rot90 = bool(hflip), bool(vflip), bool(rot90)
 
     def __call__(self, images: Sequence[Tensor], generator: torch.Generator | None = None) -> list[Tensor]:
+        """Crop and flip all of ``images`` identically, so that they stay aligned (random draws from ``generator``)."""
         out = list(images)
         if self.crop is not None:
             out = paired_random_crop(out, self.crop, generator)

@@ -55,7 +55,7 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         self.dim = dim
         widths = (in_channels, 32, 64, 96, 128)
         layers: list[nn.Module] = []
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.GELU()]
         self.encoder = nn.Sequential(*layers)
         self.proj = nn.Linear(widths[-1], dim)
@@ -80,13 +80,14 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         check_image(degraded, "degraded", channels=self.in_channels, min_size=2)
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(degraded.shape[-2:]) > block:
-            stages = list(zip(self.encoder[0::2], self.encoder[1::2]))
+            stages = list(zip(self.encoder[0::2], self.encoder[1::2], strict=True))
             features = pooled_moments(stages, degraded, block)[0].to(degraded.dtype)
         else:
             features = self.encoder(degraded).mean(dim=(-2, -1))
         return F.normalize(self.proj(features), dim=-1)
 
     def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments (for ``save_pretrained``)."""
         return {"in_channels": self.in_channels, "dim": self.dim}
 
 

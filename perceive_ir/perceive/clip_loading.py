@@ -108,7 +108,9 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
         )
     has_schema = clip_model.startswith(("hf-hub:", "local-dir:"))
     if has_schema and clip_pretrained is not None:
-        raise ValueError(f"`clip_pretrained` must be None with a schema id like {clip_model!r}: the id names the weights.")
+        raise ValueError(
+            f"`clip_pretrained` must be None with a schema id like {clip_model!r}: the id names the weights."
+        )
     kwargs: dict[str, Any] = {}
     if not has_schema and clip_pretrained is not None:
         # the OpenAI weights were trained with QuickGELU; open_clip's plain configs use GELU

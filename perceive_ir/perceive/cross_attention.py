@@ -17,9 +17,9 @@ __all__ = ["ChannelCrossAttention", "default_num_heads"]
 
 
 def default_num_heads(channels: int, min_head_dim: int = 32) -> int:
-    """The largest head count in ``(8, 4, 2, 1)`` that divides ``channels`` into heads of at
-    least ``min_head_dim`` channels (1 for narrow maps).
+    """The largest head count in ``(8, 4, 2, 1)`` leaving heads of at least ``min_head_dim`` channels.
 
+    The count must divide ``channels``; narrow maps get 1 head.
     With ``min_head_dim=32`` this reproduces Restormer's choice for its widths 48, 96, 192 and
     384 (1, 2, 4 and 8 heads).
 
@@ -106,4 +106,5 @@ class ChannelCrossAttention(nn.Module):
         return y + self.proj_out(out)
 
     def extra_repr(self) -> str:
+        """Channels and head count, shown in the module's ``repr``."""
         return f"channels={self.channels}, num_heads={self.num_heads}"

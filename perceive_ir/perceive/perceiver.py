@@ -180,6 +180,7 @@ class QualityPerceiver(nn.Module, HubMixin):
 
     # -- hub -----------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments it was built with: CLIP reference, ``n_ctx`` and tier words."""
         return dict(self._config)
 
     def _external_state_prefixes(self) -> tuple[str, ...]:

@@ -54,7 +54,9 @@ class TierPrompts(nn.Module):
         if not isinstance(n_ctx, int) or n_ctx < 1:
             raise ValueError(f"`n_ctx` must be a positive int, got {n_ctx!r}.")
         if len(tier_words) != len(TIERS) or not all(isinstance(w, str) and w.strip() for w in tier_words):
-            raise ValueError(f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}.")
+            raise ValueError(
+                f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}."
+            )
         context_length = int(clip.positional_embedding.shape[0])
         if n_ctx + 3 > context_length:
             raise ValueError(f"`n_ctx`={n_ctx} does not fit CLIP's context length {context_length} (need n_ctx + 3).")

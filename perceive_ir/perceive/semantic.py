@@ -213,7 +213,7 @@ class SemanticGuidance(nn.Module, HubMixin):
         self.feature_dim = feature_dim
         self.heads = nn.ModuleList(FiLMHead(feature_dim + cond_dim, c, hidden_dim) for c in channels)
         self.cross_attn = nn.ModuleDict(
-            {str(i): ChannelCrossAttention(c) for i, (c, f) in enumerate(zip(channels, flags)) if f}
+            {str(i): ChannelCrossAttention(c) for i, (c, f) in enumerate(zip(channels, flags, strict=True)) if f}
         )
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -332,6 +332,7 @@ class SemanticGuidance(nn.Module, HubMixin):
         return self.encoder.config.to_dict()
 
     def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments; the encoder as its Hub id, or its config when built from one."""
         return {
             "encoder": self.encoder_spec(),
             "encoder_revision": self.encoder_revision,

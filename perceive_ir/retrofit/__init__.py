@@ -11,4 +11,11 @@ from .condition import ConditionSource
 from .layer_probe import probe_backbone, select_guidance_layers
 from .wrap import Guidance, WrappedBackbone, wrap_backbone
 
-__all__ = ["ConditionSource", "Guidance", "WrappedBackbone", "probe_backbone", "select_guidance_layers", "wrap_backbone"]
+__all__ = [
+    "ConditionSource",
+    "Guidance",
+    "WrappedBackbone",
+    "probe_backbone",
+    "select_guidance_layers",
+    "wrap_backbone",
+]

@@ -22,4 +22,4 @@ class ConditionSource(Protocol):
     cond_dim: int
 
     def __call__(self, degraded: Tensor) -> Tensor:  # pragma: no cover - protocol
-        ...
+        """Map ``(B, 3, H, W)`` degraded images to ``(B, cond_dim)`` condition vectors."""

@@ -113,7 +113,7 @@ def build_condition(
                 f"`condition` must hold {len(specs)} source(s) like the saved model "
                 f"({[s.get('class') for s in specs]}), got {len(sources)}."
             )
-        for i, (source, spec) in enumerate(zip(sources, specs)):
+        for i, (source, spec) in enumerate(zip(sources, specs, strict=True)):
             if source == "cfe":
                 continue
             dim = check_condition_source(source, f"condition[{i}]")

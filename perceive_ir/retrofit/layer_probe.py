@@ -71,6 +71,7 @@ class ModuleRecord:
         return self.calls == 1 and self.scales
 
     def describe(self) -> str:
+        """``name -> shape`` for a tensor output, else ``name -> type`` (for error messages)."""
         if self.output_shape is not None:
             return f"{self.name} -> {tuple(self.output_shape)}"
         return f"{self.name} -> {self.output_kind}"

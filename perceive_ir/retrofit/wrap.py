@@ -50,6 +50,7 @@ class Guidance:
 
     @property
     def batch_size(self) -> int:
+        """Number of samples the guidance is for."""
         return self.z.shape[0]
 
     def expand(self, batch: int) -> Guidance:
@@ -296,7 +297,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         finally:
             for handle in handles:
                 handle.remove()
-        silent = [n for n, fired in zip(self.hooked_layers, ctx.fired) if not fired]
+        silent = [n for n, fired in zip(self.hooked_layers, ctx.fired, strict=True) if not fired]
         if silent:
             raise RuntimeError(f"The guided module(s) {silent} did not run in this forward of the backbone.")
         if x is degraded:
@@ -327,6 +328,7 @@ class WrappedBackbone(nn.Module, HubMixin):
 
     # -- hub -----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
+        """JSON-safe description of the adapter (layers, encoder, condition sources); the backbone is not in it."""
         semantic = self.adapter.semantic
         return {
             "layers": list(self.hooked_layers),

@@ -41,10 +41,10 @@ class TreeGrowthCallback(Callback):
 
     Example:
         >>> class NotATree(nn.Module): pass
-        >>> TreeGrowthCallback(NotATree())
+        >>> TreeGrowthCallback(NotATree())  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: `tree` must be an AMIRNet DegradationTree (grow, targets, pseudo_label_loss, depth_grown), got NotATree.
+        TypeError: `tree` must be an AMIRNet DegradationTree (grow, ...), got NotATree.
     """
 
     def __init__(self, tree: nn.Module, every: int = 1, weight: float = 1.0, batch_size: int = 16) -> None:
@@ -64,6 +64,7 @@ class TreeGrowthCallback(Callback):
         self.batch_size = batch_size
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Every ``every`` epochs until full depth: cluster one pass of representations and grow a level."""
         if epoch % self.every or self.tree.depth_grown >= self.tree.depth:
             return
 
@@ -78,6 +79,7 @@ class TreeGrowthCallback(Callback):
         trainer.log_text(f"epoch {epoch}: degradation tree grown to depth {self.tree.depth_grown}")
 
     def loss_terms(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        """The weighted pseudo-label loss of the batch as ``{"tree": ...}``; nothing before the first growth."""
         if self.tree.depth_grown == 0 or self.weight == 0:
             return {}
         targets = self.tree.targets(batch["index"])

@@ -301,7 +301,9 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         path = None
         if self.accelerator.is_main_process:
-            path = save_checkpoint(self.output_dir, self.step, self.model, self._state(rng), self.config.keep_checkpoints)
+            path = save_checkpoint(
+                self.output_dir, self.step, self.model, self._state(rng), self.config.keep_checkpoints
+            )
         self.accelerator.wait_for_everyone()
         return path
 
@@ -325,7 +327,9 @@ class Trainer:
             scaler.load_state_dict(state["scaler"])
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         self.load_extra_state(state["extra"])
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+        # a run may resume with callbacks appended or dropped at the end (e.g. a one-off monitor that
+        # stopped it): the callbacks present both then and now get their state back, in order
+        for cb, cb_state in zip(self.callbacks, state["callbacks"], strict=False):
             cb.load_state_dict(cb_state)
         rng = state["rng"]
         restore_rng_state(rng[self.rank] if len(rng) == self.world else rng[0])

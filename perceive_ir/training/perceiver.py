@@ -144,5 +144,6 @@ class PerceiverTrainer(Trainer):
         return batch
 
     def on_train_end(self) -> None:
+        """Save the trained perceiver to ``output_dir/perceiver`` (``save_pretrained``)."""
         self.perceiver.save_pretrained(self.output_dir / "perceiver")
         self.log_text(f"saved the perceiver to {self.output_dir / 'perceiver'}")

@@ -52,7 +52,7 @@ def two_views(images: Tensor, positions: Sequence[int], size: int, seed: int, ep
     if size > min(h, w):
         raise ValueError(f"`cfe_crop` ({size}) is larger than the training images ({h}×{w}).")
     first, second = [], []
-    for image, position in zip(images, positions):
+    for image, position in zip(images, positions, strict=True):
         g = torch.Generator().manual_seed(stable_seed("views", seed, epoch, int(position)))
         ys = torch.randint(0, h - size + 1, (2,), generator=g).tolist()
         xs = torch.randint(0, w - size + 1, (2,), generator=g).tolist()
@@ -223,6 +223,7 @@ class RestorationTrainer(Trainer):
         return batch
 
     def on_epoch_start(self, epoch: int) -> None:
+        """With a probe set: re-measure the difficulty weights; every rank then uses rank 0's measurement."""
         if self.probe is None:
             return
         from accelerate.utils import broadcast_object_list
@@ -241,13 +242,16 @@ class RestorationTrainer(Trainer):
         return module.proxies
 
     def extra_state(self) -> dict[str, Any]:
+        """The difficulty rule's state, when the loss has one."""
         return {"difficulty": self._rule.state_dict()} if self._rule is not None else {}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        """Restore the difficulty rule's state saved by :meth:`extra_state`."""
         if self._rule is not None and "difficulty" in state:
             self._rule.load_state_dict(state["difficulty"])
 
     def on_train_end(self) -> None:
+        """Save the trainable weights to ``model.safetensors`` and, for a wrapped model, the adapter."""
         from safetensors.torch import save
 
         from .checkpoint import trainable_state_dict

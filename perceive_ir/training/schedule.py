@@ -28,6 +28,7 @@ class WarmupCosine:
     min_ratio: float = 0.0
 
     def __call__(self, step: int) -> float:
+        """``(step + 1) / warmup_steps`` during warmup, then cosine from 1 down to ``min_ratio`` at ``total_steps``."""
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
         span = max(1, self.total_steps - self.warmup_steps)

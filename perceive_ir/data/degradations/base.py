@@ -58,6 +58,16 @@ class Degradation(ABC):
         return f"{type(self).__name__}({args})"
 
     def __call__(self, image: Tensor, *, seed: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """Degrade ``image`` (``3×H×W`` or ``B×3×H×W`` in ``[0, 1]``) and clamp the result to ``[0, 1]``.
+
+        Args:
+            image: The clean image or batch.
+            seed: Seed of a private generator (reproducible; the global RNG is untouched).
+            generator: A generator to draw from instead (give at most one of ``seed``, ``generator``).
+
+        Returns:
+            The degraded image, same shape as ``image``.
+        """
         squeeze = isinstance(image, Tensor) and image.ndim == 3
         batch = image.unsqueeze(0) if squeeze else image
         check_image(batch, "image")
@@ -97,9 +107,11 @@ class Compose(Degradation):
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
+        """Whether any of the parts draws random numbers."""
         return any(d.stochastic for d in self.degradations)
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Apply the parts in order, from one random stream, clamping to ``[0, 1]`` after each."""
         for d in self.degradations:
             images = d.apply(images, generator).clamp(0.0, 1.0)
         return images
@@ -110,4 +122,5 @@ class Compose(Degradation):
         raise NotImplementedError("Build a Compose from its parts, e.g. Compose([Haze.from_severity(s), ...]).")
 
     def params(self) -> dict[str, Any]:
+        """The parts, as given to the constructor."""
         return {"degradations": self.degradations}

@@ -42,6 +42,7 @@ class GaussianBlur(Degradation):
         self.kernel_size = kernel_size
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Blur with the Gaussian kernel (reflect borders; replicate on images too small to reflect)."""
         k = self.kernel_size
         h, w = images.shape[-2:]
         border = "reflect" if k // 2 < min(h, w) else "replicate"
@@ -83,9 +84,11 @@ class MotionBlur(Degradation):
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
+        """True when the angle is drawn at random (``angle=None``)."""
         return self.angle is None
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Blur along a line of ``length`` pixels, at the fixed angle or a random one per image."""
         b = images.shape[0]
         if self.angle is None:
             angle = rand((b,), generator, images) * 180.0

@@ -56,6 +56,7 @@ class Haze(Degradation):
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
+        """True for the ``"gradient"`` depth, whose smooth random field is drawn per image."""
         return self.depth == "gradient"
 
     def depth_map(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -73,6 +74,7 @@ class Haze(Degradation):
         return _rescale(smooth)
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Atmospheric scattering: ``I·t + A·(1 − t)`` with transmission ``t = exp(−β·depth)``."""
         t = torch.exp(-self.beta * self.depth_map(images, generator))
         a = torch.as_tensor(self.airlight, device=images.device, dtype=images.dtype).reshape(1, -1, 1, 1)
         return images * t + a * (1.0 - t)

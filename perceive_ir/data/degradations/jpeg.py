@@ -38,6 +38,7 @@ class JPEG(Degradation):
         self.quality = quality
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Encode each image as an 8-bit JPEG at ``quality`` with Pillow and decode it back."""
         out = []
         for img in images:
             arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()

@@ -49,9 +49,11 @@ class LowLight(Degradation):
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]
+        """True unless both the shot noise (``photons=None``) and the read noise are off."""
         return self.photons is not None or self.read_noise > 0
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Darken (``exposure · x^gamma``), then add Poisson shot noise and Gaussian read noise."""
         y = self.exposure * images.clamp_min(0).pow(self.gamma)
         if self.photons is not None:
             rate = (y * self.photons).to(device="cpu", dtype=torch.float32)

@@ -32,6 +32,7 @@ class GaussianNoise(Degradation):
         self.sigma = float(sigma)
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Add white Gaussian noise of standard deviation ``sigma / 255``."""
         return images + randn(images.shape, generator, images) * (self.sigma / 255.0)
 
     @classmethod

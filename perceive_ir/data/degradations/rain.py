@@ -76,6 +76,7 @@ class Rain(Degradation):
         return (lines / peak.view(b, 1, 1, 1)).clamp(0.0, 1.0)
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Add a fresh streak layer per image, scaled by ``intensity``."""
         b, _, h, w = images.shape
         return images + self.intensity * self.streaks((b, h, w), generator, images)
 

@@ -48,6 +48,18 @@ class DifficultyRule:
         restored_score: Tensor | None = None,
         medium_scores: Tensor | None = None,
     ) -> Tensor:  # pragma: no cover - abstract
+        """The ``(batch, num_medium)`` weights of the medium negatives for one batch.
+
+        Args:
+            batch: Number of samples ``B``.
+            num_medium: Number of medium negatives ``K`` per sample.
+            device: Device of the returned weights.
+            restored_score: ``(B,)`` perceiver scores of the restored images (rules with ``needs_scores``).
+            medium_scores: ``(B, K)`` perceiver scores of the medium negatives (rules with ``needs_scores``).
+
+        Returns:
+            ``(B, K)`` float weights.
+        """
         raise NotImplementedError
 
 
@@ -66,9 +78,16 @@ class FixedDifficulty(DifficultyRule):
             raise ValueError(f"`values` must be non-negative numbers, got {values!r}.")
 
     def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
+        """The constant weights for every sample; a single value is used for all ``num_medium`` negatives.
+
+        Raises:
+            ValueError: more than one value was given, but not ``num_medium``.
+        """
         values = self.values * num_medium if len(self.values) == 1 else self.values
         if len(values) != num_medium:
-            raise ValueError(f"FixedDifficulty has {len(self.values)} weights but {num_medium} medium negatives were given.")
+            raise ValueError(
+                f"FixedDifficulty has {len(self.values)} weights but {num_medium} medium negatives were given."
+            )
         return torch.tensor(values, device=device).expand(batch, num_medium)
 
 
@@ -94,9 +113,11 @@ class ProxyPSNRDifficulty(DifficultyRule):
         self.last_psnr: dict[str, float] = {}
 
     def state_dict(self) -> dict[str, Any]:
+        """The current weights (``None`` before the first measurement) and the last measured PSNRs."""
         return {"current": None if self.current is None else list(self.current), "last_psnr": dict(self.last_psnr)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         current = state.get("current")
         self.current = None if current is None else [float(v) for v in current]
         self.last_psnr = {str(k): float(v) for k, v in dict(state.get("last_psnr", {})).items()}
@@ -157,6 +178,11 @@ class ProxyPSNRDifficulty(DifficultyRule):
         return self.set_from_psnr(psnr[0], psnr[1:])
 
     def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
+        """The last measured weights for every sample, or ``initial`` everywhere before the first :meth:`measure`.
+
+        Raises:
+            ValueError: the weights were measured for a different number of proxies than ``num_medium``.
+        """
         if self.current is None:
             return torch.full((batch, num_medium), self.initial, device=device)
         if len(self.current) != num_medium:
@@ -184,6 +210,11 @@ class PerceiverDifficulty(DifficultyRule):
         self.hard, self.easy = float(hard), float(easy)
 
     def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
+        """``hard`` where the perceiver rates the restored image at least as high as the negative, else ``easy``.
+
+        Raises:
+            ValueError: ``restored_score`` or ``medium_scores`` is missing.
+        """
         if restored_score is None or medium_scores is None:
             raise ValueError("PerceiverDifficulty needs the perceiver's scores of the restored and medium images.")
         beats = restored_score.detach()[:, None] >= medium_scores.detach()

@@ -53,6 +53,7 @@ class FeatureSpace(nn.Module):
     layer_weights: tuple[float, ...]
 
     def forward(self, images: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
+        """Features of ``(B, 3, H, W)`` images in ``[0, 1]``, one tensor per layer, shallow to deep."""
         raise NotImplementedError
 
 
@@ -97,6 +98,7 @@ class ClipFeatureSpace(FeatureSpace):
         return self.perceiver.encode_images_with_intermediates(images, self.blocks)
 
     def forward(self, images: Tensor) -> list[Tensor]:
+        """The chosen CLIP blocks' features (see :meth:`forward_with_embedding` for the embedding too)."""
         return self.forward_with_embedding(images)[1]
 
 
@@ -135,7 +137,11 @@ class VGG16FeatureSpace(FeatureSpace):
                 ) from err
             prefix = "features."
             features.load_state_dict(
-                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix) and int(k.split(".")[1]) < len(features)}
+                {
+                    k[len(prefix) :]: v
+                    for k, v in state.items()
+                    if k.startswith(prefix) and int(k.split(".")[1]) < len(features)
+                }
             )
         for layer in features:
             if isinstance(layer, nn.ReLU):
@@ -146,11 +152,13 @@ class VGG16FeatureSpace(FeatureSpace):
         self.layer_weights = resolve_layer_weights(layer_weights, len(self.LAYER_INDICES))
 
     def train(self, mode: bool = True) -> VGG16FeatureSpace:
+        """Set the training mode as ``nn.Module.train`` does, but keep the frozen VGG layers in eval mode."""
         super().train(mode)
         self.features.eval()
         return self
 
     def forward(self, images: Tensor) -> list[Tensor]:
+        """ImageNet-normalise ``images`` and return the four layers' outputs (:attr:`LAYER_INDICES`)."""
         x = (images - self.mean) / self.std
         taken: list[Tensor] = []
         for index, layer in enumerate(self.features):
@@ -185,6 +193,11 @@ class CallableFeatureSpace(FeatureSpace):
         self.layer_weights = tuple(layer_weights) if layer_weights is not None else ()
 
     def forward(self, images: Tensor) -> list[Tensor]:
+        """Call the wrapped extractor; resolve ``layer_weights`` for its number of tensors when that changes.
+
+        Raises:
+            TypeError: the callable did not return a list (or sequence) of tensors.
+        """
         features = self.fn(images)
         if isinstance(features, Tensor) or not all(isinstance(f, Tensor) for f in features):
             raise TypeError("A feature-space callable must return a list of tensors (one per layer).")

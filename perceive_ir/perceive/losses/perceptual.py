@@ -59,10 +59,11 @@ def difficulty_adaptive_perceptual_loss(
     if medium and medium_weights is None:
         medium_weights = torch.ones(batch, len(medium), device=restored[0].device)
     total = restored[0].new_zeros(batch)
-    for l in range(layers):
-        anchor = restored[l]
-        denominator = EASY_NEGATIVE_WEIGHT * mean_abs_distance(anchor, easy_negative[l])
+    for layer in range(layers):
+        anchor = restored[layer]
+        denominator = EASY_NEGATIVE_WEIGHT * mean_abs_distance(anchor, easy_negative[layer])
         for k, negative in enumerate(medium):
-            denominator = denominator + medium_weights[:, k] * mean_abs_distance(anchor, negative[l])  # type: ignore[index]
-        total = total + layer_weights[l] * mean_abs_distance(anchor, positive[l]) / (denominator + eps)
+            weight = medium_weights[:, k]  # type: ignore[index]
+            denominator = denominator + weight * mean_abs_distance(anchor, negative[layer])
+        total = total + layer_weights[layer] * mean_abs_distance(anchor, positive[layer]) / (denominator + eps)
     return total.mean()

@@ -151,7 +151,9 @@ class QualityAwareLoss(nn.Module):
         elif isinstance(feature_space, FeatureSpace):
             self.feature_space = feature_space
         elif isinstance(feature_space, str):
-            raise ValueError(f"`feature_space` must be 'clip', 'vgg16', a FeatureSpace or a callable, got {feature_space!r}.")
+            raise ValueError(
+                f"`feature_space` must be 'clip', 'vgg16', a FeatureSpace or a callable, got {feature_space!r}."
+            )
         else:
             self.feature_space = CallableFeatureSpace(feature_space, layer_weights)
         if weights.clip > 0:
