@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._validation import check_int
+
 __all__ = ["Stage", "check_stages", "pooled_moments"]
 
 #: A convolution and the activation that follows it.
@@ -98,8 +100,7 @@ def pooled_moments(stages: Sequence[Stage], image: Tensor, block: int) -> tuple[
         >>> torch.allclose(mean.float(), stack(x).mean(dim=(-2, -1)), atol=1e-6)
         True
     """
-    if not isinstance(block, int) or isinstance(block, bool) or block < 1:
-        raise ValueError(f"`block` must be a positive int, got {block!r}.")
+    check_int(block, "block")
     check_stages(stages)
     sizes = [(image.shape[-2], image.shape[-1])]
     stride_h = stride_w = 1

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .._blockwise_pooling import pooled_moments
-from .._validation import check_image, check_same_shape
+from .._validation import check_image, check_int, check_same_shape
 
 __all__ = ["DegradationEncoder", "paired_random_crops"]
 
@@ -44,8 +44,7 @@ class DegradationEncoder(nn.Module):
 
     def __init__(self, in_channels: int = 3, widths: tuple[int, ...] | list[int] = (32, 64, 64)) -> None:
         super().__init__()
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"`in_channels` must be a positive int, got {in_channels!r}.")
+        check_int(in_channels, "in_channels")
         widths = tuple(widths)
         if len(widths) != 3 or not all(isinstance(w, int) and w > 0 for w in widths):
             raise ValueError(f"`widths` must be three positive ints, got {widths!r}.")
@@ -117,8 +116,7 @@ def paired_random_crops(
         (torch.Size([2, 3, 32, 32]), torch.Size([2, 3, 32, 32]))
     """
     check_same_shape(degraded, "degraded", clean, "clean")
-    if not isinstance(crop_size, int) or crop_size < 1:
-        raise ValueError(f"`crop_size` must be a positive int, got {crop_size!r}.")
+    check_int(crop_size, "crop_size")
     b, _, h, w = degraded.shape
     ch, cw = min(h, crop_size), min(w, crop_size)
     tops = torch.randint(0, h - ch + 1, (b,), generator=generator).tolist()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_embedding
+from .._validation import check_embedding, check_int
 from .nafnet import NAFBlock, SimpleGate, layer_norm_2d
 
 __all__ = ["FeatureTransformBlock"]
@@ -54,8 +54,7 @@ class FeatureTransformBlock(nn.Module):
         self, channels: int, cond_dim: int, dw_expand: int = 2, ffn_expand: int = 2, eps: float = 1e-6
     ) -> None:
         super().__init__()
-        if not isinstance(cond_dim, int) or cond_dim < 1:
-            raise ValueError(f"`cond_dim` must be a positive int, got {cond_dim!r}.")
+        check_int(cond_dim, "cond_dim")
         # the convolutions come from a plain block so that both are initialised identically
         plain = NAFBlock(channels, dw_expand, ffn_expand)
         self.channels = channels

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .._validation import check_int
+
 __all__ = ["LayerNorm2d", "SimpleGate", "NAFBlock", "layer_norm_2d"]
 
 
@@ -86,8 +88,7 @@ class NAFBlock(nn.Module):
 
     def __init__(self, channels: int, dw_expand: int = 2, ffn_expand: int = 2) -> None:
         super().__init__()
-        if not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+        check_int(channels, "channels")
         dw = channels * dw_expand
         ffn = channels * ffn_expand
         if dw % 2 or ffn % 2:

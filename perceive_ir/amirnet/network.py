@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image
+from .._validation import check_embedding, check_image, check_int
 from ..hub import HubMixin
 from .ftb import FeatureTransformBlock
 from .nafnet import NAFBlock
@@ -54,8 +54,7 @@ class AMIRNet(nn.Module, HubMixin):
     ) -> None:
         super().__init__()
         enc_blocks, dec_blocks = tuple(enc_blocks), tuple(dec_blocks)
-        if not isinstance(width, int) or width < 1:
-            raise ValueError(f"`width` must be a positive int, got {width!r}.")
+        check_int(width, "width")
         if len(enc_blocks) != len(dec_blocks) or not enc_blocks:
             raise ValueError(
                 "`enc_blocks` and `dec_blocks` must be non-empty and of equal length, "

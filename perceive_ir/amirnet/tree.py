@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_same_shape
+from .._validation import check_embedding, check_image, check_int, check_same_shape
 from ..hub import HubMixin
 from .encoder import DegradationEncoder, paired_random_crops
 
@@ -101,8 +101,7 @@ class DegradationTree(nn.Module, HubMixin):
         super().__init__()
         for name, value, low in (("depth", depth, 1), ("branching", branching, 2), ("n_crops", n_crops, 1),
                                  ("crop_size", crop_size, 4)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
+            check_int(value, name, minimum=low)
         if cluster_space not in CLUSTER_SPACES:
             raise ValueError(f"`cluster_space` must be one of {CLUSTER_SPACES}, got {cluster_space!r}.")
         if not isinstance(seed, int):
@@ -221,10 +220,8 @@ class DegradationTree(nn.Module, HubMixin):
         check_same_shape(degraded, "degraded", clean, "clean")
         n_crops = self.n_crops if n_crops is None else n_crops
         crop_size = self.crop_size if crop_size is None else crop_size
-        if not isinstance(n_crops, int) or n_crops < 1:
-            raise ValueError(f"`n_crops` must be a positive int, got {n_crops!r}.")
-        if not isinstance(crop_size, int) or crop_size < 4:
-            raise ValueError(f"`crop_size` must be an int >= 4, got {crop_size!r}.")
+        check_int(n_crops, "n_crops")
+        check_int(crop_size, "crop_size", minimum=4)
         total = torch.zeros(degraded.shape[0], self.encoder.dim, device=degraded.device)
         for _ in range(n_crops):
             d, c = paired_random_crops(degraded, clean, crop_size, generator=generator)

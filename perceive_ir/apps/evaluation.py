@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torchmetrics.functional import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from .._validation import check_int
 from ..data.datasets import FileListDataset
 from ..inference.restore import restore
 from .published_results import SETTINGS
@@ -145,8 +146,7 @@ def evaluate_filelists(
     names = [str(p) for p in filelists]
     if len(set(names)) != len(names):
         raise ValueError(f"`filelists` names a file list twice: {sorted({n for n in names if names.count(n) > 1})}.")
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"`limit` must be None or a positive int, got {limit!r}.")
+    check_int(limit, "limit", optional=True)
     rows: dict[tuple[str, str | None, str], EvaluationRow] = {}
     for path in filelists:
         dataset = FileListDataset(path)

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import ConcatDataset, Sampler
 
 from .._seeding import stable_seed
+from .._validation import check_int
 
 __all__ = ["PAPER_REPEATS", "TaskBalancedSampler"]
 
@@ -73,8 +74,7 @@ class TaskBalancedSampler(Sampler[int]):
             if len(factors) != n:
                 raise ValueError(f"`repeats` has {len(factors)} factors for {n} datasets.")
         for i, f in enumerate(factors):
-            if isinstance(f, bool) or not isinstance(f, int) or f < 0:
-                raise ValueError(f"`repeats[{i}]` must be a non-negative int, got {f!r}.")
+            check_int(f, f"repeats[{i}]", minimum=0)
         if not isinstance(num_replicas, int) or num_replicas < 1 or not 0 <= rank < num_replicas:
             raise ValueError(f"Need num_replicas >= 1 and 0 <= rank < num_replicas, got {num_replicas}, {rank}.")
         self.dataset = dataset

@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 
 from .._atomic import atomic_write_bytes
 from .._seeding import stable_seed
+from .._validation import check_int
 from ..inference.tiling import tiled_apply
 from .io import save_png
 from .restorer import TinyRestorer
@@ -217,8 +218,7 @@ def build_triplets(
     if strategy == "mild" and not 0.0 < mild_strength < 1.0:
         raise ValueError(f"`mild_strength` must be in (0, 1), got {mild_strength!r}.")
     for arg, v in (("steps", steps), ("crop", crop), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"`{arg}` must be a positive int, got {v!r}.")
+        check_int(v, arg)
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError("`dataset` is empty.")
     augment = getattr(dataset, "augment", None)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_image
+from .._validation import check_image, check_int
 from ..models.factory import load_model, model_multiple
 from ..retrofit.wrap import WrappedBackbone
 from .tiling import tiled_apply
@@ -101,9 +101,9 @@ def restore(
     check_image(batch, "image")
     if multiple is None:
         multiple = model_multiple(model)
-    if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
-        raise ValueError(f"`multiple` must be a positive int, got {multiple!r}.")
-    if tile is not None and (not isinstance(tile, int) or isinstance(tile, bool) or tile < 1 or tile % multiple):
+    check_int(multiple, "multiple")
+    check_int(tile, "tile", optional=True)
+    if tile is not None and tile % multiple:
         raise ValueError(
             f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
         )

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._validation import check_int
+
 __all__ = ["tiled_apply", "pad_to_multiple"]
 
 
@@ -33,8 +35,7 @@ def pad_to_multiple(image: Tensor, multiple: int) -> tuple[Tensor, tuple[int, in
         >>> tuple(padded.shape), (h, w)
         ((1, 3, 32, 24), (30, 17))
     """
-    if not isinstance(multiple, int) or multiple < 1:
-        raise ValueError(f"`multiple` must be a positive int, got {multiple!r}.")
+    check_int(multiple, "multiple")
     h, w = image.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
     if ph or pw:
@@ -116,9 +117,9 @@ def tiled_apply(
     if not isinstance(image, Tensor) or image.ndim != 4:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise TypeError(f"`image` must be a B×C×H×W tensor, got {shape}.")
-    if not isinstance(multiple, int) or multiple < 1:
-        raise ValueError(f"`multiple` must be a positive int, got {multiple!r}.")
-    if not isinstance(tile, int) or tile < 1 or tile % multiple:
+    check_int(multiple, "multiple")
+    check_int(tile, "tile")
+    if tile % multiple:
         raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
     if not isinstance(overlap, int) or not 0 <= overlap < tile:
         raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")

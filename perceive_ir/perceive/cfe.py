@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._blockwise_pooling import pooled_moments
-from .._validation import check_embedding, check_image
+from .._validation import check_embedding, check_image, check_int
 from ..hub import HubMixin
 
 __all__ = ["CompactFeatureExtractor", "degradation_contrastive_loss"]
@@ -47,10 +47,8 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
 
     def __init__(self, in_channels: int = 3, dim: int = 128) -> None:
         super().__init__()
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"`in_channels` must be a positive int, got {in_channels!r}.")
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"`dim` must be a positive int, got {dim!r}.")
+        check_int(in_channels, "in_channels")
+        check_int(dim, "dim")
         self.in_channels = in_channels
         self.dim = dim
         widths = (in_channels, 32, 64, 96, 128)

@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from .._validation import check_int
+
 __all__ = ["ChannelCrossAttention", "default_num_heads"]
 
 
@@ -27,8 +29,7 @@ def default_num_heads(channels: int, min_head_dim: int = 32) -> int:
         >>> [default_num_heads(c) for c in (16, 48, 96, 192, 384)]
         [1, 1, 2, 4, 8]
     """
-    if not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+    check_int(channels, "channels")
     for heads in (8, 4, 2):
         if channels % heads == 0 and channels // heads >= min_head_dim:
             return heads
@@ -60,8 +61,7 @@ class ChannelCrossAttention(nn.Module):
 
     def __init__(self, channels: int, num_heads: int | None = None, bias: bool = False) -> None:
         super().__init__()
-        if not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+        check_int(channels, "channels")
         num_heads = default_num_heads(channels) if num_heads is None else num_heads
         if not isinstance(num_heads, int) or num_heads < 1 or channels % num_heads:
             raise ValueError(f"`num_heads` must be a positive divisor of channels={channels}, got {num_heads!r}.")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .._validation import check_int
+
 __all__ = ["FiLMHead", "film"]
 
 
@@ -59,8 +61,7 @@ class FiLMHead(nn.Module):
     def __init__(self, in_dim: int, channels: int, hidden_dim: int) -> None:
         super().__init__()
         for name, value in (("in_dim", in_dim), ("channels", channels), ("hidden_dim", hidden_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+            check_int(value, name)
         self.channels = channels
         self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, 2 * channels))
         nn.init.zeros_(self.mlp[-1].weight)

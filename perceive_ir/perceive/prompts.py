@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._validation import check_int
+
 __all__ = ["TIERS", "DEFAULT_TIER_WORDS", "TierPrompts"]
 
 #: Quality tiers in the order of the perceiver's logits.
@@ -51,8 +53,7 @@ class TierPrompts(nn.Module):
         init_std: float = 0.02,
     ) -> None:
         super().__init__()
-        if not isinstance(n_ctx, int) or n_ctx < 1:
-            raise ValueError(f"`n_ctx` must be a positive int, got {n_ctx!r}.")
+        check_int(n_ctx, "n_ctx")
         if len(tier_words) != len(TIERS) or not all(isinstance(w, str) and w.strip() for w in tier_words):
             raise ValueError(
                 f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}."

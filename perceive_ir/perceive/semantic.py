@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image
+from .._validation import check_embedding, check_image, check_int
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
@@ -177,14 +177,11 @@ class SemanticGuidance(nn.Module, HubMixin):
         super().__init__()
         channels = self._check_channels(channels)
         levels = len(channels)
-        if not isinstance(cond_dim, int) or isinstance(cond_dim, bool) or cond_dim < 0:
-            raise ValueError(f"`cond_dim` must be a non-negative int, got {cond_dim!r}.")
+        check_int(cond_dim, "cond_dim", minimum=0)
         if encoder is None and cond_dim == 0:
             raise ValueError("With `encoder=None` the heads only see `z`, so `cond_dim` must be > 0.")
-        if not isinstance(hidden_dim, int) or isinstance(hidden_dim, bool) or hidden_dim < 1:
-            raise ValueError(f"`hidden_dim` must be a positive int, got {hidden_dim!r}.")
-        if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 14:
-            raise ValueError(f"`image_size` must be an int >= 14 (one DINOv2 patch), got {image_size!r}.")
+        check_int(hidden_dim, "hidden_dim")
+        check_int(image_size, "image_size", minimum=14)  # one DINOv2 patch
         if isinstance(cross_attention, bool):
             flags = (cross_attention,) * levels
         else:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from .._validation import check_int
+
 __all__ = ["ModuleRecord", "ProbeResult", "probe_backbone", "select_guidance_layers", "resolve_layers"]
 
 _PROBE_BATCH = 2
@@ -206,8 +208,7 @@ def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
     """
     if not isinstance(net, nn.Module):
         raise TypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}.")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 2:
-        raise ValueError(f"`probe_size` must be an int >= 2, got {size!r}.")
+    check_int(size, "probe_size", minimum=2)
     small = _run(net, size, _PROBE_BATCH)
     large = _run(net, 2 * size, 1)
     for name, rec in small.records.items():

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image
+from .._validation import check_embedding, check_image, check_int
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
@@ -170,10 +170,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             raise TypeError(f"`net` must be a torch.nn.Module, got {type(backbone).__name__}.")
         if isinstance(backbone, WrappedBackbone):
             raise TypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
-        if pad_to is not None and (not isinstance(pad_to, int) or isinstance(pad_to, bool) or pad_to < 1):
-            raise ValueError(f"`pad_to` must be None or a positive int, got {pad_to!r}.")
-        if not isinstance(cond_dim, int) or isinstance(cond_dim, bool) or cond_dim < 1:
-            raise ValueError(f"`cond_dim` must be a positive int, got {cond_dim!r}.")
+        check_int(pad_to, "pad_to", optional=True)
+        check_int(cond_dim, "cond_dim")
         if semantic_encoder is None and semantic_layers is not None:
             raise ValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
         if probe_size is None:

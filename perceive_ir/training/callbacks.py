@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .._seeding import stable_seed
+from .._validation import check_int
 from ..amirnet import collect_representations
 from .loop import Callback, Trainer
 
@@ -54,8 +55,7 @@ class TreeGrowthCallback(Callback):
                 "`tree` must be an AMIRNet DegradationTree (grow, targets, pseudo_label_loss, depth_grown), "
                 f"got {type(tree).__name__}."
             )
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be a positive int, got {every!r}.")
+        check_int(every, "every")
         if not weight >= 0:
             raise ValueError(f"`weight` must be >= 0, got {weight!r}.")
         self.tree = tree

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from .._atomic import atomic_folder, remove_stale_temporaries
+from .._validation import check_int
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -161,8 +162,7 @@ def save_checkpoint(
         >>> path.name, load_checkpoint(path, nn.Linear(2, 2))["step"]
         ('step-00000005', 5)
     """
-    if keep is not None and (not isinstance(keep, int) or keep < 1):
-        raise ValueError(f"`keep` must be None or a positive int, got {keep!r}.")
+    check_int(keep, "keep", optional=True)
     root = Path(run_dir) / CHECKPOINT_DIR
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from .._atomic import atomic_write_bytes
 from .._seeding import stable_seed
+from .._validation import check_int
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.losses.difficulty import ProxyPSNRDifficulty
@@ -199,8 +200,7 @@ class RestorationTrainer(Trainer):
 
     def _probe(self, n: int) -> list[tuple[Tensor, Tensor]]:
         """A fixed probe set: ``n`` samples spread over the tasks, read once (epoch-0 crops)."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"`probe_samples` must be a positive int, got {n!r}.")
+        check_int(n, "probe_samples")
         for d in self.dataset.datasets:
             if hasattr(d, "set_epoch"):
                 d.set_epoch(0)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
+from .._validation import check_int
+
 __all__ = ["WarmupCosine", "warmup_cosine"]
 
 
@@ -55,10 +57,8 @@ def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 0,
         >>> opt.param_groups[0]["lr"]
         1.0
     """
-    if not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"`total_steps` must be a positive int, got {total_steps!r}.")
-    if not isinstance(warmup_steps, int) or warmup_steps < 0:
-        raise ValueError(f"`warmup_steps` must be a non-negative int, got {warmup_steps!r}.")
+    check_int(total_steps, "total_steps")
+    check_int(warmup_steps, "warmup_steps", minimum=0)
     if not 0.0 <= min_ratio <= 1.0:
         raise ValueError(f"`min_ratio` must lie in [0, 1], got {min_ratio!r}.")
     return LambdaLR(optimizer, WarmupCosine(warmup_steps, total_steps, float(min_ratio)))

@@ -8,6 +8,7 @@ import torch
 from kornia.filters import gaussian_blur2d, motion_blur
 from torch import Tensor
 
+from ..._validation import check_int
 from .base import Degradation, check_severity, rand
 
 __all__ = ["GaussianBlur", "MotionBlur"]
@@ -36,7 +37,8 @@ class GaussianBlur(Degradation):
             raise ValueError(f"`sigma` must be a positive number of pixels, got {sigma!r}.")
         if kernel_size is None:
             kernel_size = 2 * math.ceil(3 * float(sigma)) + 1
-        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        check_int(kernel_size, "kernel_size")
+        if kernel_size % 2 == 0:
             raise ValueError(f"`kernel_size` must be an odd positive int, got {kernel_size!r}.")
         self.sigma = float(sigma)
         self.kernel_size = kernel_size
@@ -75,7 +77,8 @@ class MotionBlur(Degradation):
     """
 
     def __init__(self, length: int = 15, angle: float | None = None) -> None:
-        if isinstance(length, bool) or not isinstance(length, int) or length < 3 or length % 2 == 0:
+        check_int(length, "length", minimum=3)
+        if length % 2 == 0:
             raise ValueError(f"`length` must be an odd int >= 3, got {length!r}.")
         if angle is not None and (isinstance(angle, bool) or not isinstance(angle, (int, float))):
             raise TypeError(f"`angle` must be a number of degrees or None, got {type(angle).__name__}.")

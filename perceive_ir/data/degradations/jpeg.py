@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..._validation import check_int
 from .base import Degradation, check_severity
 
 __all__ = ["JPEG"]
@@ -33,7 +34,8 @@ class JPEG(Degradation):
     stochastic = False
 
     def __init__(self, quality: int = 30) -> None:
-        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
+        check_int(quality, "quality")
+        if quality > 95:
             raise ValueError(f"`quality` must be an int in [1, 95], got {quality!r}.")
         self.quality = quality
 

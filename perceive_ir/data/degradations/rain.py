@@ -6,6 +6,7 @@ import torch
 from kornia.filters import gaussian_blur2d, motion_blur
 from torch import Tensor
 
+from ..._validation import check_int
 from .base import Degradation, check_severity, rand
 
 __all__ = ["Rain"]
@@ -44,7 +45,8 @@ class Rain(Degradation):
     ) -> None:
         if not isinstance(density, (int, float)) or not 0.0 < density <= 1.0:
             raise ValueError(f"`density` must be in (0, 1], got {density!r}.")
-        if isinstance(length, bool) or not isinstance(length, int) or length < 3 or length % 2 == 0:
+        check_int(length, "length", minimum=3)
+        if length % 2 == 0:
             raise ValueError(f"`length` must be an odd int >= 3, got {length!r}.")
         if not isinstance(angle, (int, float)) or not isinstance(angle_jitter, (int, float)) or angle_jitter < 0:
             raise ValueError(f"`angle` must be a number and `angle_jitter` >= 0, got {angle!r}, {angle_jitter!r}.")
