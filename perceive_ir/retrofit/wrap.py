@@ -10,10 +10,11 @@ and are all that ``save_pretrained`` writes.
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -128,7 +129,40 @@ class WrappedBackbone(nn.Module, HubMixin):
     call and removed in a ``finally``; they act only on the thread that registered them, so
     calling ``backbone`` directly (or from another thread) gives the bare network.
 
-    Prefer :func:`wrap_backbone`; the arguments are documented there.
+    :func:`wrap_backbone` takes the same arguments and builds the same object.
+
+    Args:
+        backbone: The network, ``(B, 3, H, W) → output``; it is not modified.
+        layers: Names (from ``backbone.named_modules()``) of the modules whose 4-D outputs are
+            guided, or ``None`` to choose up to four automatically by a dry run (the rule is in
+            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: the latent plus the decoder
+            levels nearest to it). See ``model.hooked_layers``.
+        semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
+            saved files), a transformers config or config dict (random init; tests, offline),
+            an in-memory transformers model (configs and models are saved with their weights),
+            or ``None`` for CFE-only guidance (the FiLM heads see ``z`` alone).
+        cond_dim: Size of the built-in CFE embedding (used when ``condition`` is ``None`` or
+            lists ``'cfe'``).
+        cross_attention: Follow each level's FiLM with a channel cross-attention: a bool for all
+            levels or one bool per level.
+        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
+            output back; ``None`` leaves sizes alone.
+        condition: ``None`` (the built-in CFE), a ConditionSource module (``cond_dim`` +
+            ``forward(degraded) → (B, cond_dim)``, e.g. AMIRNet's degradation tree) used in
+            place of the CFE, or a list of them whose outputs are concatenated (use ``'cfe'``
+            in the list to keep the built-in CFE beside them).
+        encoder_revision: Hub revision of ``semantic_encoder``.
+        semantic_layers: Encoder layer per level; ``None``: the paper's depths (1, 4, 8, 12 of
+            12), deepest to the first (coarsest) level.
+        hidden_dim: Hidden width of each FiLM head.
+        image_size: Side of the square the semantic encoder sees.
+        probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
+
+    Raises:
+        ValueError: unknown or unusable ``layers`` (the message lists valid names and shapes),
+            bad sizes.
+        TypeError: ``backbone`` (``net`` in messages) or ``condition`` is not a module of the
+            right kind.
 
     Attributes:
         backbone: The user's network, unchanged.
@@ -369,56 +403,50 @@ class WrappedBackbone(nn.Module, HubMixin):
         return model
 
 
-def wrap_backbone(
-    net: nn.Module,
-    layers: Sequence[str] | None = None,
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
-    cond_dim: int = 128,
-    cross_attention: bool | Sequence[bool] = False,
-    pad_to: int | None = None,
-    condition: nn.Module | Sequence[nn.Module | str] | None = None,
-    encoder_revision: str | None = None,
-    *,
-    semantic_layers: Sequence[int] | None = None,
-    hidden_dim: int = 256,
-    image_size: int = 224,
-    probe_size: int | None = None,
-) -> WrappedBackbone:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _with_signature_of(target: Callable[_P, _R]) -> Callable[[Callable[..., _R]], Callable[_P, _R]]:
+    """Give a function that forwards ``*args, **kwargs`` to ``target`` the parameters of ``target``.
+
+    Type checkers take them from ``target`` (for a class: its ``__init__``) through the
+    ``ParamSpec``; ``inspect.signature``, ``help()`` and IDEs read the copied ``__signature__``.
+    The forwarder keeps its own name, docstring and return annotation.
+
+    Example:
+        >>> class Point:
+        ...     def __init__(self, x: int, y: int = 0) -> None: ...
+        >>> @_with_signature_of(Point)
+        ... def point(*args, **kwargs) -> Point:
+        ...     return Point(*args, **kwargs)
+        >>> list(inspect.signature(point).parameters), point.__name__
+        (['x', 'y'], 'point')
+    """
+
+    def decorate(forwarder: Callable[..., _R]) -> Callable[_P, _R]:
+        returns = inspect.signature(forwarder).return_annotation
+        forwarder.__signature__ = inspect.signature(target).replace(  # type: ignore[attr-defined]
+            return_annotation=returns
+        )
+        return forwarder
+
+    return decorate
+
+
+@_with_signature_of(WrappedBackbone)
+def wrap_backbone(*args: Any, **kwargs: Any) -> WrappedBackbone:
     """Add Perceive-IR semantic guidance and degradation conditioning to any restoration network.
 
-    Args:
-        net: The network, ``(B, 3, H, W) → output``; it is not modified.
-        layers: Names (from ``net.named_modules()``) of the modules whose 4-D outputs are guided,
-            or ``None`` to choose up to four automatically by a dry run (the rule is in
-            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: the latent plus the decoder
-            levels nearest to it). See ``model.hooked_layers``.
-        semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
-            saved files), a transformers config or config dict (random init; tests, offline),
-            an in-memory transformers model (configs and models are saved with their weights),
-            or ``None`` for CFE-only guidance (the FiLM heads see ``z`` alone).
-        cond_dim: Size of the built-in CFE embedding (used when ``condition`` is ``None`` or
-            lists ``'cfe'``).
-        cross_attention: Follow each level's FiLM with a channel cross-attention: a bool for all
-            levels or one bool per level.
-        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
-            output back; ``None`` leaves sizes alone.
-        condition: ``None`` (the built-in CFE), a ConditionSource module (``cond_dim`` +
-            ``forward(degraded) → (B, cond_dim)``, e.g. AMIRNet's degradation tree) used in
-            place of the CFE, or a list of them whose outputs are concatenated (use ``'cfe'``
-            in the list to keep the built-in CFE beside them).
-        encoder_revision: Hub revision of ``semantic_encoder``.
-        semantic_layers: Encoder layer per level; ``None``: the paper's depths (1, 4, 8, 12 of
-            12), deepest to the first (coarsest) level.
-        hidden_dim: Hidden width of each FiLM head.
-        image_size: Side of the square the semantic encoder sees.
-        probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
+    ``wrap_backbone(net, **options)`` is ``WrappedBackbone(net, **options)``: the same
+    parameters (``inspect.signature`` and type checkers see them), documented once, on
+    :class:`WrappedBackbone`. ``net`` is not modified; its ``state_dict`` stays its own.
 
     Returns:
-        A :class:`WrappedBackbone`.
+        A :class:`WrappedBackbone` whose ``forward(degraded)`` returns what ``net`` returns.
 
     Raises:
-        ValueError: unknown or unusable ``layers`` (the message lists valid names and shapes),
-            bad sizes.
+        ValueError: unknown or unusable ``layers``, bad sizes (see :class:`WrappedBackbone`).
         TypeError: ``net`` or ``condition`` is not a module of the right kind.
 
     Example:
@@ -436,17 +464,4 @@ def wrap_backbone(
         >>> model(x).shape
         torch.Size([1, 3, 25, 25])
     """
-    return WrappedBackbone(
-        net,
-        layers=layers,
-        semantic_encoder=semantic_encoder,
-        cond_dim=cond_dim,
-        cross_attention=cross_attention,
-        pad_to=pad_to,
-        condition=condition,
-        encoder_revision=encoder_revision,
-        semantic_layers=semantic_layers,
-        hidden_dim=hidden_dim,
-        image_size=image_size,
-        probe_size=probe_size,
-    )
+    return WrappedBackbone(*args, **kwargs)
