@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save as safetensors_bytes
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -16,6 +17,7 @@ from .._validation import check_int
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.losses.difficulty import ProxyPSNRDifficulty
+from .checkpoint import trainable_state_dict
 from .config import TrainConfig
 from .loop import Callback, ModelSpec, Trainer, resolve_model
 
@@ -252,12 +254,8 @@ class RestorationTrainer(Trainer):
 
     def on_train_end(self) -> None:
         """Save the trainable weights to ``model.safetensors`` and, for a wrapped model, the adapter."""
-        from safetensors.torch import save
-
-        from .checkpoint import trainable_state_dict
-
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.output_dir / "model.safetensors", save(trainable_state_dict(self.model)))
+        atomic_write_bytes(self.output_dir / "model.safetensors", safetensors_bytes(trainable_state_dict(self.model)))
         if hasattr(self.model, "save_pretrained") and hasattr(self.model, "adapter"):
             self.model.save_pretrained(self.output_dir / "adapter")
         self.log_text(f"saved the trained model to {self.output_dir}")
