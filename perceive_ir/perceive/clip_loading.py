@@ -2,13 +2,15 @@
 
 ``clip_model`` may be an open_clip model name (``"ViT-B-32"``), a schema id
 (``"hf-hub:org/repo"``, ``"local-dir:/path"``) or an open_clip config dict
-(``{"embed_dim", "vision_cfg", "text_cfg"}``, random weights: what the offline tests use).
+(``{"embed_dim", "vision_cfg", "text_cfg"}``): random weights (what the offline tests use), or
+the weights of a local state-dict file.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from torch import Tensor, nn
@@ -49,7 +51,37 @@ def _as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     return (int(size[0]), int(size[1]))
 
 
-def _from_config_dict(config: dict[str, Any]) -> LoadedClip:
+def _load_weights_file(model: nn.Module, path: str) -> None:
+    """Load a local CLIP state dict (safetensors, or a weights-only torch file) strictly, as float32."""
+    import torch
+    from safetensors.torch import load_file
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(
+            f"`clip_pretrained` must be None or an existing weights file when `clip_model` is a config dict, "
+            f"got {path!r} (no such file)."
+        )
+    try:
+        if file.suffix == ".safetensors":
+            state = load_file(str(file))
+        else:
+            state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # safetensors, zip and unpickling errors: the file is not a plain state dict
+        raise ClipLoadError(
+            f"{file}: cannot be read as a CLIP state dict ({type(err).__name__}); expected a .safetensors "
+            "file or a torch.save'd dict of tensors (TorchScript archives are not read: they need full "
+            "unpickling; convert them to safetensors once)."
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ClipLoadError(f"{file}: expected a dict of tensors (a CLIP state dict), found {type(state).__name__}.")
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as err:
+        raise ClipLoadError(f"{file}: the weights do not fit the `clip_model` config: {err}") from None
+
+
+def _from_config_dict(config: dict[str, Any], weights: str | None) -> LoadedClip:
     import open_clip
 
     missing = [k for k in ("embed_dim", "vision_cfg", "text_cfg") if k not in config]
@@ -62,6 +94,8 @@ def _from_config_dict(config: dict[str, Any]) -> LoadedClip:
             "learner needs open_clip's own text transformer."
         )
     model = open_clip.CLIP(**cfg)
+    if weights is not None:
+        _load_weights_file(model, weights)
     context_length = int(cfg["text_cfg"].get("context_length", 77))
     return LoadedClip(
         model=model,
@@ -69,7 +103,7 @@ def _from_config_dict(config: dict[str, Any]) -> LoadedClip:
         mean=tuple(open_clip.OPENAI_DATASET_MEAN),  # type: ignore[arg-type]
         std=tuple(open_clip.OPENAI_DATASET_STD),  # type: ignore[arg-type]
         image_size=_as_pair(model.visual.image_size),
-        has_source=False,
+        has_source=weights is not None,
     )
 
 
@@ -79,7 +113,9 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
     Args:
         clip_model: Model name, ``hf-hub:``/``local-dir:`` id, or a config dict.
         clip_pretrained: open_clip pretrained tag or checkpoint path for a plain model name;
-            ``None`` for random weights. Ignored (must be ``None``) with a schema id or a dict.
+            ``None`` for random weights. Must be ``None`` with a schema id. With a config dict:
+            ``None`` (random weights) or a local state-dict file (``.safetensors``, or a
+            ``torch.save`` dict of tensors read with ``weights_only=True``) loaded strictly.
 
     Returns:
         The model (in eval mode) and its preprocessing facts.
@@ -98,9 +134,7 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
     import open_clip  # imported here: it pulls in torchvision and takes seconds
 
     if isinstance(clip_model, dict):
-        if clip_pretrained is not None:
-            raise ValueError("`clip_pretrained` must be None when `clip_model` is a config dict (random weights).")
-        return _from_config_dict(clip_model)
+        return _from_config_dict(clip_model, clip_pretrained)
     if not isinstance(clip_model, str) or not clip_model:
         raise TypeError(
             f"`clip_model` must be an open_clip model name, an 'hf-hub:'/'local-dir:' id or a config dict, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import torch
@@ -11,7 +12,8 @@ from torch import Tensor, nn
 from .._validation import OUTPUT_RANGE_SLACK, check_image
 from ..hub import HubMixin
 from .clip_loading import load_clip
-from .prompts import DEFAULT_TIER_WORDS, TIERS, TierPrompts
+from .official_prompts import OfficialCheckpointError, load_official_prompts
+from .prompts import DEFAULT_TIER_WORDS, PROMPT_STYLES, TIERS, TierPrompts
 
 __all__ = ["QualityPerceiver"]
 
@@ -30,11 +32,16 @@ class QualityPerceiver(nn.Module, HubMixin):
 
     Args:
         clip_model: open_clip model name (``"ViT-B-32"``), ``"hf-hub:org/repo"`` /
-            ``"local-dir:/path"`` id, or an open_clip config dict (random weights).
+            ``"local-dir:/path"`` id, or an open_clip config dict.
         clip_pretrained: open_clip pretrained tag or file for a plain model name (the paper:
-            OpenAI ViT-B/32, ``"openai"``); ``None`` for random weights or with an id / dict.
+            OpenAI ViT-B/32, ``"openai"``); with a config dict, ``None`` (random weights) or a
+            local state-dict file; ``None`` with an id.
         n_ctx: Learnable context vectors per tier (the paper: 16).
         tier_words: Words initialising the last context vector of each tier.
+        style: ``"perceive-ir"``, or ``"official"``: the authors' released pipeline, which
+            :meth:`from_official` uses — their prompt layout (see
+            :class:`~perceive_ir.perceive.prompts.TierPrompts`) and their image preprocessing
+            (bicubic resize to CLIP's size *without* antialiasing, always applied).
 
     Example:
         >>> import torch
@@ -53,11 +60,15 @@ class QualityPerceiver(nn.Module, HubMixin):
         clip_pretrained: str | None = "openai",
         n_ctx: int = 16,
         tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
+        style: str = "perceive-ir",
     ) -> None:
         super().__init__()
+        if style not in PROMPT_STYLES:
+            raise ValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
         loaded = load_clip(clip_model, clip_pretrained)
         self.clip = loaded.model.requires_grad_(False).eval()
-        self.prompts = TierPrompts(self.clip, loaded.tokenizer, n_ctx=n_ctx, tier_words=tier_words)
+        self.prompts = TierPrompts(self.clip, loaded.tokenizer, n_ctx=n_ctx, tier_words=tier_words, style=style)
+        self.style = style
         self.register_buffer("pixel_mean", torch.tensor(loaded.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(loaded.std).view(1, 3, 1, 1), persistent=False)
         self.image_size = loaded.image_size
@@ -67,6 +78,7 @@ class QualityPerceiver(nn.Module, HubMixin):
             "clip_pretrained": clip_pretrained,
             "n_ctx": n_ctx,
             "tier_words": list(tier_words),
+            "style": style,
         }
         self._text_cache: tuple[tuple[Any, ...], Tensor] | None = None
 
@@ -102,8 +114,15 @@ class QualityPerceiver(nn.Module, HubMixin):
         return self._text_cache[1]
 
     def preprocess(self, images: Tensor) -> Tensor:
-        """Resize to CLIP's input size (bicubic, antialiased) and normalise; differentiable."""
-        if tuple(images.shape[-2:]) != self.image_size:
+        """Resize to CLIP's input size (bicubic) and normalise; differentiable.
+
+        The ``"perceive-ir"`` style antialiases (a downscaled image then matches what CLIP saw
+        in training, a resized photograph); the ``"official"`` style resizes as the authors'
+        code does, without antialiasing.
+        """
+        if self.style == "official":
+            images = F.interpolate(images, size=self.image_size, mode="bicubic", align_corners=False)
+        elif tuple(images.shape[-2:]) != self.image_size:
             images = F.interpolate(images, size=self.image_size, mode="bicubic", align_corners=False, antialias=True)
         return (images - self.pixel_mean) / self.pixel_std
 
@@ -128,10 +147,16 @@ class QualityPerceiver(nn.Module, HubMixin):
             return len(visual.transformer.resblocks)
         raise AttributeError(f"Cannot tell the depth of a {type(visual).__name__} vision tower.")
 
-    def logits_from_features(self, image_features: Tensor) -> Tensor:
-        """Tier logits from normalised image features: ``logit_scale.exp() · cos``."""
-        text = self.text_features().to(image_features.dtype)
-        return self.clip.logit_scale.exp() * image_features @ text.T
+    def logits_from_features(self, image_features: Tensor, logit_scale: bool = True) -> Tensor:
+        """Tier logits from normalised image features: ``logit_scale.exp() · cos``.
+
+        Args:
+            image_features: ``(B, D)`` normalised CLIP image features.
+            logit_scale: Multiply by CLIP's logit scale (default). ``False`` gives the raw
+                cosines, the logits of the authors' released stage-2 quality loss.
+        """
+        cosine = image_features @ self.text_features().to(image_features.dtype).T
+        return self.clip.logit_scale.exp() * cosine if logit_scale else cosine
 
     # -- public scoring ------------------------------------------------------------------------
     def forward(self, images: Tensor) -> Tensor:
@@ -156,6 +181,25 @@ class QualityPerceiver(nn.Module, HubMixin):
         probs = self.probabilities(images)
         return probs @ probs.new_tensor(_TIER_VALUES)
 
+    def quality_loss(self, images: Tensor, logit_scale: bool = True) -> Tensor:
+        """The quality term ``L_clip = mean(1 − p_high)`` of restored images, differentiable.
+
+        Args:
+            images: ``(B, 3, H, W)`` float images in ``[0, 1]`` (outputs may overshoot by up to 1).
+            logit_scale: ``True`` (ours, the default): the softmax of the scaled logits.
+                ``False``: the authors' released form, the softmax of raw cosines over
+                images clamped to ``[0, 1]``; its softmax is nearly flat, so its gradient is
+                small. It reproduces their ``QualityCLIPLoss`` value.
+
+        Returns:
+            A scalar.
+        """
+        check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
+        if not logit_scale:
+            images = images.clamp(0.0, 1.0)
+        logits = self.logits_from_features(self.encode_images(images), logit_scale=logit_scale)
+        return (1.0 - logits.softmax(dim=-1)[:, 2]).mean()
+
     def triplet_loss(self, low: Tensor, medium: Tensor, high: Tensor) -> Tensor:
         """Stage-1 prompt-learning loss: cross-entropy of each image against its tier.
 
@@ -177,6 +221,68 @@ class QualityPerceiver(nn.Module, HubMixin):
         logits = self.logits_from_features(self.encode_images(torch.cat([low, medium, high])))
         targets = torch.arange(3, device=logits.device).repeat_interleave(low.shape[0])
         return F.cross_entropy(logits, targets)
+
+    # -- the authors' checkpoints ---------------------------------------------------------------
+    @classmethod
+    def from_official(
+        cls,
+        path: str | os.PathLike[str],
+        clip_model: str | dict[str, Any] = "ViT-B-32",
+        clip_pretrained: str | None = "openai",
+    ) -> QualityPerceiver:
+        """Build a perceiver from the Perceive-IR authors' stage-1 prompt checkpoint.
+
+        The file (``quality_prompts_100000.pth``, as their ``train_stage1_prompts.py`` writes
+        it) is read with ``weights_only=True``: nothing in it is executed. The perceiver has
+        the ``"official"`` style, so its tier probabilities equal the authors' pipeline's
+        (their tiers terrible / mediocre / excellent are our low / medium / high).
+
+        Args:
+            path: The prompt checkpoint.
+            clip_model: The CLIP the prompts were trained with (the authors': OpenAI ViT-B/32).
+            clip_pretrained: Its weights (``"openai"``), or a local state-dict file with a
+                config-dict ``clip_model``.
+
+        Returns:
+            The perceiver, frozen and in eval mode.
+
+        Raises:
+            FileNotFoundError: ``path`` does not exist.
+            OfficialCheckpointError: the file is not a readable prompt checkpoint, or its
+                prompts do not fit ``clip_model`` (token width or context length).
+
+        Example:
+            >>> import tempfile
+            >>> from perceive_ir.perceive.official_prompts import OfficialCheckpointError
+            >>> with tempfile.NamedTemporaryFile(suffix=".pth") as handle:
+            ...     try:
+            ...         QualityPerceiver.from_official(handle.name, clip_model={}, clip_pretrained=None)
+            ...     except OfficialCheckpointError as err:
+            ...         print("refused:", "truncated or not a torch.save file" in str(err))
+            refused: True
+        """
+        prompts = load_official_prompts(path)
+        perceiver = cls(
+            clip_model=clip_model,
+            clip_pretrained=clip_pretrained,
+            n_ctx=prompts.n_ctx,
+            tier_words=prompts.quality_names,
+            style="official",
+        )
+        own = perceiver.prompts
+        if tuple(own.token_suffix.shape) != tuple(prompts.token_suffix.shape) or own.ctx.shape != prompts.context.shape:
+            name = clip_model if isinstance(clip_model, str) else "(config dict)"
+            raise OfficialCheckpointError(
+                f"{prompts.source}: the prompts were trained with a CLIP of token width {prompts.width} and "
+                f"context length {prompts.context_length}; `clip_model` {name} has width {own.ctx.shape[-1]} "
+                f"and context length {own.tokens.shape[1]}."
+            )
+        with torch.no_grad():
+            own.ctx.copy_(prompts.context)
+            own.token_prefix.copy_(prompts.token_prefix)
+            own.token_suffix.copy_(prompts.token_suffix)
+            own.tokens.copy_(prompts.tokenized_prompts)
+        return perceiver.freeze()
 
     # -- hub -----------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .._validation import check_int
 
-__all__ = ["TIERS", "DEFAULT_TIER_WORDS", "TierPrompts"]
+__all__ = ["TIERS", "DEFAULT_TIER_WORDS", "PROMPT_STYLES", "TierPrompts"]
 
 #: Quality tiers in the order of the perceiver's logits.
 TIERS: tuple[str, str, str] = ("low", "medium", "high")
@@ -18,6 +18,10 @@ TIERS: tuple[str, str, str] = ("low", "medium", "high")
 DEFAULT_TIER_WORDS: tuple[str, str, str] = ("terrible", "mediocre", "excellent")
 
 _PLACEHOLDER = "X"
+#: ``"perceive-ir"``: template ``X … X.``, token embeddings read from CLIP at every call;
+#: ``"official"``: the authors' template ``X … X`` (no period) with the start and end token
+#: embeddings stored as buffers, as their prompt learner keeps them.
+PROMPT_STYLES: tuple[str, str] = ("perceive-ir", "official")
 
 
 class TierPrompts(nn.Module):
@@ -27,12 +31,19 @@ class TierPrompts(nn.Module):
     token embeddings of a placeholder template. Context is initialised ``N(0, 0.02)`` and the
     last vector of each tier from the (mean sub-word) embedding of its tier word.
 
+    With ``style="official"`` the prompts are laid out as the Perceive-IR authors' prompt
+    learner lays them out, so that their checkpoints load unchanged: the template has no
+    period, and the embeddings around the context (``token_prefix``: start of text;
+    ``token_suffix``: end of text and padding) and the template's token ids (``tokens``) are
+    persistent buffers, saved and loaded with the context.
+
     Args:
         clip: open_clip ``CLIP`` whose text tower the prompts run through (not registered here).
         tokenizer: open_clip tokenizer of that model.
         n_ctx: Context vectors per tier.
         tier_words: One word per tier, low to high.
         init_std: Standard deviation of the context initialisation.
+        style: ``"perceive-ir"`` or ``"official"`` (see above).
 
     Example:
         >>> from perceive_ir.perceive.clip_loading import load_clip
@@ -51,9 +62,12 @@ class TierPrompts(nn.Module):
         n_ctx: int = 16,
         tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
         init_std: float = 0.02,
+        style: str = "perceive-ir",
     ) -> None:
         super().__init__()
         check_int(n_ctx, "n_ctx")
+        if style not in PROMPT_STYLES:
+            raise ValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
         if len(tier_words) != len(TIERS) or not all(isinstance(w, str) and w.strip() for w in tier_words):
             raise ValueError(
                 f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}."
@@ -62,13 +76,20 @@ class TierPrompts(nn.Module):
         if n_ctx + 3 > context_length:
             raise ValueError(f"`n_ctx`={n_ctx} does not fit CLIP's context length {context_length} (need n_ctx + 3).")
         embedding: nn.Embedding = clip.token_embedding
-        template = " ".join([_PLACEHOLDER] * n_ctx) + "."
+        template = " ".join([_PLACEHOLDER] * n_ctx) + ("." if style == "perceive-ir" else "")
         tokens = tokenizer([template] * len(TIERS)).long()
         placeholder_id = int(tokenizer([_PLACEHOLDER])[0, 1])
         if not bool((tokens[:, 1 : 1 + n_ctx] == placeholder_id).all()):
             raise ValueError("The tokenizer split the prompt template unexpectedly; use an open_clip BPE tokenizer.")
-        self.register_buffer("tokens", tokens, persistent=False)
+        official = style == "official"
+        self.register_buffer("tokens", tokens, persistent=official)
+        if official:
+            with torch.no_grad():
+                around = embedding(tokens).float()
+            self.register_buffer("token_prefix", around[:, :1].clone())
+            self.register_buffer("token_suffix", around[:, 1 + n_ctx :].clone())
         self.n_ctx = n_ctx
+        self.style = style
         self.tier_words = tuple(tier_words)
 
         ctx = torch.empty(len(TIERS), n_ctx, embedding.weight.shape[1]).normal_(0.0, init_std)
@@ -89,8 +110,12 @@ class TierPrompts(nn.Module):
 
         cast = clip.transformer.get_cast_dtype()
         tokens = self.tokens
-        x = clip.token_embedding(tokens).to(cast)
-        x = torch.cat([x[:, :1], self.ctx.to(cast), x[:, 1 + self.n_ctx :]], dim=1)
+        if self.style == "official":
+            prefix, suffix = self.token_prefix.to(cast), self.token_suffix.to(cast)
+        else:
+            around = clip.token_embedding(tokens).to(cast)
+            prefix, suffix = around[:, :1], around[:, 1 + self.n_ctx :]
+        x = torch.cat([prefix, self.ctx.to(cast), suffix], dim=1)
         x = x + clip.positional_embedding.to(cast)
         x = clip.transformer(x, attn_mask=clip.attn_mask)
         x = clip.ln_final(x)

@@ -28,7 +28,14 @@ from .film import FiLMHead, film
 if TYPE_CHECKING:  # transformers is imported lazily: it is slow to import
     from transformers import PretrainedConfig
 
-__all__ = ["SemanticGuidance", "EncoderSpec", "IMAGENET_MEAN", "IMAGENET_STD", "default_semantic_layers"]
+__all__ = [
+    "SemanticGuidance",
+    "EncoderSpec",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "build_semantic_encoder",
+    "default_semantic_layers",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -119,6 +126,24 @@ def _build_encoder(spec: EncoderSpec, revision: str | None) -> tuple[nn.Module |
         "`encoder` must be a Hub id string, a transformers config, a config dict, a transformers model "
         f"or None, got {type(spec).__name__}."
     )
+
+
+def build_semantic_encoder(spec: EncoderSpec, revision: str | None = None) -> tuple[nn.Module | None, str | None]:
+    """Build a frozen-encoder candidate from what ``encoder=`` accepts (see :class:`SemanticGuidance`).
+
+    Args:
+        spec: A Hub id or local folder (loaded with ``AutoModel.from_pretrained``), a
+            transformers config or config dict (random weights), a transformers model, or None.
+        revision: Hub revision, only with a Hub id.
+
+    Returns:
+        The model (not yet frozen) and its Hub id or folder (``None`` when it is defined in memory).
+
+    Example:
+        >>> build_semantic_encoder(None)
+        (None, None)
+    """
+    return _build_encoder(spec, revision)
 
 
 class SemanticGuidance(nn.Module, HubMixin):

@@ -103,6 +103,10 @@ class QualityAwareLoss(nn.Module):
             :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
+        clip_logit_scale: ``L_clip`` from CLIP's scaled logits (default). ``False`` uses the
+            raw cosines, as the authors' released code does (see
+            :meth:`QualityPerceiver.quality_loss <perceive_ir.perceive.perceiver.QualityPerceiver.quality_loss>`;
+            that softmax is nearly flat and its gradient small).
 
     Example:
         >>> import torch
@@ -126,8 +130,12 @@ class QualityAwareLoss(nn.Module):
         feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]] = "clip",
         difficulty: str | float | Sequence[float] | DifficultyRule = "proxy_psnr",
         layer_weights: Sequence[float] | None = None,
+        clip_logit_scale: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(clip_logit_scale, bool):
+            raise TypeError(f"`clip_logit_scale` must be a bool, got {type(clip_logit_scale).__name__}.")
+        self.clip_logit_scale = clip_logit_scale
         if isinstance(weights, Mapping):
             unknown = set(weights) - {"rec", "cl", "clip", "dpl"}
             if unknown:
@@ -244,7 +252,8 @@ class QualityAwareLoss(nn.Module):
             embedding = self.perceiver.encode_images(restored)  # type: ignore[union-attr]
 
         if w.clip > 0:
-            p_high = self.perceiver.logits_from_features(embedding).softmax(dim=-1)[:, 2]  # type: ignore[union-attr]
+            logits = self.perceiver.logits_from_features(embedding, logit_scale=self.clip_logit_scale)  # type: ignore[union-attr]
+            p_high = logits.softmax(dim=-1)[:, 2]
             clip_term = (1.0 - p_high).mean()
             total = total + w.clip * clip_term
             terms["clip"] = clip_term.detach()

@@ -1,0 +1,85 @@
+"""The frozen DINOv2 semantic features of the authors' restorer, with their preprocessing.
+
+The authors' ``DinoSemanticEncoder`` resizes the whole image to 224×224 (bicubic, no
+antialiasing, no crop), normalises it with the ImageNet statistics and takes the CLS token
+of DINOv2's hidden states 1, 4, 8 and 12 (``hidden_states[0]`` is the embedding output and
+the last one is read *before* the final layer norm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ...perceive.semantic import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, build_semantic_encoder
+
+__all__ = ["OFFICIAL_SEMANTIC_LAYERS", "DinoClsFeatures"]
+
+#: The hidden states whose CLS tokens guide the four levels, finest level first.
+OFFICIAL_SEMANTIC_LAYERS: tuple[int, int, int, int] = (1, 4, 8, 12)
+
+
+class DinoClsFeatures(nn.Module):
+    """CLS tokens of chosen hidden states of a frozen DINOv2, computed without gradients.
+
+    Args:
+        encoder: A Hub id or local folder of a DINOv2 model (``"facebook/dinov2-base"``, the
+            authors'), a transformers config or config dict (random weights: tests), or a model.
+        layers: Hidden states to read (``1..depth``).
+        image_size: Side of the square the image is resized to.
+        revision: Hub revision of ``encoder``.
+
+    Example:
+        >>> from transformers import Dinov2Config
+        >>> tiny = Dinov2Config(hidden_size=32, num_hidden_layers=12, num_attention_heads=2, intermediate_size=64)
+        >>> features = DinoClsFeatures(tiny)(torch.rand(2, 3, 40, 56))
+        >>> [tuple(f.shape) for f in features]
+        [(2, 32), (2, 32), (2, 32), (2, 32)]
+    """
+
+    def __init__(
+        self,
+        encoder: EncoderSpec = "facebook/dinov2-base",
+        layers: Sequence[int] = OFFICIAL_SEMANTIC_LAYERS,
+        image_size: int = 224,
+        revision: str | None = None,
+    ) -> None:
+        super().__init__()
+        model, self.encoder_id = build_semantic_encoder(encoder, revision)
+        if model is None:
+            raise ValueError("`encoder` must name a DINOv2 model; the authors' restorer needs semantic features.")
+        self.encoder = model.requires_grad_(False).eval()
+        self.revision = revision
+        depth = int(model.config.num_hidden_layers)
+        layers = tuple(layers)
+        if not layers or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= depth for i in layers):
+            raise ValueError(f"`layers` must be hidden-state indices in 1..{depth}, got {layers!r}.")
+        self.layers = layers
+        self.image_size = image_size
+        self.dim = int(model.config.hidden_size)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> DinoClsFeatures:
+        """The encoder always stays in eval mode."""
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> list[Tensor]:
+        """``(B, 3, H, W)`` images in ``[0, 1]`` → one ``(B, dim)`` CLS token per layer."""
+        size = (self.image_size, self.image_size)
+        pixels = F.interpolate(images, size=size, mode="bicubic", align_corners=False)
+        pixels = (pixels - self.mean.to(pixels.dtype)) / self.std.to(pixels.dtype)
+        param = next(self.encoder.parameters())
+        hidden = self.encoder(pixel_values=pixels.to(param.dtype), output_hidden_states=True).hidden_states
+        return [hidden[i][:, 0].to(images.dtype) for i in self.layers]
+
+    def spec(self) -> str | dict[str, Any]:
+        """How a config names the encoder: its Hub id or folder, or its config dict."""
+        return self.encoder_id if self.encoder_id is not None else self.encoder.config.to_dict()
