@@ -2,9 +2,9 @@
 
 :func:`restore` pads to the network's multiple, optionally cuts the image into overlapping
 tiles (blended by :func:`~perceive_ir.inference.tiling.tiled_apply`), and crops back. For a
-:class:`~perceive_ir.retrofit.wrap.WrappedBackbone` the guidance (degradation condition and semantic
-features) is computed once per image on the *whole* image and shared by all its tiles, so a
-tile sees the same conditioning it would see without tiling.
+:class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or the authors' ``PerceiveIRNet`` the guidance
+(degradation condition and semantic features) is computed once per image on the *whole* image
+and shared by all its tiles, so a tile sees the same conditioning it would see without tiling.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from torch import Tensor, nn
 
 from .._validation import check_image, check_int
 from ..models.factory import load_model, model_multiple
-from ..retrofit.wrap import WrappedBackbone
 from .tiling import tiled_apply
 
 __all__ = ["restore"]
@@ -133,8 +132,13 @@ def restore(
 
 
 def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor]:
-    """What runs on each tile: the network, with the whole image's guidance for a wrapped one."""
-    if isinstance(model, WrappedBackbone):
+    """What runs on each tile: the network, with the whole image's guidance for a guided one.
+
+    A guided network (a :class:`~perceive_ir.retrofit.wrap.WrappedBackbone`, the authors'
+    :class:`~perceive_ir.models.official.PerceiveIRNet`, or any module with both methods)
+    exposes ``compute_guidance(whole)`` and ``forward_with_guidance(tile, guidance)``.
+    """
+    if callable(getattr(model, "compute_guidance", None)) and callable(getattr(model, "forward_with_guidance", None)):
         guidance = model.compute_guidance(whole)  # once per image, shared by every tile
         return lambda tiles: model.forward_with_guidance(tiles, guidance)
     return model

@@ -13,17 +13,24 @@ The CLI, the recipes and the demo all build and load networks through these two 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 from torch import nn
 
 from .._registry import Registry
+from ..hub import CONFIG_NAME
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .checkpoint import load_restoration_model
+from .official import MediumRestorer, PerceiveIRNet, load_official
+from .official.checkpoint import official_kind_of_file
+from .official.unet import RestormerUNet
 from .user_network import load_user_descriptor
 
 __all__ = [
@@ -99,15 +106,19 @@ def list_models() -> list[str]:
     return _MODELS.names()
 
 
+#: Networks saved with ``save_pretrained`` that load as they are (no backbone), by class name.
+_STANDALONE_CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (PerceiveIRNet, MediumRestorer)}
+
+
 def model_multiple(model: nn.Module) -> int:
-    """The size multiple inputs are padded to: ``pad_to`` of a wrapped network, else 1.
+    """The size multiple inputs are padded to: ``pad_to`` of a wrapped or official network, else 1.
 
     Example:
         >>> from torch import nn
         >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
         1
     """
-    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, WrappedBackbone) else 1
+    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, (WrappedBackbone, RestormerUNet)) else 1
 
 
 def _load_backbone_weights(backbone: nn.Module, weights: str | os.PathLike[str], name: str) -> None:
@@ -192,8 +203,10 @@ def load_model(
 ) -> LoadedModel:
     """Resolve a model source (and optional backbone weights) into a network.
 
-    ``source`` is tried, in order, as: a checkpoint **file** of a plain network (loaded with
-    spandrel); a local **folder** written by ``save_restoration_model`` or ``save_pretrained``;
+    ``source`` is tried, in order, as: a checkpoint **file** — one of the Perceive-IR authors'
+    restorer or medium-restorer ``.pth`` files (:func:`~perceive_ir.models.official.load_official`),
+    else a plain network (loaded with spandrel); a local **folder** written by
+    ``save_restoration_model`` or ``save_pretrained`` (a converted official model included);
     a **preset** name of :func:`list_models` (random weights unless ``backbone`` gives the
     backbone's); a **Hub** repository id. With ``source=None``, ``backbone`` alone is loaded
     as a plain network.
@@ -203,8 +216,10 @@ def load_model(
         backbone: A checkpoint of the backbone: it replaces a folder's backbone weights, or
             loads into a preset's backbone.
         revision: Hub revision (a commit hash pins it).
-        **kwargs: More arguments for :func:`create_model` (a preset) or
-            :func:`~perceive_ir.models.checkpoint.load_restoration_model` (a folder or Hub id).
+        **kwargs: More arguments for :func:`create_model` (a preset),
+            :func:`~perceive_ir.models.official.load_official` (an authors' file, e.g.
+            ``semantic_encoder=``) or :func:`~perceive_ir.models.checkpoint.load_restoration_model`
+            (a folder or Hub id).
 
     Returns:
         The :class:`LoadedModel`.
@@ -226,6 +241,9 @@ def load_model(
         path = backbone if source is None else source
         if source is not None and backbone is not None:
             raise ValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")
+        official = _official_network(path, **kwargs)  # type: ignore[arg-type]
+        if official is not None:
+            return official
         descriptor = load_user_descriptor(path)  # type: ignore[arg-type]
         if getattr(descriptor, "scale", 1) != 1:
             raise ValueError(f"{path} is a ×{descriptor.scale} super-resolution network; restoration needs scale 1.")
@@ -237,6 +255,49 @@ def load_model(
         if backbone is None:
             return LoadedModel(net.eval(), model_multiple(net), f"preset {name} (untrained)", trained=False)
         return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
+    standalone = _STANDALONE_CLASSES.get(_saved_class(source, revision) or "")
+    if standalone is not None:
+        if backbone is not None:
+            raise ValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")
+        net = standalone.from_pretrained(source, revision=revision, **kwargs).eval()
+        return LoadedModel(net, model_multiple(net), f"{standalone.__name__} from {name}")
     net = load_restoration_model(source, backbone=backbone, revision=revision, **kwargs)
     description = name + (f" with backbone {backbone}" if backbone else "")
     return LoadedModel(net, model_multiple(net), description)
+
+
+def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedModel | None:
+    """An authors' restorer or medium restorer file as a model; None for any other file."""
+    if Path(path).suffix.lower() not in (".pth", ".pt", ".ckpt", ".tar"):
+        return None
+    try:
+        kind = official_kind_of_file(path)
+    except ValueError:  # not a weights-only torch dict: let spandrel say what it is
+        return None
+    if kind is None:
+        return None
+    if kind == "prompts":
+        raise ValueError(
+            f"{path} is the authors' stage-1 prompt checkpoint (a quality perceiver, not a restorer): use it with "
+            "`perceive-ir score --perceiver` after `perceive-ir convert-official`, or QualityPerceiver.from_official."
+        )
+    net = load_official(path, kind=kind, **kwargs)
+    return LoadedModel(net, model_multiple(net), f"authors' {type(net).__name__} from {path}")
+
+
+def _saved_class(source: str | os.PathLike[str], revision: str | None) -> str | None:
+    """The ``_class`` recorded in a saved folder's (or Hub repo's) ``config.json``, if readable."""
+    folder = Path(source)
+    if folder.is_dir():
+        config_file: Path | None = folder / CONFIG_NAME
+    else:
+        try:
+            config_file = Path(hf_hub_download(repo_id=str(source), filename=CONFIG_NAME, revision=revision))
+        except (HfHubHTTPError, LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
+            return None
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    except (OSError, ValueError):
+        return None
+    saved = config.get("_class") if isinstance(config, dict) else None
+    return saved if isinstance(saved, str) else None
