@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,11 @@ from .unet import LEVELS
 __all__ = [
     "OFFICIAL_KINDS",
     "OfficialCheckpointError",
+    "OfficialFile",
     "detect_official_kind",
     "load_official",
     "official_kind_of_file",
+    "read_official",
 ]
 
 #: The kinds of authors' file, and what each loads into.
@@ -187,6 +190,36 @@ def _medium(mapping: Mapping[str, Any], source: str) -> MediumRestorer:
     return net
 
 
+@dataclass(frozen=True)
+class OfficialFile:
+    """An authors' file read by :func:`read_official`.
+
+    Attributes:
+        kind: A key of :data:`OFFICIAL_KINDS`.
+        module: The module it loaded into, in eval mode.
+        facts: What the file says of its training, where present: ``iteration``, ``tasks``
+            (the restorer's ``config.data.tasks``), ``heldout_fold`` (a medium restorer's).
+    """
+
+    kind: str
+    module: nn.Module
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _facts(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if isinstance(mapping.get("iteration"), int):
+        facts["iteration"] = mapping["iteration"]
+    config = mapping.get("config")
+    data = config.get("data") if isinstance(config, Mapping) else None
+    tasks = data.get("tasks") if isinstance(data, Mapping) else None
+    if isinstance(tasks, (list, tuple)) and all(isinstance(t, str) for t in tasks):
+        facts["tasks"] = list(tasks)
+    if mapping.get("heldout_fold") in (0, 1):
+        facts["heldout_fold"] = mapping["heldout_fold"]
+    return facts
+
+
 def load_official(
     path: str | os.PathLike[str],
     *,
@@ -226,6 +259,26 @@ def load_official(
         ...         print(str(err).split(": ", 1)[1][:40])
         looks like a plain state dict (1 tensors
     """
+    return read_official(
+        path,
+        kind=kind,
+        semantic_encoder=semantic_encoder,
+        semantic_encoder_revision=semantic_encoder_revision,
+        clip_model=clip_model,
+        clip_pretrained=clip_pretrained,
+    ).module
+
+
+def read_official(
+    path: str | os.PathLike[str],
+    *,
+    kind: str | None = None,
+    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder_revision: str | None = None,
+    clip_model: str | dict[str, Any] = "ViT-B-32",
+    clip_pretrained: str | None = "openai",
+) -> OfficialFile:
+    """:func:`load_official`, also returning the file's kind and its training facts (same arguments)."""
     if kind is not None and kind not in OFFICIAL_KINDS:
         raise ValueError(f"`kind` must be None or one of {sorted(OFFICIAL_KINDS)}, got {kind!r}.")
     source = str(Path(path))
@@ -238,11 +291,14 @@ def load_official(
         raise OfficialCheckpointError(
             f"{source}: this is {OFFICIAL_KINDS[found].split(' → ')[0]}; expected {expected}."
         )
+    module: nn.Module
     if found == "prompts":
-        return QualityPerceiver.from_official(path, clip_model=clip_model, clip_pretrained=clip_pretrained)
-    if found == "medium":
-        return _medium(mapping, source).eval()
-    return _restorer(mapping, source, semantic_encoder, semantic_encoder_revision).eval()
+        module = QualityPerceiver.from_official(path, clip_model=clip_model, clip_pretrained=clip_pretrained)
+    elif found == "medium":
+        module = _medium(mapping, source).eval()
+    else:
+        module = _restorer(mapping, source, semantic_encoder, semantic_encoder_revision).eval()
+    return OfficialFile(found, module, _facts(mapping))
 
 
 assert LEVELS == 4  # the key layout above names four levels
