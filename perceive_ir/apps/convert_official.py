@@ -21,7 +21,7 @@ from torch import nn
 
 from .._atomic import atomic_folder
 from .._version import __version__
-from ..models.official.checkpoint import OFFICIAL_KINDS, read_official
+from ..models.official.checkpoint import read_official
 from ..perceive.semantic import EncoderSpec
 from .published_results import published_for
 
@@ -33,6 +33,11 @@ AUTHORS_REPOSITORY = "github.com/House-yuyu/Perceive-IR"
 AUTHORS_LICENCE = "apache-2.0"
 
 _CLASS_OF = {"prompts": "QualityPerceiver", "restorer": "PerceiveIRNet", "medium": "MediumRestorer"}
+_TITLE_OF = {
+    "prompts": "stage-1 quality prompts",
+    "restorer": "stage-2 all-in-one restorer",
+    "medium": "stage-1 medium-tier restorer",
+}
 _IMPORT_OF = {
     "QualityPerceiver": "from perceive_ir import QualityPerceiver",
     "PerceiveIRNet": "from perceive_ir.models.official import PerceiveIRNet",
@@ -96,7 +101,7 @@ def _model_card(kind: str, source: Path, digest: str, extra: dict[str, Any]) -> 
         "- perceive-ir",
         "---",
         "",
-        f"# Perceive-IR authors' {OFFICIAL_KINDS[kind].split(' (')[0]}, converted for perceive-ir",
+        f"# Perceive-IR: the authors' {_TITLE_OF[kind]}, converted for perceive-ir",
         "",
         f"These are the weights released by the Perceive-IR authors ({AUTHORS_REPOSITORY}, Zhang et al., "
         "*Perceive-IR: Learning to Perceive Degradation Better for All-in-One Image Restoration*, IEEE TIP 2025), "
@@ -129,8 +134,8 @@ def _model_card(kind: str, source: Path, digest: str, extra: dict[str, Any]) -> 
                     lines.append(f"* {name}: {result.psnr:.2f} / {result.ssim:.3f}")
         lines += [
             "",
-            "Measure it with `perceive-ir evaluate --model <this folder> --setting <3-task|5-task> --root <data>` "
-            "(see docs/official_weights.md of perceive-ir).",
+            "Measure it with `perceive-ir evaluate --model <this folder> --filelist <each test list> --out <folder>` "
+            "(file lists from `python -m perceive_ir.data.filelists`; see docs/official_weights.md of perceive-ir).",
         ]
     elif kind == "prompts":
         lines += ["* the frozen CLIP is referenced by `config.json` (`clip_model`, `clip_pretrained`), never copied"]

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
     from ..models.factory import LoadedModel
 
-__all__ = ["add_inference_arguments", "add_model_arguments", "load_model_from_args", "resolve_device"]
+__all__ = [
+    "add_inference_arguments",
+    "add_model_arguments",
+    "clip_model_from_arg",
+    "load_model_from_args",
+    "resolve_device",
+]
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +27,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         help="a preset name (restormer, restormer-small, nafnet, nafnet-small: untrained unless --backbone gives "
-        "the backbone's weights), a folder written by save_restoration_model / save_pretrained, a Hub repo id, "
-        "or a checkpoint file of a plain network (loaded with spandrel)",
+        "the backbone's weights), a folder written by save_restoration_model / save_pretrained / convert-official, "
+        "a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint file of a plain network (spandrel)",
+    )
+    parser.add_argument(
+        "--semantic-encoder",
+        default=None,
+        help="DINOv2 (Hub id or local folder) for the authors' restorer .pth (default facebook/dinov2-base); "
+        "converted folders name theirs",
     )
     parser.add_argument(
         "--backbone",
@@ -47,8 +61,26 @@ def resolve_device(name: str | None) -> torch.device:
         raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {name!r}.") from err
 
 
-def load_model_from_args(model: str | None, backbone: str | None) -> LoadedModel:
-    """Resolve ``--model`` / ``--backbone`` with :func:`perceive_ir.models.load_model`.
+def clip_model_from_arg(value: str) -> str | dict[str, Any]:
+    """``--clip-model``: an open_clip name or id, or a ``.json`` file holding an open_clip model config.
+
+    Raises:
+        ValueError: a ``.json`` value that is not a readable JSON object.
+    """
+    if not value.lower().endswith(".json"):
+        return value
+    path = Path(value)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--clip-model {value}: cannot read an open_clip config from it ({err}).") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"--clip-model {value}: expected a JSON object (an open_clip model config).")
+    return config
+
+
+def load_model_from_args(model: str | None, backbone: str | None, semantic_encoder: str | None = None) -> LoadedModel:
+    """Resolve ``--model`` / ``--backbone`` (and ``--semantic-encoder``) with :func:`perceive_ir.models.load_model`.
 
     Warns on stderr when the result is an untrained preset.
 
@@ -60,7 +92,8 @@ def load_model_from_args(model: str | None, backbone: str | None) -> LoadedModel
 
     if model is None and backbone is None:
         raise ValueError("Give --model (a preset, folder or Hub repo) or --backbone (a checkpoint file), or both.")
-    loaded = load_model(model, backbone=backbone)
+    kwargs = {} if semantic_encoder is None else {"semantic_encoder": semantic_encoder}
+    loaded = load_model(model, backbone=backbone, **kwargs)
     if not loaded.trained:
         print(
             f"warning: --model {model} is an untrained preset (random weights); pass --backbone with the "

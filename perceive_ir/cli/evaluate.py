@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         device = resolve_device(args.device)
-        loaded = load_model_from_args(args.model, args.backbone)
+        loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
         rows = evaluate_filelists(
             loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
             multiple=loaded.multiple, limit=args.limit, progress=not args.quiet,

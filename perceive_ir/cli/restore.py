@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         jobs = _jobs(Path(args.input), Path(args.output))
         device = resolve_device(args.device)
-        loaded = load_model_from_args(args.model, args.backbone)
+        loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -17,15 +17,25 @@ HELP = "Rate images with a trained quality perceiver: P(low), P(medium), P(high)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the images, the perceiver to load (and what to rebuild its CLIP from) and the output options."""
     parser.add_argument("images", nargs="+", help="image files or folders of images")
-    parser.add_argument("--perceiver", required=True, help="folder written by save_pretrained, or a Hub repo id")
+    parser.add_argument(
+        "--perceiver",
+        required=True,
+        help="folder written by save_pretrained or convert-official, a Hub repo id, or the Perceive-IR authors' "
+        "prompt checkpoint (quality_prompts_*.pth; its CLIP: --clip-model, default ViT-B-32 / openai)",
+    )
     parser.add_argument("--revision", default=None, help="Hub revision of --perceiver")
     parser.add_argument(
         "--clip-model",
         default=None,
         help="rebuild CLIP from this instead of the saved reference: an open_clip name, hf-hub:/local-dir: id, "
-        "or 'tiny' (perceive_ir.testing.tiny_clip_config, random weights, offline smoke tests)",
+        "a .json open_clip model config, or 'tiny' (perceive_ir.testing.tiny_clip_config, random weights, offline "
+        "smoke tests)",
     )
-    parser.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag for --clip-model")
+    parser.add_argument(
+        "--clip-pretrained",
+        default=None,
+        help="open_clip pretrained tag for --clip-model, or a local weights file for a .json config",
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -48,7 +58,14 @@ def _files(paths: list[str]) -> list[Path]:
 
 def _perceiver(args: argparse.Namespace) -> Any:
     from ..perceive.perceiver import QualityPerceiver
+    from ._model_args import clip_model_from_arg
 
+    if Path(args.perceiver).is_file():  # the authors' prompt checkpoint
+        if args.clip_model is None:
+            return QualityPerceiver.from_official(args.perceiver)
+        return QualityPerceiver.from_official(
+            args.perceiver, clip_model=clip_model_from_arg(args.clip_model), clip_pretrained=args.clip_pretrained
+        )
     overrides: dict[str, Any] = {}
     if args.clip_model is not None:
         if args.clip_model == "tiny":
@@ -56,7 +73,7 @@ def _perceiver(args: argparse.Namespace) -> Any:
 
             overrides = {"clip_model": tiny_clip_config(), "clip_pretrained": None}
         else:
-            overrides = {"clip_model": args.clip_model, "clip_pretrained": args.clip_pretrained}
+            overrides = {"clip_model": clip_model_from_arg(args.clip_model), "clip_pretrained": args.clip_pretrained}
     return QualityPerceiver.from_pretrained(args.perceiver, revision=args.revision, **overrides)
 
 
