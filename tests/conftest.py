@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -53,3 +54,16 @@ def float_dtype(request: pytest.FixtureRequest) -> torch.dtype:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+#: The reference set written by the Perceive-IR authors' own code (``shared/official_ref`` beside the
+#: checkout, in CI too); tests of the official loaders read it and skip, saying why, where it is absent.
+OFFICIAL_REF = Path(__file__).resolve().parents[2] / "shared" / "official_ref"
+
+
+@pytest.fixture
+def official_ref() -> Path:
+    """The folder of the authors' reference files (see its MANIFEST.md)."""
+    if not (OFFICIAL_REF / "MANIFEST.md").is_file():
+        pytest.skip(f"the authors' reference files are not at {OFFICIAL_REF} (shared/official_ref beside the checkout)")
+    return OFFICIAL_REF
