@@ -22,6 +22,9 @@ Three measurements, in one run:
 3. **Shared guidance**: how often the condition source (CFE) and the DINOv2 encoder run during a
    tiled restore of one image, against the number of tiles.
 
+``--model official`` (or ``official-small``) measures the authors' restorer, ``PerceiveIRNet``,
+at their size (or a small one), with its own guidance (CFE + DINOv2).
+
 Models are the library's ``small`` presets with random weights (speed and seams do not need
 trained weights; the seam figure for attention networks may differ with trained weights).
 
@@ -44,6 +47,7 @@ from torch import nn
 from perceive_ir import restore
 from perceive_ir.amirnet import DegradationTree
 from perceive_ir.models import create_model
+from perceive_ir.models.official import PerceiveIRNet
 from perceive_ir.testing import tiny_dinov2_config
 
 
@@ -70,8 +74,15 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: The authors' restorer (``PerceiveIRNet``): at their size, and a small one for quick runs.
+_OFFICIAL = {"official": {}, "official-small": {"dim": 16, "blocks": (1, 1, 1, 1), "heads": (1, 1, 1, 1),
+                                                "refinement_blocks": 1}}
+
+
 def _model(name: str, condition: str = "cfe") -> nn.Module:
     torch.manual_seed(0)
+    if name in _OFFICIAL:  # guidance of its own (CFE + DINOv2), whatever --condition says
+        return PerceiveIRNet(**_OFFICIAL[name], semantic_encoder=tiny_dinov2_config()).eval()
     if name == "conv":
         body = [m for i in range(4) for m in (nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1), nn.GELU())]
         return nn.Sequential(*body, nn.Conv2d(32, 3, 3, padding=1)).eval()
