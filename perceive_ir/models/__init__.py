@@ -1,21 +1,26 @@
 """Complete restoration networks: the model factory, the reference presets, saving and loading.
 
 Build by name with :func:`create_model`; load anything a user points at (preset, folder,
-checkpoint file, Hub id) with :func:`load_model`. A new preset is registered in
+checkpoint file, Hub id) with :func:`load_model`; the Perceive-IR authors' released networks
+live in :mod:`perceive_ir.models.official` (:func:`load_official`). A new preset is registered in
 :mod:`perceive_ir.models.presets` (or from user code) with :func:`register_model`.
 """
 
 from .checkpoint import load_restoration_model, save_restoration_model
 from .factory import LoadedModel, ModelPreset, create_model, list_models, load_model, model_multiple, register_model
+from .official import MediumRestorer, PerceiveIRNet, load_official
 from .presets import nafnet_backbone, perceive_ir_nafnet, perceive_ir_restormer, restormer_backbone
 from .user_network import load_user_network
 
 __all__ = [
     "LoadedModel",
+    "MediumRestorer",
     "ModelPreset",
+    "PerceiveIRNet",
     "create_model",
     "list_models",
     "load_model",
+    "load_official",
     "load_restoration_model",
     "load_user_network",
     "model_multiple",
