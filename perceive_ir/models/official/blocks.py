@@ -75,7 +75,31 @@ def _channel_attention(q: Tensor, k: Tensor, v: Tensor, heads: int, temperature:
     return rearrange(attention @ v, "b h c (x y) -> b (h c) x y", x=height, y=width)
 
 
-class ChannelSelfAttention(nn.Module):
+def _pointwise_then_depthwise(channels_in: int, channels_out: int) -> list[nn.Module]:
+    """A 1×1 projection followed by a 3×3 depthwise conv: how Restormer makes queries, keys and values."""
+    return [
+        nn.Conv2d(channels_in, channels_out, 1),
+        nn.Conv2d(channels_out, channels_out, 3, padding=1, groups=channels_out),
+    ]
+
+
+class _ChannelAttention(nn.Module):
+    """Heads, a learnt temperature per head and the output projection of a channel attention."""
+
+    def __init__(self, channels: int, heads: int) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"`channels` ({channels}) must be a multiple of `heads` ({heads}).")
+        self.heads = heads
+        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
+        self.project = nn.Conv2d(channels, channels, 1)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Channel attention of ``q`` over ``k``/``v``, projected."""
+        return self.project(_channel_attention(q, k, v, self.heads, self.temperature))
+
+
+class ChannelSelfAttention(_ChannelAttention):
     """Restormer's multi-Dconv head transposed attention (MDTA).
 
     Args:
@@ -84,22 +108,15 @@ class ChannelSelfAttention(nn.Module):
     """
 
     def __init__(self, channels: int, heads: int) -> None:
-        super().__init__()
-        if channels % heads:
-            raise ValueError(f"`channels` ({channels}) must be a multiple of `heads` ({heads}).")
-        self.heads = heads
-        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
-        self.qkv = nn.Conv2d(channels, channels * 3, 1)
-        self.qkv_dw = nn.Conv2d(channels * 3, channels * 3, 3, padding=1, groups=channels * 3)
-        self.project = nn.Conv2d(channels, channels, 1)
+        super().__init__(channels, heads)
+        self.qkv, self.qkv_dw = _pointwise_then_depthwise(channels, channels * 3)
 
     def forward(self, x: Tensor) -> Tensor:
         """Attend across channels; same shape out."""
-        q, k, v = self.qkv_dw(self.qkv(x)).chunk(3, dim=1)
-        return self.project(_channel_attention(q, k, v, self.heads, self.temperature))
+        return self.attend(*self.qkv_dw(self.qkv(x)).chunk(3, dim=1))
 
 
-class GuidedCrossAttention(nn.Module):
+class GuidedCrossAttention(_ChannelAttention):
     """Prompt-guided cross attention (PGCA): queries from the guided map, keys/values from ``x``.
 
     Args:
@@ -108,24 +125,13 @@ class GuidedCrossAttention(nn.Module):
     """
 
     def __init__(self, channels: int, heads: int) -> None:
-        super().__init__()
-        if channels % heads:
-            raise ValueError(f"`channels` ({channels}) must be a multiple of `heads` ({heads}).")
-        self.heads = heads
-        self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
-        self.q = nn.Sequential(
-            nn.Conv2d(channels, channels, 1), nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
-        )
-        self.kv = nn.Sequential(
-            nn.Conv2d(channels, channels * 2, 1),
-            nn.Conv2d(channels * 2, channels * 2, 3, padding=1, groups=channels * 2),
-        )
-        self.project = nn.Conv2d(channels, channels, 1)
+        super().__init__(channels, heads)
+        self.q = nn.Sequential(*_pointwise_then_depthwise(channels, channels))
+        self.kv = nn.Sequential(*_pointwise_then_depthwise(channels, channels * 2))
 
     def forward(self, x: Tensor, guidance: Tensor) -> Tensor:
         """Attend from ``guidance`` (queries) to ``x`` (keys, values)."""
-        k, v = self.kv(x).chunk(2, dim=1)
-        return self.project(_channel_attention(self.q(guidance), k, v, self.heads, self.temperature))
+        return self.attend(self.q(guidance), *self.kv(x).chunk(2, dim=1))
 
 
 class GatedFeedForward(nn.Module):
