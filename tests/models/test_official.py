@@ -218,3 +218,20 @@ def test_pickle_with_code_is_refused_and_never_run(tmp_path: Path):
     assert "nothing in it was run" in _one_line(err, file) and not marker.exists()
     torch.load(file, weights_only=False)  # the payload is real: a full unpickle runs it
     assert marker.exists()
+
+
+def test_a_medium_restorer_is_a_hard_negative_proxy_and_a_medium_tier_renderer(tiny_clip_config: dict):
+    from perceive_ir import QualityAwareLoss, QualityPerceiver
+    from perceive_ir.perceive.losses import FixedDifficulty
+
+    medium = MediumRestorer(**TINY).eval()
+    perceiver = QualityPerceiver(clip_model=tiny_clip_config, clip_pretrained=None, n_ctx=4)
+    loss_fn = QualityAwareLoss(perceiver, feature_space="clip", difficulty=FixedDifficulty(1.25))
+    degraded, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    restored = degraded.clone().requires_grad_()
+    with_proxy = loss_fn(restored, clean, degraded, medium=[medium])
+    without = loss_fn(restored, clean, degraded)
+    assert with_proxy.medium_weights is not None and with_proxy.medium_weights.shape == (2, 1)
+    assert with_proxy.terms["dpl"] < without.terms["dpl"]  # one more negative in the denominator
+    with_proxy.loss.backward()
+    assert restored.grad is not None

@@ -61,8 +61,8 @@ def test_quality_aware_loss_offers_the_authors_unscaled_form(official_ref: Path,
     inputs, expected = reference_tensors(official_ref, "perceiver")
     image = inputs["image_0"]
     only_clip = {"rec": 0.0, "cl": 0.0, "clip": 1.0, "dpl": 0.0}
-    authors = QualityAwareLoss(official_perceiver, weights=only_clip, clip_logit_scale=False)
-    ours = QualityAwareLoss(official_perceiver, weights=only_clip)
+    authors = QualityAwareLoss(official_perceiver, weights=only_clip, feature_space="clip", clip_logit_scale=False)
+    ours = QualityAwareLoss(official_perceiver, weights=only_clip, feature_space="clip")
     with torch.no_grad():
         _close(authors(image, image, image).terms["clip"], expected["quality_loss_0"])
         scaled = ours(image, image, image).terms["clip"]
