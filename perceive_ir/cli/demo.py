@@ -22,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--perceiver-steps", type=int, default=d.perceiver_steps)
     parser.add_argument("--crossfit-steps", type=int, default=d.crossfit_steps)
     parser.add_argument("--crossfit-restorer", default=d.crossfit_restorer,
-                        help=f"medium-tier restorer: tiny, restormer-small or restormer (the paper's; default {d.crossfit_restorer})")
+                        help="medium-tier restorer: tiny, restormer-small or restormer (the paper's; "
+                             f"default {d.crossfit_restorer})")
     parser.add_argument("--feature-space", default=None,
-                        help="L_dpl feature space: vgg16 (the paper's) or clip (default: vgg16 when its weights are here)")
+                        help="L_dpl feature space: vgg16 (the paper's) or clip "
+                             "(default: vgg16 when its weights are here)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--scenes-per-photo", type=int, default=d.scenes_per_photo)
     parser.add_argument("--seed", type=int, default=d.seed)

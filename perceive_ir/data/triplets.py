@@ -239,7 +239,9 @@ def build_triplets(
     elif callable(restorer_factory):
         named_multiple = 1
     else:
-        raise TypeError(f"`restorer_factory` must be a restorer name or a factory, got {type(restorer_factory).__name__}.")
+        raise TypeError(
+            f"`restorer_factory` must be a restorer name or a factory, got {type(restorer_factory).__name__}."
+        )
     multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError("`dataset` is empty.")
@@ -258,7 +260,8 @@ def build_triplets(
     settings: dict[str, Any] = {"strategy": strategy, "seed": seed}
     if strategy == "crossfit":
         settings.update(steps=steps, crop=crop, batch_size=batch_size, lr=lr,
-                        restorer=restorer_name or getattr(restorer_factory, "__name__", type(restorer_factory).__name__))
+                        restorer=restorer_name or getattr(restorer_factory, "__name__",
+                                                          type(restorer_factory).__name__))
     elif strategy == "mild":
         settings.update(mild_strength=mild_strength)
     else:
@@ -376,10 +379,11 @@ def load_crossfit_restorers(
         ValueError: the build is not a ``crossfit`` one, or it used a custom factory and none is given.
 
     Example:
-        >>> load_crossfit_restorers("/nonexistent")
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: No triplet manifest at /nonexistent/manifest.json: build the triplets first (build_triplets, strategy='crossfit').
+        >>> try:
+        ...     load_crossfit_restorers("/nonexistent")
+        ... except FileNotFoundError as err:
+        ...     print(str(err).split(":")[0])
+        No triplet manifest at /nonexistent/manifest.json
     """
     path = Path(triplets)
     path = path if path.suffix == ".json" else path / MANIFEST_NAME
@@ -390,7 +394,9 @@ def load_crossfit_restorers(
         )
     settings = doc["settings"]
     if settings.get("strategy") != "crossfit":
-        raise ValueError(f"{path} was built with strategy={settings.get('strategy')!r}; only 'crossfit' trains restorers.")
+        raise ValueError(
+            f"{path} was built with strategy={settings.get('strategy')!r}; only 'crossfit' trains restorers."
+        )
     name = str(settings.get("restorer"))
     named_multiple = 1
     if restorer_factory is None:

@@ -133,7 +133,7 @@ def build_proxies(loss: LossSection) -> list[Proxy]:
     if loss.medium_restorers:
         restorers = load_crossfit_restorers(loss.medium_restorers)
         proxies += [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(restorers)]
-    for i, entry in enumerate(loss.proxies):
+    for entry in loss.proxies:
         spec = entry if isinstance(entry, Mapping) else {"checkpoint": entry}
         loaded = load_model(str(spec["checkpoint"]))
         net = PaddedRestorer(loaded.module, loaded.multiple) if loaded.multiple > 1 else loaded.module

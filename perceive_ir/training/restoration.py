@@ -200,7 +200,8 @@ class RestorationTrainer(Trainer):
         if loss_fn is not None:
             loss_fn.to(device)
         measured = loss_fn is not None and len(loss_fn.proxies) > 0 and isinstance(self._rule, ProxyPSNRDifficulty)
-        self.probe = probe_set(self.dataset, check_int(probe_samples, "probe_samples"), config.seed) if measured else None
+        check_int(probe_samples, "probe_samples")
+        self.probe = probe_set(self.dataset, probe_samples, config.seed) if measured else None
         self._setup(step)
 
     @property

@@ -118,7 +118,8 @@ def _probe_batch(item: Any, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
         degraded, clean, tasks = item[0], item[1], item[2] if len(item) == 3 else None
     else:
         raise TypeError(
-            f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, got {type(item).__name__}."
+            f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, "
+            f"got {type(item).__name__}."
         )
     if degraded.dim() == 3:
         degraded, clean = degraded[None], clean[None]
@@ -249,7 +250,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
                     tasks = tasks.to(degraded.device)
                 names = [ALL_TASKS] * degraded.shape[0] if tasks is None else [task_name(int(t)) for t in tasks]
 
-                def psnr(out: Tensor) -> Tensor:
+                def psnr(out: Tensor, clean: Tensor = clean) -> Tensor:
                     return peak_signal_noise_ratio(
                         out.float().clamp(0, 1), clean.float(), data_range=1.0, reduction="none", dim=(1, 2, 3)
                     )
@@ -310,7 +311,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
         return out
 
     def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None) -> Tensor:
-        """Each sample's row of the last measured weights (``initial`` before any measurement or for an unmeasured task).
+        """Each sample's row of the last measured weights (``initial`` before a measurement or for a task not measured).
 
         Raises:
             ValueError: the weights were measured for a different number of proxies than

@@ -36,7 +36,9 @@ def task_ids(tasks: Tensor | Sequence[str | int], batch: int) -> Tensor:
     elif isinstance(tasks, Sequence) and not isinstance(tasks, str):
         ids = torch.tensor([task_id(t) for t in tasks], dtype=torch.long)
     else:
-        raise TypeError(f"`tasks` must be a tensor of task ids or a list of task names/ids, got {type(tasks).__name__}.")
+        raise TypeError(
+            f"`tasks` must be a tensor of task ids or a list of task names/ids, got {type(tasks).__name__}."
+        )
     if ids.numel() != batch:
         raise ValueError(f"`tasks` has {ids.numel()} entries but the batch has {batch} images.")
     return ids
@@ -150,6 +152,7 @@ class Proxy(nn.Module):
         return out.detach()
 
     def extra_repr(self) -> str:
+        """Name and tasks, for ``print(proxy)``."""
         return f"name={self.name!r}, tasks={self.task_names}"
 
 

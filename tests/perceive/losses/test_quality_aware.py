@@ -13,7 +13,6 @@ from perceive_ir.perceive.losses import (
 
 from ..._gradcheck import as_inputs, assert_gradcheck
 
-
 #: The paper's feature space with random weights: the tests never download ImageNet weights.
 VGG = VGG16FeatureSpace(weights=None)
 
@@ -72,7 +71,8 @@ def test_clip_space_runs_the_vision_tower_once_with_grad_and_once_without(percei
     monkeypatch.setattr(perceiver.clip.visual, "forward_intermediates", spy)
     monkeypatch.setattr(perceiver.clip, "encode_image", lambda *a, **k: pytest.fail("extra CLIP pass"))
     restored, clean, degraded = _batch(b=3)
-    _ = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space="clip")(restored, clean, degraded, medium=[clean, degraded]).loss
+    loss_fn = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space="clip")
+    _ = loss_fn(restored, clean, degraded, medium=[clean, degraded]).loss
     # restored with grad; target + degraded + two mediums in one no-grad batch
     assert calls == [(3, True), (3 * 4, False)]
 
@@ -189,7 +189,8 @@ def test_proxy_psnr_rule_remeasures_against_the_model():
 
 def test_perceiver_rule_gives_per_sample_weights(perceiver):
     restored, clean, degraded = _batch(b=4)
-    out = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space=VGG)(restored, clean, degraded, medium=[clean, degraded])
+    loss_fn = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space=VGG)
+    out = loss_fn(restored, clean, degraded, medium=[clean, degraded])
     assert out.medium_weights.shape == (4, 2)
     assert set(out.medium_weights.unique().tolist()) <= {0.75, 1.25}
     with torch.no_grad():
@@ -197,7 +198,7 @@ def test_perceiver_rule_gives_per_sample_weights(perceiver):
         s_m = perceiver.score(clean)
     expected = torch.where(s_r >= s_m, 1.25, 0.75)
     torch.testing.assert_close(out.medium_weights[:, 0], expected)
-    assert isinstance(QualityAwareLoss(perceiver, difficulty="perceiver", feature_space=VGG).difficulty, PerceiverDifficulty)
+    assert isinstance(loss_fn.difficulty, PerceiverDifficulty)
 
 
 def test_zero_weights_skip_their_terms(perceiver):
