@@ -164,16 +164,23 @@ def as_proxies(proxies: ProxyLike | Sequence[ProxyLike] | None, first_index: int
     """Proxies from callables or :class:`Proxy` objects, each named (``proxy<k>`` by default).
 
     Raises:
-        TypeError: an entry is not callable.
+        TypeError: ``proxies`` or an entry is not callable.
         ValueError: two proxies share a name.
 
     Example:
         >>> [p.name for p in as_proxies([lambda x: x, Proxy(lambda x: x, name="blur")])]
         ['proxy0', 'blur']
+        >>> len(as_proxies(nn.ModuleList([nn.Identity(), nn.Identity()])))
+        2
     """
     if proxies is None:
         return []
-    items = [proxies] if callable(proxies) else list(proxies)
+    if isinstance(proxies, (list, tuple, nn.ModuleList)):
+        items = list(proxies)
+    elif callable(proxies):
+        items = [proxies]
+    else:
+        raise TypeError(f"`proxies` must be a restorer or a list of them, got {type(proxies).__name__}.")
     out: list[Proxy] = []
     for k, item in enumerate(items, start=first_index):
         proxy = item if isinstance(item, Proxy) else Proxy(item)  # type: ignore[arg-type]

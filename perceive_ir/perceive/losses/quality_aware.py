@@ -250,8 +250,9 @@ class QualityAwareLoss(nn.Module):
                 out, mask = proxy.render(degraded, tasks), proxy.valid_mask(tasks, degraded.shape[0])
             else:
                 raise TypeError(f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}.")
-            check_image(out, f"medium[{k}]", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
-            check_same_shape(out, f"medium[{k}]", degraded, "degraded")
+            what = f"proxy {item.name!r}" if isinstance(item, Proxy) and k < len(self.proxies) else f"medium[{k}]"
+            check_image(out, what, slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
+            check_same_shape(out, what, degraded, "degraded")
             tensors.append(out.detach())
             masks.append(mask)
         if all(m is None for m in masks):
