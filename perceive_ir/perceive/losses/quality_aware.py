@@ -245,9 +245,13 @@ class QualityAwareLoss(nn.Module):
         for k, item in enumerate(items):
             if isinstance(item, Tensor):
                 out, mask = item, None
-            elif callable(item):
-                proxy = item if isinstance(item, Proxy) else Proxy(item, name=f"medium[{k}]")
-                out, mask = proxy.render(degraded, tasks), proxy.valid_mask(tasks, degraded.shape[0])
+            elif isinstance(item, Proxy):
+                out, mask = item.render(degraded, tasks), item.valid_mask(tasks, degraded.shape[0])
+            elif callable(item):  # a bare restorer of this call: valid for every task, run as it is
+                with torch.no_grad():
+                    out, mask = item(degraded), None
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"Proxy restorer medium[{k}] returned {type(out).__name__}, expected a tensor.")
             else:
                 raise TypeError(f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}.")
             what = f"proxy {item.name!r}" if isinstance(item, Proxy) and k < len(self.proxies) else f"medium[{k}]"
