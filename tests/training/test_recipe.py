@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from perceive_ir.training import TrainConfig
 from perceive_ir.training.config_files import list_builtin_configs, load_config
@@ -61,3 +62,44 @@ def test_recipe_models_from_presets():
     assert type(bare).__name__ == "NAFNet" and type(build_backbone({"name": "nafnet-small"})) is type(bare)
     with pytest.raises(ValueError, match="model.name"):
         build_restoration_model({"wrap": True})
+
+
+def test_recipe_proxies_are_the_crossfit_restorers_then_the_listed_ones(tmp_path):
+    from spandrel.architectures.NAFNet import NAFNet
+
+    from perceive_ir.data import PairedFolderDataset, build_triplets
+    from perceive_ir.training.config import LossSection
+    from perceive_ir.training.recipe import build_proxies
+
+    from ._helpers import write_pairs
+
+    write_pairs(tmp_path / "data", n=4)
+    scenes = PairedFolderDataset(tmp_path / "data" / "denoise" / "lq", tmp_path / "data" / "denoise" / "gt",
+                                 task="denoise")
+    build_triplets(scenes, tmp_path / "triplets", strategy="crossfit", restorer_factory="tiny", steps=1, crop=16,
+                   batch_size=2, progress=False)
+    torch.manual_seed(0)
+    net = NAFNet(width=8, enc_blk_nums=[1, 1, 1, 1], middle_blk_num=1, dec_blk_nums=[1, 1, 1, 1])
+    torch.save(net.state_dict(), tmp_path / "nafnet.pth")
+    section = LossSection(kind="quality", perceiver="p", medium_restorers=str(tmp_path / "triplets"),
+                          proxies=[{"checkpoint": str(tmp_path / "nafnet.pth"), "tasks": ["dehaze"], "name": "naf"},
+                                   str(tmp_path / "nafnet.pth")])
+    proxies = build_proxies(section)
+    assert [p.name for p in proxies] == ["crossfit0", "crossfit1", "naf", "proxy3"]
+    assert [p.task_names for p in proxies] == [None, None, ("dehaze",), None]
+    image = torch.rand(1, 3, 30, 22)  # not a multiple of NAFNet's 16: the proxy pads and crops back
+    assert all(p.render(image, torch.tensor([2])).shape == image.shape for p in proxies)
+    assert not any(q.requires_grad for p in proxies for q in p.parameters())
+
+
+def test_probe_set_takes_a_fixed_number_per_task_and_is_reproducible(tmp_path):
+    from perceive_ir.training import probe_set
+
+    from ._helpers import write_pairs
+
+    datasets = write_pairs(tmp_path / "data", n=4)
+    first, again = probe_set(datasets, per_task=3, seed=1), probe_set(datasets, per_task=3, seed=1)
+    assert [t.tolist() for _, _, t in first] == [[0, 0, 0], [4, 4, 4]]  # denoise, lowlight
+    for (d1, c1, _), (d2, c2, _) in zip(first, again, strict=True):
+        assert torch.equal(d1, d2) and torch.equal(c1, c2)
+    assert [d.shape[0] for d, _, _ in probe_set(datasets, per_task=10)] == [4, 4]  # fewer when a task has fewer
