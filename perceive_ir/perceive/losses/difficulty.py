@@ -43,6 +43,8 @@ class DifficultyRule:
 
     #: Whether the rule needs perceiver scores of the restored and medium images.
     needs_scores: bool = False
+    #: Whether the rule needs each medium negative's PSNR against the target, per sample.
+    needs_medium_psnr: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         """What a training checkpoint must keep for an exact resume (JSON-safe)."""
@@ -59,6 +61,7 @@ class DifficultyRule:
         restored_score: Tensor | None = None,
         medium_scores: Tensor | None = None,
         tasks: Tensor | None = None,
+        medium_psnr: Tensor | None = None,
     ) -> Tensor:  # pragma: no cover - abstract
         """The ``(batch, num_medium)`` weights of the medium negatives for one batch.
 
@@ -69,6 +72,8 @@ class DifficultyRule:
             restored_score: ``(B,)`` perceiver scores of the restored images (rules with ``needs_scores``).
             medium_scores: ``(B, K)`` perceiver scores of the medium negatives (rules with ``needs_scores``).
             tasks: ``(B,)`` task ids of the samples, when known (per-task rules).
+            medium_psnr: ``(B, K)`` PSNR of each medium negative against the target (rules with
+                ``needs_medium_psnr``).
 
         Returns:
             ``(B, K)`` float weights.
@@ -90,7 +95,9 @@ class FixedDifficulty(DifficultyRule):
         if not self.values or any(v < 0 for v in self.values):
             raise ValueError(f"`values` must be non-negative numbers, got {values!r}.")
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None) -> Tensor:
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
         """The constant weights for every sample; a single value is used for all ``num_medium`` negatives.
 
         Raises:
@@ -139,10 +146,15 @@ class ProxyPSNRDifficulty(DifficultyRule):
     tasks gives one row, ``"all"``, used for every sample. Until the first measurement every
     weight is ``initial`` (1.0: neutral).
 
+    ``per="sample"`` is the authors' code instead (``train.py``): the model's mean PSNR over
+    the whole probe set (every task together) is the reference, and each training sample's
+    ``a_k = hard`` when proxy ``k``'s PSNR on that very sample is at or below it, else ``easy``.
+
     Args:
         hard: Weight of a proxy the model already matches or beats.
         easy: Weight of a proxy that is still better than the model.
         initial: Weight before the first measurement (and for a task the probe set lacks).
+        per: ``"task"`` (the paper's rule, default) or ``"sample"`` (the authors' code).
 
     Example:
         >>> rule = ProxyPSNRDifficulty()
@@ -152,8 +164,13 @@ class ProxyPSNRDifficulty(DifficultyRule):
         {'all': [1.25, 0.75]}
     """
 
-    def __init__(self, hard: float = HARD, easy: float = EASY, initial: float = 1.0) -> None:
-        self.hard, self.easy, self.initial = float(hard), float(easy), float(initial)
+    def __init__(self, hard: float = HARD, easy: float = EASY, initial: float = 1.0, per: str = "task") -> None:
+        if per not in ("task", "sample"):
+            raise ValueError(f"`per` must be 'task' or 'sample', got {per!r}.")
+        self.hard, self.easy, self.initial, self.per = float(hard), float(easy), float(initial), per
+        self.needs_medium_psnr = per == "sample"
+        #: The model's mean PSNR over the whole probe set at the last measurement (``per="sample"``'s reference).
+        self.reference: float | None = None
         #: Task name (or ``"all"``) → one weight per proxy (``None`` where the proxy is not valid for the task).
         self.current: dict[str, list[float | None]] | None = None
         #: The last measured mean PSNRs, ``"<model or proxy name>/<task>"`` → dB.
@@ -164,7 +181,8 @@ class ProxyPSNRDifficulty(DifficultyRule):
     def state_dict(self) -> dict[str, Any]:
         """The current weights (``None`` before the first measurement), the last PSNRs and the proxy names."""
         current = None if self.current is None else {k: list(v) for k, v in self.current.items()}
-        return {"current": current, "last_psnr": dict(self.last_psnr), "names": list(self.names)}
+        return {"current": current, "last_psnr": dict(self.last_psnr), "names": list(self.names),
+                "reference": self.reference}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
@@ -177,6 +195,8 @@ class ProxyPSNRDifficulty(DifficultyRule):
         )
         self.last_psnr = {str(k): float(v) for k, v in dict(state.get("last_psnr", {})).items()}
         self.names = [str(n) for n in state.get("names", [])]
+        reference = state.get("reference")
+        self.reference = None if reference is None else float(reference)
 
     def _rule(self, model_psnr: float, proxy_psnr: float | None) -> float | None:
         if proxy_psnr is None:
@@ -279,6 +299,8 @@ class ProxyPSNRDifficulty(DifficultyRule):
 
         self.current, self.last_psnr = {}, {}
         self.names = [str(p.name) for p in proxy_list]
+        model_entries = [entry for (_, who), entry in sums.items() if who == -1]
+        self.reference = sum(e[0] for e in model_entries) / sum(e[1] for e in model_entries)
         for task in sorted({t for t, _ in sums}):
             model_psnr = mean(task, -1)
             assert model_psnr is not None
@@ -302,6 +324,8 @@ class ProxyPSNRDifficulty(DifficultyRule):
         """
         if self.current is None:
             return {}
+        if self.per == "sample":  # the weights are decided per training sample against this reference
+            return {"a/reference_psnr": float(self.reference)} if self.reference is not None else {}
         out = {}
         for task, row in self.current.items():
             for k, value in enumerate(row):
@@ -310,13 +334,23 @@ class ProxyPSNRDifficulty(DifficultyRule):
                     out[f"a/{name}/{task}"] = float(value)
         return out
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None) -> Tensor:
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
         """Each sample's row of the last measured weights (``initial`` before a measurement or for a task not measured).
 
         Raises:
             ValueError: the weights were measured for a different number of proxies than
                 ``num_medium``, or per task while ``tasks`` is not given.
         """
+        if self.per == "sample":
+            if self.reference is None:
+                return torch.full((batch, num_medium), self.initial, device=device)
+            if medium_psnr is None:
+                raise ValueError("ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample.")
+            return torch.where(medium_psnr.detach() <= self.reference, self.hard, self.easy).to(
+                device=device, dtype=torch.float32
+            )
         if self.current is None:
             return torch.full((batch, num_medium), self.initial, device=device)
         lengths = {len(row) for row in self.current.values()}
@@ -358,7 +392,9 @@ class PerceiverDifficulty(DifficultyRule):
     def __init__(self, hard: float = HARD, easy: float = EASY) -> None:
         self.hard, self.easy = float(hard), float(easy)
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None) -> Tensor:
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
         """``hard`` where the perceiver rates the restored image at least as high as the negative, else ``easy``.
 
         Raises:

@@ -68,6 +68,8 @@ def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRu
         return difficulty
     if difficulty == "proxy_psnr":
         return ProxyPSNRDifficulty()
+    if difficulty == "proxy_psnr_sample":
+        return ProxyPSNRDifficulty(per="sample")
     if difficulty == "perceiver":
         return PerceiverDifficulty()
     if isinstance(difficulty, (int, float)) or (
@@ -75,7 +77,8 @@ def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRu
     ):
         return FixedDifficulty(difficulty)
     raise ValueError(
-        f"`difficulty` must be 'proxy_psnr', 'perceiver', a number, a list of numbers or a DifficultyRule, "
+        f"`difficulty` must be 'proxy_psnr', 'proxy_psnr_sample', 'perceiver', a number, a list of numbers or a "
+        "DifficultyRule, "
         f"got {difficulty!r}."
     )
 
@@ -114,9 +117,11 @@ class QualityAwareLoss(nn.Module):
             download, not the paper's), a :class:`FeatureSpace` (e.g.
             ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``), or a callable
             returning a list of feature maps.
-        difficulty: ``"proxy_psnr"`` (default, the paper's per-epoch rule; call
-            :meth:`update_difficulty` once per epoch), ``"perceiver"`` (per-sample rule),
-            fixed number(s), or a :class:`DifficultyRule`.
+        difficulty: ``"proxy_psnr"`` (default, the paper's per-epoch rule, per task; call
+            :meth:`update_difficulty` once per epoch), ``"proxy_psnr_sample"`` (the authors'
+            code: each sample's proxy PSNR against the model's mean probe PSNR),
+            ``"perceiver"`` (per-sample rule from the perceiver's scores), fixed number(s), or a
+            :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
         proxies: Proxy restorers whose outputs are the medium negatives ``M_k``: any
@@ -351,8 +356,14 @@ class QualityAwareLoss(nn.Module):
                     medium_embedding = other_embedding[-batch * num_medium :]  # type: ignore[index]
                     restored_score = self._score(embedding.detach())  # type: ignore[union-attr]
                     medium_scores = self._score(medium_embedding).view(num_medium, batch).T
+                medium_psnr = None
+                if self.difficulty.needs_medium_psnr:
+                    with torch.no_grad():
+                        mse = torch.stack([(m.clamp(0, 1) - target).square().flatten(1).mean(1) for m in mediums], 1)
+                        medium_psnr = -10.0 * torch.log10(mse.float().clamp_min(1e-8))
                 medium_weights = self.difficulty.weights(
-                    batch, num_medium, restored.device, restored_score, medium_scores, tasks=task_tensor
+                    batch, num_medium, restored.device, restored_score, medium_scores, tasks=task_tensor,
+                    medium_psnr=medium_psnr,
                 ).to(restored.dtype)
                 if masks is not None:  # m_k: a proxy counts only on the samples of its tasks
                     medium_weights = medium_weights * masks.to(medium_weights)

@@ -153,3 +153,27 @@ def test_update_difficulty_needs_proxies_and_the_psnr_rule():
         Proxy("not a network")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Unknown task"):
         Proxy(lambda x: x, tasks=["desnow"])
+
+
+def test_the_authors_per_sample_variant_compares_each_samples_proxy_psnr_with_the_probe_mean():
+    torch.manual_seed(0)
+    clean = F.interpolate(torch.rand(4, 3, 8, 8), size=32, mode="bilinear", align_corners=False)
+    noisy = (clean + 0.1 * torch.randn_like(clean)).clamp(0, 1)
+    loss_fn = QualityAwareLoss(None, weights={"clip": 0}, feature_space=_features, difficulty="proxy_psnr_sample",
+                               proxies=[Proxy(lambda x: x, name="identity")])
+    batch = torch.rand(2, 3, 32, 32)
+    out = loss_fn(batch, batch, batch)
+    torch.testing.assert_close(out.medium_weights, torch.ones(2, 1))  # neutral before the first probe
+    loss_fn.update_difficulty(torch.nn.Identity(), [(noisy, clean)])
+    reference = loss_fn.difficulty.reference
+    with torch.no_grad():
+        expected_reference = (-10 * torch.log10((noisy - clean).square().flatten(1).mean(1))).mean()
+    assert reference == pytest.approx(float(expected_reference), abs=1e-4)
+    # a sample whose proxy output (here: its input) is worse than the reference gets 1.25, a better one 0.75
+    target = clean[:2]
+    degraded = torch.stack([(target[0] + 0.3 * torch.randn_like(target[0])).clamp(0, 1), target[1] * 0.999])
+    out = loss_fn(degraded, target, degraded)
+    torch.testing.assert_close(out.medium_weights, torch.tensor([[1.25], [0.75]]))
+    assert loss_fn.difficulty.logged() == {"a/reference_psnr": pytest.approx(reference)}
+    with pytest.raises(ValueError, match="per"):
+        ProxyPSNRDifficulty(per="batch")
