@@ -54,6 +54,12 @@ def test_recipe_run_logs_adaptive_weights_that_change_across_epochs(tmp_path, mo
     assert all(len(values) == 1 for values in by_epoch.values())  # measured once per epoch, held for the epoch
     per_epoch = [next(iter(by_epoch[e])) for e in sorted(by_epoch)]
     assert all(set(weights) <= {0.75, 1.25} for weights in per_epoch)
+    # every weight follows from the probe PSNRs logged beside it: 1.25 iff the proxy is not better than the model
+    for row in rows:
+        for k in (0, 1):
+            for task in ("denoise", "lowlight"):
+                proxy, model = float(row[f"psnr/crossfit{k}/{task}"]), float(row[f"psnr/model/{task}"])
+                assert float(row[f"a/crossfit{k}/{task}"]) == (1.25 if proxy <= model else 0.75)
     # the model improves while the proxies are frozen: some weight flips from 0.75 (proxy better) to 1.25
     assert len(set(per_epoch)) > 1, per_epoch
     assert any(first == 0.75 and last == 1.25 for first, last in zip(per_epoch[0], per_epoch[-1], strict=True))

@@ -313,7 +313,10 @@ class ProxyPSNRDifficulty(DifficultyRule):
         return {k: list(v) for k, v in self.current.items()}
 
     def logged(self) -> dict[str, float]:
-        """The current weights as flat metrics, ``a/<proxy>/<task>`` → weight (valid pairs only).
+        """The current weights and the probe PSNRs behind them as flat metrics.
+
+        ``a/<proxy>/<task>`` → weight (valid pairs only) and ``psnr/<model or proxy>/<task>`` →
+        mean probe PSNR of the last :meth:`measure`.
 
         Example:
             >>> rule = ProxyPSNRDifficulty()
@@ -332,7 +335,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
                 if value is not None:
                     name = self.names[k] if k < len(self.names) else f"proxy{k}"
                     out[f"a/{name}/{task}"] = float(value)
-        return out
+        return {**out, **{f"psnr/{key}": value for key, value in self.last_psnr.items()}}
 
     def weights(
         self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None

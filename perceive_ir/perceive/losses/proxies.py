@@ -124,7 +124,10 @@ class Proxy(nn.Module):
 
     @torch.no_grad()
     def render(self, degraded: Tensor, tasks: Tensor | None = None) -> Tensor:
-        """The proxy's restorations of the valid samples; the others keep ``degraded`` (masked out later).
+        """The proxy's restorations (clamped to ``[0, 1]``) of the valid samples; the others keep ``degraded``.
+
+        The samples the proxy is not valid for are masked out of the loss later; they are
+        returned unchanged so the batch keeps its shape.
 
         Raises:
             TypeError: the restorer does not return a tensor.
@@ -149,7 +152,7 @@ class Proxy(nn.Module):
                 f"Proxy {self.name or ''!s} returned shape {tuple(out.shape)} for input {tuple(degraded.shape)}; "
                 "a proxy restorer must keep the image size (pad inside it if it needs a multiple)."
             )
-        return out.detach()
+        return out.detach().clamp(0, 1)  # as the authors render every proxy: a negative is an image
 
     def extra_repr(self) -> str:
         """Name and tasks, for ``print(proxy)``."""

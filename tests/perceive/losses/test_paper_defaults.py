@@ -133,7 +133,9 @@ def test_the_probe_measures_per_task_and_each_sample_gets_its_tasks_weights():
     # the identity model does not beat the smoother on noise (0.75) but beats it on dark images (1.25);
     # the brightener is perfect on dark images (0.75) and not valid for denoising (None)
     assert weights == {"denoise": [0.75, None], "lowlight": [1.25, 0.75]}
-    assert set(loss_fn.difficulty.logged()) == {"a/smooth/denoise", "a/smooth/lowlight", "a/bright/lowlight"}
+    assert {k for k in loss_fn.difficulty.logged() if k.startswith("a/")} == {
+        "a/smooth/denoise", "a/smooth/lowlight", "a/bright/lowlight"}
+    assert "psnr/model/lowlight" in loss_fn.difficulty.logged()
     batch = torch.rand(2, 3, 32, 32)
     out = loss_fn(batch, batch.flip(0), batch, tasks=torch.tensor([4, 0]))
     torch.testing.assert_close(out.medium_weights, torch.tensor([[1.25, 0.75], [0.75, 0.0]]))
@@ -177,3 +179,12 @@ def test_the_authors_per_sample_variant_compares_each_samples_proxy_psnr_with_th
     assert loss_fn.difficulty.logged() == {"a/reference_psnr": pytest.approx(reference)}
     with pytest.raises(ValueError, match="per"):
         ProxyPSNRDifficulty(per="batch")
+
+
+def test_proxy_outputs_are_clamped_like_the_authors_and_must_keep_the_size():
+    image = torch.rand(2, 3, 16, 16)
+    assert Proxy(lambda x: x * 3 - 1).render(image).aminmax() == (torch.tensor(0.0), torch.tensor(1.0))
+    with pytest.raises(ValueError, match="keep the image size"):
+        Proxy(lambda x: x[..., :8, :8], name="cropper").render(image)
+    with pytest.raises(TypeError, match="expected a tensor"):
+        Proxy(lambda x: [x]).render(image)
