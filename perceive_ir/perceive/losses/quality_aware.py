@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
@@ -189,6 +190,7 @@ class QualityAwareLoss(nn.Module):
         if self.difficulty.needs_scores:
             self._require_perceiver("difficulty='perceiver'")
         self.proxies = nn.ModuleList(as_proxies(proxies))
+        self._warned_unmeasured = False
 
     def add_proxies(self, proxies: ProxyLike | Sequence[ProxyLike]) -> None:
         """Append proxy restorers (named ``proxy<k>`` by position unless they are named :class:`Proxy` objects).
@@ -308,6 +310,16 @@ class QualityAwareLoss(nn.Module):
         if (z is None) != (z_positive is None):
             raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
         w = self.weights
+        rule = self.difficulty
+        if w.dpl > 0 and len(self.proxies) and isinstance(rule, ProxyPSNRDifficulty) and rule.current is None:
+            if not self._warned_unmeasured:
+                self._warned_unmeasured = True
+                warnings.warn(
+                    "The difficulty weights a_k are 1.0 until they are measured: call "
+                    "loss_fn.update_difficulty(model, probe) once per epoch (perceive_ir.training.probe_set builds "
+                    "the probe). RestorationTrainer and the recipes do it for you.",
+                    stacklevel=2,
+                )
         task_tensor = None if tasks is None else task_ids(tasks, restored.shape[0]).to(restored.device)
         mediums, masks = self._mediums(medium, degraded, task_tensor) if w.dpl > 0 else ([], None)
         batch, num_medium = restored.shape[0], len(mediums)

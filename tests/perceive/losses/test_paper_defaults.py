@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import pytest
 import torch
@@ -188,3 +189,15 @@ def test_proxy_outputs_are_clamped_like_the_authors_and_must_keep_the_size():
         Proxy(lambda x: x[..., :8, :8], name="cropper").render(image)
     with pytest.raises(TypeError, match="expected a tensor"):
         Proxy(lambda x: [x]).render(image)
+
+
+def test_an_unmeasured_psnr_rule_warns_once():
+    batch = torch.rand(2, 3, 16, 16)
+    loss_fn = QualityAwareLoss(None, weights={"clip": 0}, feature_space=_features, proxies=[lambda x: x])
+    with pytest.warns(UserWarning, match="update_difficulty"):
+        loss_fn(batch, batch, batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss_fn(batch, batch, batch)  # once only
+        loss_fn.update_difficulty(torch.nn.Identity(), [(batch, batch.flip(0))])
+        loss_fn(batch, batch, batch)
