@@ -40,7 +40,7 @@ def main() -> None:
     torch.manual_seed(0)
 
     perceiver = QualityPerceiver("ViT-B-32", clip_pretrained=None).to(device)
-    loss_fn = QualityAwareLoss(perceiver)  # paper weights, CLIP feature space, proxy-PSNR rule
+    loss_fn = QualityAwareLoss(perceiver, feature_space="clip")  # paper weights, CLIP feature space, proxy-PSNR rule
     b, s = args.batch, args.size
     clean = torch.rand(b, 3, s, s, device=device)
     degraded = (clean + 0.1 * torch.randn_like(clean)).clamp(0, 1)

@@ -69,7 +69,8 @@ def main() -> None:
             wrapped_model, weights = VARIANTS[variant]
             bare, wrapped = workspace.models(seed)
             model = wrapped if wrapped_model else bare
-            loss = "l1" if weights is None else QualityAwareLoss(perceiver, weights=weights)
+            # the CLIP feature space, as when docs/benchmarks.md's figures were measured (no VGG download)
+            loss = "l1" if weights is None else QualityAwareLoss(perceiver, weights=weights, feature_space="clip")
             workspace.train(f"{variant}-seed{seed}", model, loss, seed)
             scores[variant].append(workspace.evaluate(model))
             psnrs = ", ".join(f"{t} {r['psnr']:.2f}" for t, r in scores[variant][-1].items())

@@ -34,6 +34,7 @@ from tqdm import trange
 from perceive_ir import QualityAwareLoss, QualityPerceiver, wrap_backbone
 from perceive_ir.data import get_degradation, paired_random_crop, sample_images, task_id
 from perceive_ir.hub import atomic_write_bytes
+from perceive_ir.perceive.losses import VGG16FeatureSpace, VGG16WeightsNotFoundError
 from perceive_ir.testing import tiny_clip_config, tiny_dinov2_config
 
 TASKS = {"denoise": "noise25", "derain": "rain", "dehaze": "haze"}
@@ -188,7 +189,12 @@ def main() -> None:
     wrapped_net = small_nafnet()
     wrapped_net.load_state_dict(bare.state_dict())  # same start: the comparison is the method alone
     wrapped = wrap_backbone(wrapped_net, semantic_encoder=args.semantic_encoder or tiny_dinov2_config(), pad_to=8)
-    quality_loss = QualityAwareLoss(perceiver)
+    try:
+        feature_space: object = VGG16FeatureSpace()  # the paper's ImageNet VGG-16 (the loss's default)
+    except VGG16WeightsNotFoundError:
+        feature_space = "clip"  # its weights are not on this machine: the perceiver's CLIP tower, not the paper's
+    print(f"L_dpl feature space: {'ImageNet VGG-16' if feature_space != 'clip' else 'CLIP (offline fallback)'}")
+    quality_loss = QualityAwareLoss(perceiver, feature_space=feature_space)
 
     curves = {
         "bare_l1": train_restorer(

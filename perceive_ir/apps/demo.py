@@ -26,11 +26,18 @@ import torch
 from torch import nn
 
 from .._seeding import stable_seed
-from ..data import PairedFolderDataset, build_triplets, get_degradation, paired_random_crop, sample_images
+from ..data import (
+    PairedFolderDataset,
+    build_triplets,
+    get_degradation,
+    load_crossfit_restorers,
+    paired_random_crop,
+    sample_images,
+)
 from ..data.io import save_png
 from ..inference.restore import restore
 from ..models import create_model
-from ..perceive.losses import QualityAwareLoss
+from ..perceive.losses import Proxy, QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
 from ..perceive.perceiver import QualityPerceiver
 from ..testing import tiny_clip_config, tiny_dinov2_config
 from ..training import PerceiverTrainer, RestorationTrainer, TrainConfig
@@ -101,10 +108,27 @@ class DemoWorkspace:
         s = self.settings
         scenes = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
         self.manifest = build_triplets(scenes, self.work / "triplets", strategy="crossfit", steps=s.crossfit_steps,
-                                       crop=min(s.crop, s.scene_size), seed=s.seed, progress=s.progress)
+                                       crop=min(s.crop, s.scene_size), batch_size=8, lr=1e-3,
+                                       restorer_factory=s.crossfit_restorer, seed=s.seed, progress=s.progress)
         config = self._config("perceiver-run", s.perceiver_steps, 8, 2e-3, s.seed, 0)
         PerceiverTrainer(_perceiver_factory(s), self.manifest, config, crop=s.crop).train()
         return QualityPerceiver.from_pretrained(self.work / "perceiver-run" / "perceiver")
+
+    def quality_loss(self, perceiver: QualityPerceiver) -> tuple[QualityAwareLoss, str]:
+        """The quality-aware loss with the two cross-fit restorers as proxies, and a line saying what it is."""
+        space: Any = self.settings.feature_space
+        if space is None:
+            try:
+                space = VGG16FeatureSpace()
+                what = "the paper's ImageNet VGG-16"
+            except VGG16WeightsNotFoundError:
+                space, what = "clip", "the perceiver's CLIP tower (the ImageNet VGG-16 weights are not on this machine)"
+        else:
+            what = str(space)
+        proxies = [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(load_crossfit_restorers(self.manifest))]
+        loss = QualityAwareLoss(perceiver, feature_space=space, proxies=proxies)
+        return loss, (f"Quality-aware loss: paper weights, L_dpl in {what}, the two cross-fit restorers as proxies "
+                      "with the per-epoch probe-PSNR difficulty rule.")
 
     def models(self, seed: int) -> tuple[nn.Module, nn.Module]:
         """The bare ``nafnet-small`` backbone and the same backbone (same initial weights) wrapped."""
@@ -161,15 +185,14 @@ def run_demo(settings: DemoSettings) -> Path:
     workspace = DemoWorkspace(settings)
     perceiver = workspace.train_perceiver()
     bare, wrapped = workspace.models(settings.seed)
+    quality_loss, loss_note = workspace.quality_loss(perceiver)
     curves = {
         "bare_l1": workspace.train("bare_l1", bare, "l1", settings.seed),
-        "wrapped_quality_aware": workspace.train(
-            "wrapped_quality_aware", wrapped, QualityAwareLoss(perceiver), settings.seed
-        ),
+        "wrapped_quality_aware": workspace.train("wrapped_quality_aware", wrapped, quality_loss, settings.seed),
     }
     results = {"bare_l1": workspace.evaluate(bare), "wrapped_quality_aware": workspace.evaluate(wrapped)}
     test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
     write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
                  models={"bare (L1)": bare, "wrapped (quality-aware)": wrapped}, manifest=workspace.manifest,
-                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple)
+                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note)
     return out

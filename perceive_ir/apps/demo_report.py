@@ -36,7 +36,8 @@ def _protocol(settings: DemoSettings, multiple: int) -> str:
             f"{settings.steps} steps, batch {settings.batch_size}, {settings.crop}² crops, AdamW lr {settings.lr} "
             f"warmup-cosine, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], whole image, "
             f"padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
-            f"({settings.crossfit_steps} steps per half); perceiver: {settings.perceiver_steps} prompt steps.")
+            f"({settings.crossfit_restorer} restorer, {settings.crossfit_steps} steps per half; the paper's: a "
+            f"Restormer, 20K steps); perceiver: {settings.perceiver_steps} prompt steps.")
 
 
 def _read_curve(path: Path) -> tuple[list[int], list[float]]:
@@ -101,6 +102,7 @@ def write_report(
     manifest: Path,
     hooked_layers: list[str],
     multiple: int,
+    loss_note: str = "",
 ) -> None:
     """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,7 @@ def write_report(
     first, second = list(results)
     doc = {
         "note": _note(settings),
-        "protocol": _protocol(settings, multiple),
+        "protocol": " ".join(filter(None, [_protocol(settings, multiple), loss_note])),
         "results": results,
         "hooked_layers": hooked_layers,
         "perceiver_tier_probabilities": {"tiers": ["low", "medium", "high"], "by_task": ratings},

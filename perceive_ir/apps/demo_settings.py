@@ -26,6 +26,10 @@ class DemoSettings:
         batch_size: Stage-2 batch.
         perceiver_steps: Stage-1 prompt-learning steps.
         crossfit_steps: Training steps of each cross-fit restorer (medium tier).
+        crossfit_restorer: The cross-fit restorer (``perceive_ir.data.restorer.MEDIUM_RESTORERS``):
+            ``tiny`` by default so the demo stays minutes on a CPU; the paper's is ``restormer``.
+        feature_space: Feature space of ``L_dpl``; ``None``: the paper's ``vgg16`` when its
+            ImageNet weights are on this machine, else ``clip`` (the report says which).
         lr: Stage-2 learning rate.
         seed: Seed of everything.
         clip_model: open_clip model name or id; ``None``: tiny random CLIP (offline).
@@ -42,6 +46,8 @@ class DemoSettings:
     batch_size: int = 8
     perceiver_steps: int = 150
     crossfit_steps: int = 150
+    crossfit_restorer: str = "tiny"
+    feature_space: str | None = None
     lr: float = 1e-3
     seed: int = 0
     clip_model: str | None = None

@@ -21,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=d.steps, help="stage-2 steps per model")
     parser.add_argument("--perceiver-steps", type=int, default=d.perceiver_steps)
     parser.add_argument("--crossfit-steps", type=int, default=d.crossfit_steps)
+    parser.add_argument("--crossfit-restorer", default=d.crossfit_restorer,
+                        help="medium-tier restorer: tiny, restormer-small or restormer (the paper's; "
+                             f"default {d.crossfit_restorer})")
+    parser.add_argument("--feature-space", default=None,
+                        help="L_dpl feature space: vgg16 (the paper's) or clip "
+                             "(default: vgg16 when its weights are here)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--scenes-per-photo", type=int, default=d.scenes_per_photo)
     parser.add_argument("--seed", type=int, default=d.seed)
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = DemoSettings(
         out_dir=args.out, steps=args.steps, perceiver_steps=args.perceiver_steps, crossfit_steps=args.crossfit_steps,
+        crossfit_restorer=args.crossfit_restorer, feature_space=args.feature_space,
         batch_size=args.batch_size, scenes_per_photo=args.scenes_per_photo, seed=args.seed,
         clip_model=args.clip_model, clip_pretrained=args.clip_pretrained, semantic_encoder=args.semantic_encoder,
         progress=not args.no_progress,

@@ -24,13 +24,13 @@ from .filelists import read_filelist, scan_dataset, write_filelist
 from .io import ImageReadError, list_images, read_image, save_png
 from .layouts import LAYOUTS, DatasetLayout, get_layout
 from .paired import PairedFolderDataset, PairedImageDataset, PairItem, match_pairs
-from .restorer import TinyRestorer
+from .restorer import MEDIUM_RESTORERS, PaddedRestorer, TinyRestorer
 from .sampler import PAPER_REPEATS, TaskBalancedSampler
 from .samples import SAMPLE_IMAGE_NAMES, sample_images
 from .tasks import TASK_IDS, TASKS, task_id, task_name
 from .transforms import PairedAugment, paired_random_crop, paired_random_flip
 from .triplet_dataset import TripletDataset
-from .triplets import build_triplets, load_manifest, scene_fold
+from .triplets import build_triplets, load_crossfit_restorers, load_manifest, scene_fold
 
 __all__ = [
     # degradations
@@ -76,8 +76,11 @@ __all__ = [
     "TaskBalancedSampler",
     "PAPER_REPEATS",
     # triplets
+    "MEDIUM_RESTORERS",
+    "PaddedRestorer",
     "TinyRestorer",
     "build_triplets",
+    "load_crossfit_restorers",
     "TripletDataset",
     "scene_fold",
     "load_manifest",

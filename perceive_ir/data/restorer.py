@@ -1,10 +1,35 @@
-"""A tiny residual conv net: the default proxy restorer of the cross-fitted triplet build."""
+"""The medium-tier restorers of the cross-fitted triplet build, by name.
+
+The paper renders the medium quality tier with a Restormer trained for 20K iterations on one
+half of the scenes (the authors' ``perceiveIR_stage1.yaml``: ``model`` dim 48, blocks
+[4, 6, 6, 8], heads [1, 2, 4, 8], 4 refinement blocks; checkpoints ``medium_020000.pth``).
+That is :data:`DEFAULT_MEDIUM_RESTORER`. Smaller ones serve quick runs on a CPU:
+
+=====================  =========================================================  ========
+name                   network                                                    multiple
+=====================  =========================================================  ========
+``restormer``          the paper's Restormer (spandrel-extra-arches, 26 M)        8
+``restormer-small``    Restormer dim 16, one block per level (0.8 M)              8
+``tiny``               :class:`TinyRestorer`, a few residual convolutions         1
+=====================  =========================================================  ========
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import Tensor, nn
 
-__all__ = ["TinyRestorer"]
+from ..inference.tiling import pad_to_multiple
+from ..models.presets import restormer_backbone
+
+__all__ = [
+    "DEFAULT_MEDIUM_RESTORER",
+    "MEDIUM_RESTORERS",
+    "PaddedRestorer",
+    "TinyRestorer",
+    "medium_restorer",
+]
 
 
 class TinyRestorer(nn.Module):
@@ -40,3 +65,65 @@ class TinyRestorer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Add the predicted residual to ``x`` (the identity at initialisation: the last conv is zero)."""
         return x + self.body(x)
+
+
+def _restormer() -> nn.Module:
+    return restormer_backbone("paper")
+
+
+def _restormer_small() -> nn.Module:
+    return restormer_backbone("small")
+
+
+#: Name → (factory of a fresh network, size multiple its input needs).
+MEDIUM_RESTORERS: dict[str, tuple[Callable[[], nn.Module], int]] = {
+    "restormer": (_restormer, 8),
+    "restormer-small": (_restormer_small, 8),
+    "tiny": (TinyRestorer, 1),
+}
+
+#: The paper's medium-tier restorer.
+DEFAULT_MEDIUM_RESTORER = "restormer"
+
+
+def medium_restorer(name: str) -> tuple[Callable[[], nn.Module], int]:
+    """The factory and input multiple of a named medium restorer (:data:`MEDIUM_RESTORERS`).
+
+    Raises:
+        ValueError: unknown name.
+
+    Example:
+        >>> factory, multiple = medium_restorer("tiny")
+        >>> type(factory()).__name__, multiple
+        ('TinyRestorer', 1)
+    """
+    if name not in MEDIUM_RESTORERS:
+        raise ValueError(f"Unknown medium restorer {name!r}; known: {sorted(MEDIUM_RESTORERS)} (or pass a factory).")
+    return MEDIUM_RESTORERS[name]
+
+
+class PaddedRestorer(nn.Module):
+    """Run ``net`` on inputs padded to a multiple of ``multiple`` and crop its output back.
+
+    Makes a network that needs sizes divisible by 8 (Restormer) usable as a proxy restorer
+    on any crop.
+
+    Args:
+        net: The image-to-image network.
+        multiple: The size multiple it needs.
+
+    Example:
+        >>> import torch
+        >>> PaddedRestorer(nn.Identity(), 8)(torch.rand(1, 3, 30, 17)).shape
+        torch.Size([1, 3, 30, 17])
+    """
+
+    def __init__(self, net: nn.Module, multiple: int) -> None:
+        super().__init__()
+        self.net = net
+        self.multiple = int(multiple)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Pad, restore, crop back."""
+        padded, (h, w) = pad_to_multiple(x, self.multiple)
+        return self.net(padded)[..., :h, :w]

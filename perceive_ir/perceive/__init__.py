@@ -13,7 +13,7 @@ inference, data, training, applications or the CLI (``docs/architecture.md``).
 from .cfe import CompactFeatureExtractor, degradation_contrastive_loss
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
-from .losses import LossWeights, QualityAwareLoss, QualityAwareLossOutput
+from .losses import LossWeights, Proxy, QualityAwareLoss, QualityAwareLossOutput
 from .perceiver import QualityPerceiver
 from .semantic import SemanticGuidance
 
@@ -22,6 +22,7 @@ __all__ = [
     "CompactFeatureExtractor",
     "FiLMHead",
     "LossWeights",
+    "Proxy",
     "QualityAwareLoss",
     "QualityAwareLossOutput",
     "QualityPerceiver",

@@ -153,7 +153,7 @@ class SemanticGuidance(nn.Module, HubMixin):
     ``hidden_states[layers[i]]`` of the frozen encoder (``hidden_states[0]`` is the embedding
     output, so valid layers are ``1..depth``), and ``[F_i ‖ z] → Linear → GELU → Linear``
     gives ``(γ_i, β_i)``. The last Linear starts at zero: ``γ = β = 0`` at initialisation.
-    Images are resized to ``image_size × image_size`` (bilinear, antialiased; the whole image
+    Images are resized to ``image_size × image_size`` (bicubic as the authors do, antialiased; the whole image
     is squashed, not cropped) and ImageNet-normalised inside the module.
 
     The encoder is frozen (``requires_grad=False``) and stays in eval mode when the module is
@@ -284,9 +284,9 @@ class SemanticGuidance(nn.Module, HubMixin):
 
     # -- forward pieces ------------------------------------------------------------------
     def preprocess(self, images: Tensor) -> Tensor:
-        """Resize to ``image_size²`` (bilinear, antialiased) and ImageNet-normalise; differentiable."""
+        """Resize to ``image_size²`` (bicubic as the authors do, antialiased) and ImageNet-normalise; differentiable."""
         size = (self.image_size, self.image_size)
-        x = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False)
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
     def encode(self, images: Tensor) -> list[Tensor]:

@@ -14,6 +14,7 @@ from .config import TrainConfig
 from .loop import Callback, Trainer, build_accelerator, resolve_model
 from .metrics_log import MetricsLog
 from .perceiver import PerceiverTrainer, balanced_repeats, split_by_task
+from .probe import probe_set
 from .restoration import RestorationTrainer, find_cfe, two_views
 from .schedule import WarmupCosine, warmup_cosine
 
@@ -32,6 +33,7 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
+    "probe_set",
     "resolve_model",
     "save_checkpoint",
     "split_by_task",

@@ -291,6 +291,9 @@ class ModelSection(Section):
 LOSS_KINDS: tuple[str, ...] = ("quality", "l1")
 
 
+_PROXY_KEYS: tuple[str, ...] = ("checkpoint", "tasks", "name")
+
+
 @dataclass
 class LossSection(Section):
     """``loss``: the stage-2 objective.
@@ -299,8 +302,15 @@ class LossSection(Section):
         kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
         weights, feature_space, difficulty: :class:`~perceive_ir.QualityAwareLoss` arguments.
-        proxies: Checkpoint files of proxy restorers (medium-quality negatives).
-        probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments.
+        medium_restorers: The stage-1 triplet folder (or its ``manifest.json``) of a
+            ``crossfit`` build: its two trained medium restorers become proxies (the paper's
+            medium negatives), named ``crossfit0`` and ``crossfit1``; ``null``: none. Like
+            ``proxies``, unused by ``kind: l1``.
+        proxies: More proxy restorers: a checkpoint (file or folder :func:`~perceive_ir.load_model`
+            reads), or a mapping ``{checkpoint, tasks, name}`` where ``tasks`` lists the tasks
+            the proxy is valid for (the mask ``m_k``; left out: every task).
+        probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments
+            (``probe_samples`` per task).
     """
 
     kind: str = "quality"
@@ -308,7 +318,8 @@ class LossSection(Section):
     weights: Mapping[str, float] | None = None
     feature_space: Any = UNSET
     difficulty: Any = UNSET
-    proxies: Sequence[str] = ()
+    medium_restorers: str | None = None
+    proxies: Sequence[str | Mapping[str, Any]] = ()
     probe_samples: Any = UNSET
     cfe_crop: Any = UNSET
 
@@ -320,7 +331,19 @@ class LossSection(Section):
                 "`loss.perceiver` is required for loss.kind=quality: the folder written by "
                 "`perceive-ir train-perceiver` (or a Hub id)."
             )
-        self.proxies = tuple(str(p) for p in self.proxies or ())
+        entries: list[str | dict[str, Any]] = []
+        for i, entry in enumerate(self.proxies or ()):
+            if isinstance(entry, Mapping):
+                entry = dict(entry)
+                _check_keys(entry, _PROXY_KEYS, f"loss.proxies[{i}]")
+                if not entry.get("checkpoint"):
+                    raise ValueError(f"`loss.proxies[{i}].checkpoint` is required: the proxy restorer's checkpoint.")
+                if entry.get("tasks") is not None:
+                    entry["tasks"] = [str(t) if not isinstance(t, int) else t for t in entry["tasks"]]
+                entries.append(entry)
+            else:
+                entries.append(str(entry))
+        self.proxies = tuple(entries)
 
 
 @dataclass

@@ -236,6 +236,10 @@ class Trainer:
     def on_epoch_start(self, epoch: int) -> None:
         """Trainer-specific work at the start of an epoch (subclasses extend)."""
 
+    def extra_logs(self) -> dict[str, float]:
+        """Trainer-specific values added to every logged row and ``metrics.csv`` (subclasses extend)."""
+        return {}
+
     def on_train_end(self) -> None:
         """Write final artefacts on the main process (subclasses extend)."""
 
@@ -402,7 +406,7 @@ class Trainer:
                     epoch = self.epoch
                     if self.batch_in_epoch == self.steps_per_epoch:
                         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                    row = {"step": self.step, "epoch": epoch, **logs}
+                    row = {"step": self.step, "epoch": epoch, **logs, **self.extra_logs()}
                     history.append(row)
                     metrics.append(row)
                     bar.update(1)

@@ -16,9 +16,10 @@ from typing import Any
 from torch import nn
 
 from ..amirnet import DegradationTree
-from ..data import FileListDataset, PairedFolderDataset
+from ..data import FileListDataset, PairedFolderDataset, load_crossfit_restorers
+from ..data.restorer import PaddedRestorer
 from ..models import create_model, load_model
-from ..perceive import QualityAwareLoss, QualityPerceiver
+from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
 from .config import UNSET, DataSection, LossSection, ModelSection, PerceiverRecipe, RestorationRecipe
@@ -26,7 +27,14 @@ from .loop import Callback
 from .perceiver import PerceiverTrainer
 from .restoration import RestorationTrainer
 
-__all__ = ["build_backbone", "build_datasets", "build_restoration_model", "perceiver_trainer", "restoration_trainer"]
+__all__ = [
+    "build_backbone",
+    "build_datasets",
+    "build_proxies",
+    "build_restoration_model",
+    "perceiver_trainer",
+    "restoration_trainer",
+]
 
 
 def _model_section(model: ModelSection | Mapping[str, Any]) -> ModelSection:
@@ -108,13 +116,37 @@ def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
     return datasets, repeats
 
 
-def _loss(loss: LossSection) -> tuple[str | QualityAwareLoss, list[nn.Module]]:
+def build_proxies(loss: LossSection) -> list[Proxy]:
+    """The proxy restorers of a recipe: the cross-fit medium restorers first, then ``loss.proxies``.
+
+    Args:
+        loss: The ``loss`` section.
+
+    Raises:
+        FileNotFoundError: the triplet build or a checkpoint is missing.
+
+    Example:
+        >>> build_proxies(LossSection(kind="quality", perceiver="p"))
+        []
+    """
+    proxies = []
+    if loss.medium_restorers:
+        restorers = load_crossfit_restorers(loss.medium_restorers)
+        proxies += [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(restorers)]
+    for entry in loss.proxies:
+        spec = entry if isinstance(entry, Mapping) else {"checkpoint": entry}
+        loaded = load_model(str(spec["checkpoint"]))
+        net = PaddedRestorer(loaded.module, loaded.multiple) if loaded.multiple > 1 else loaded.module
+        proxies.append(Proxy(net, tasks=spec.get("tasks"), name=spec.get("name") or f"proxy{len(proxies)}"))
+    return proxies
+
+
+def _loss(loss: LossSection) -> str | QualityAwareLoss:
     if loss.kind == "l1":
-        return "l1", []
+        return "l1"
     perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
-    objective = QualityAwareLoss(perceiver, weights=loss.weights, **loss.given("feature_space", "difficulty"))
-    proxies = [load_model(path).module for path in loss.proxies]
-    return objective, proxies
+    return QualityAwareLoss(perceiver, weights=loss.weights, proxies=build_proxies(loss),
+                            **loss.given("feature_space", "difficulty"))
 
 
 def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
@@ -129,7 +161,7 @@ def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
     """
     recipe = cfg if isinstance(cfg, RestorationRecipe) else RestorationRecipe.from_config(cfg)
     datasets, repeats = build_datasets(recipe.data, recipe.train.seed)
-    loss, proxies = _loss(recipe.loss)
+    loss = _loss(recipe.loss)
     model: Any = lambda: build_restoration_model(recipe.model)  # noqa: E731 - built after seeding
     extra: list[Callback] = list(callbacks)
     if recipe.tree is not None:
@@ -147,7 +179,6 @@ def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
         recipe.train,
         loss=loss,
         repeats=repeats,
-        proxies=proxies,
         callbacks=extra,
         **recipe.loss.given("probe_samples", "cfe_crop"),
     )

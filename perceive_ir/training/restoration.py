@@ -17,9 +17,11 @@ from .._validation import check_int
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.losses.difficulty import ProxyPSNRDifficulty
+from ..perceive.losses.proxies import ProxyLike
 from .checkpoint import trainable_state_dict
 from .config import TrainConfig
 from .loop import Callback, ModelSpec, Trainer, resolve_model
+from .probe import probe_set
 
 __all__ = ["RestorationTrainer", "find_cfe", "two_views"]
 
@@ -70,9 +72,8 @@ class _RestorationStep(nn.Module):
     def __init__(self, model: nn.Module, loss_fn: QualityAwareLoss | None, callbacks: Sequence[Callback]) -> None:
         super().__init__()
         self.model = model
-        self.loss_fn = loss_fn
+        self.loss_fn = loss_fn  # holds the frozen proxy restorers; only `model` is trained and saved
         self.callbacks = list(callbacks)
-        self.proxies: list[nn.Module] = []  # not registered: frozen, never saved, never synchronised
 
     def train(self, mode: bool = True) -> _RestorationStep:
         """Train mode for the model only; the loss (frozen critics) stays in eval mode."""
@@ -95,7 +96,7 @@ class _RestorationStep(nn.Module):
                 cfe = find_cfe(self.model)
                 z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
             out = self.loss_fn(
-                restored.float(), clean, degraded, medium=self.proxies or None,
+                restored.float(), clean, degraded, tasks=batch["task"],
                 z=z, z_positive=z_positive, labels=batch["task"] if z is not None else None,
             )
             loss, terms = out.loss, dict(out.terms)
@@ -116,8 +117,10 @@ class RestorationTrainer(Trainer):
       are embedded and contrasted; negatives are the other samples of the global batch
       (gathered across processes) with another task id.
     * ``proxies``: frozen proxy restorers whose outputs are the medium-quality negatives of
-      ``L_dpl``; with the ``"proxy_psnr"`` difficulty rule, their PSNR and the model's are
-      re-measured on a fixed probe set at the start of every epoch.
+      ``L_dpl``, added to the loss's own (each masked to the tasks it is valid for); with the
+      ``"proxy_psnr"`` difficulty rule, their PSNR and the model's are re-measured per task on
+      a fixed probe set (:func:`~perceive_ir.training.probe_set`) at the start of every epoch,
+      and the weights ``a/<proxy>/<task>`` are logged in ``metrics.csv``.
     * Accelerate handles devices, DDP, mixed precision; the loop handles accumulation,
       checkpoints (``checkpoints/step-*``), exact resume and ``metrics.csv``.
 
@@ -131,8 +134,10 @@ class RestorationTrainer(Trainer):
         config: :class:`TrainConfig`.
         loss: ``"l1"`` or a :class:`~perceive_ir.QualityAwareLoss`.
         repeats: Task-balancing repeat factors (see :class:`~perceive_ir.data.TaskBalancedSampler`).
-        proxies: Proxy restorers for the medium negatives (frozen here).
-        probe_samples: Size of the fixed probe set of the PSNR difficulty rule.
+        proxies: More proxy restorers for the medium negatives (:class:`~perceive_ir.Proxy`
+            objects or image-to-image callables; frozen here), after the loss's own.
+        probe_samples: Samples per task of the fixed probe set of the PSNR difficulty rule
+            (the authors' code: 24).
         cfe_crop: Side of the two CFE crops (default: half the training crop).
         callbacks: :class:`~perceive_ir.training.Callback` objects (e.g. ``TreeGrowthCallback``).
         accelerator: An ``accelerate.Accelerator`` (default: built from ``config``).
@@ -160,8 +165,8 @@ class RestorationTrainer(Trainer):
         *,
         loss: str | QualityAwareLoss = "l1",
         repeats: Sequence[int] | Mapping[str, int] | None = None,
-        proxies: Sequence[nn.Module] = (),
-        probe_samples: int = 8,
+        proxies: Sequence[ProxyLike] = (),
+        probe_samples: int = 24,
         cfe_crop: int | None = None,
         callbacks: Sequence[Callback] = (),
         accelerator: Any = None,
@@ -180,8 +185,10 @@ class RestorationTrainer(Trainer):
         if proxies and loss_fn is None:
             raise ValueError("`proxies` are medium negatives of the quality-aware loss; loss='l1' does not use them.")
         for i, p in enumerate(proxies):
-            if not isinstance(p, nn.Module):
-                raise TypeError(f"`proxies[{i}]` must be an nn.Module, got {type(p).__name__}.")
+            if not callable(p):
+                raise TypeError(f"`proxies[{i}]` must be a proxy restorer (a callable), got {type(p).__name__}.")
+        if proxies:
+            loss_fn.add_proxies(list(proxies))  # type: ignore[union-attr]
         self.loss_fn = loss_fn
         self.use_cl = loss_fn is not None and loss_fn.weights.cl > 0 and find_cfe(self.model) is not None
         if loss_fn is not None and loss_fn.weights.cl > 0 and not self.use_cl:
@@ -192,29 +199,14 @@ class RestorationTrainer(Trainer):
         step = _RestorationStep(self.model, loss_fn, self.callbacks)
         if loss_fn is not None:
             loss_fn.to(device)
-        step.proxies = [p.to(device).eval().requires_grad_(False) for p in proxies]
-        self.probe = self._probe(probe_samples) if proxies and isinstance(self._rule, ProxyPSNRDifficulty) else None
+        measured = loss_fn is not None and len(loss_fn.proxies) > 0 and isinstance(self._rule, ProxyPSNRDifficulty)
+        check_int(probe_samples, "probe_samples")
+        self.probe = probe_set(self.dataset, probe_samples, config.seed) if measured else None
         self._setup(step)
 
     @property
     def _rule(self) -> Any:
         return self.loss_fn.difficulty if self.loss_fn is not None else None
-
-    def _probe(self, n: int) -> list[tuple[Tensor, Tensor]]:
-        """A fixed probe set: ``n`` samples spread over the tasks, read once (epoch-0 crops)."""
-        check_int(n, "probe_samples")
-        for d in self.dataset.datasets:
-            if hasattr(d, "set_epoch"):
-                d.set_epoch(0)
-        picks: list[int] = []
-        offset = 0
-        subsets = self.dataset.datasets
-        for k, d in enumerate(subsets):
-            share = n // len(subsets) + (1 if k < n % len(subsets) else 0)
-            picks += [offset + i for i in range(min(share, len(d)))]
-            offset += len(d)
-        samples = [self.dataset[i] for i in picks]
-        return [(s["degraded"][None], s["clean"][None]) for s in samples]
 
     def _step_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         if self.use_cl:
@@ -230,18 +222,16 @@ class RestorationTrainer(Trainer):
             return
         from accelerate.utils import broadcast_object_list
 
-        self._rule.measure(self.model, self.step_module_proxies, self.probe, device=self.accelerator.device)
+        self.loss_fn.update_difficulty(self.model, self.probe, device=self.accelerator.device)  # type: ignore[union-attr]
         # every rank uses rank 0's measurement, so the ranks' losses stay consistent
         (state,) = broadcast_object_list([self._rule.state_dict()])
         self._rule.load_state_dict(state)
         psnr = " ".join(f"{k}={v:.2f}" for k, v in self._rule.last_psnr.items())
         self.log_text(f"epoch {epoch}: probe PSNR {psnr} -> difficulty weights {self._rule.current}")
 
-    @property
-    def step_module_proxies(self) -> list[nn.Module]:
-        """The frozen proxy restorers."""
-        module = self.accelerator.unwrap_model(self.step_module)
-        return module.proxies
+    def extra_logs(self) -> dict[str, float]:
+        """The difficulty weights in force, ``a/<proxy>/<task>``, for every row of ``metrics.csv``."""
+        return self._rule.logged() if isinstance(self._rule, ProxyPSNRDifficulty) else {}
 
     def extra_state(self) -> dict[str, Any]:
         """The difficulty rule's state, when the loss has one."""

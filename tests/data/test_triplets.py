@@ -16,6 +16,7 @@ from perceive_ir.data import (
     TinyRestorer,
     TripletDataset,
     build_triplets,
+    load_crossfit_restorers,
     save_png,
     scene_fold,
 )
@@ -83,6 +84,10 @@ def test_crossfit_renders_each_half_with_the_other_halfs_model(tmp_path: Path, m
 
     def fake_train(factory, dataset, indices, **kw):  # noqa: ANN001, ANN003
         trained_on.append(set(indices))
+        # the default medium restorer is the paper's: a Restormer (dim 48, blocks 4/6/6/8), 20K steps on 128² crops
+        net = factory()
+        assert type(net).__name__ == "Restormer" and net.patch_embed.proj.out_channels == 48
+        assert (kw["steps"], kw["crop"]) == (20_000, 128)
         return _Const(0.25 if folds[indices[0]] == 0 else 0.75)
 
     monkeypatch.setattr(triplets_mod, "_train_restorer", fake_train)
@@ -104,7 +109,7 @@ def test_crossfit_really_trains_and_keeps_global_rng(tmp_path: Path) -> None:
     ds = _dataset(tmp_path / "data", n=6)
     state = torch.get_rng_state()
     m = build_triplets(ds, tmp_path / "out", strategy="crossfit", steps=25, crop=16, batch_size=4, lr=3e-3,
-                       progress=False)
+                       restorer_factory="tiny", progress=False)
     assert torch.equal(torch.get_rng_state(), state)
     assert (tmp_path / "out" / "crossfit_fold0.pt").is_file() and (tmp_path / "out" / "crossfit_fold1.pt").is_file()
     tds = TripletDataset(m, crop=None, hflip=False)
@@ -116,6 +121,14 @@ def test_crossfit_really_trains_and_keeps_global_rng(tmp_path: Path) -> None:
         improved += int(err_med < err_low)
         assert not torch.equal(s["medium"], s["low"])  # the trained nets changed the image
     assert improved == len(tds)  # partially restored: closer to the clean image than the input
+    # the two trained restorers load back (stage 2's proxies) and reproduce the medium images
+    restorers = load_crossfit_restorers(tmp_path / "out")
+    assert len(restorers) == 2 and not any(p.requires_grad for r in restorers for p in r.parameters())
+    for i in range(len(tds)):
+        s = tds[i]
+        with torch.no_grad():
+            medium = restorers[1 - scene_fold(s["name"])](s["low"][None])[0].clamp(0, 1)
+        assert (medium - s["medium"]).abs().max() <= 1 / 255 + 1e-6
 
 
 def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
@@ -140,7 +153,7 @@ def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(triplets_mod, "save_png", flaky_save)
     monkeypatch.setattr(triplets_mod, "_train_restorer", counting_train)
-    kwargs = dict(strategy="crossfit", steps=3, crop=16, batch_size=2, progress=False)
+    kwargs = dict(strategy="crossfit", steps=3, crop=16, batch_size=2, restorer_factory="tiny", progress=False)
     with pytest.raises(RuntimeError, match="simulated crash"):
         build_triplets(ds, out, **kwargs)
     doc = json.loads((out / "manifest.json").read_text())

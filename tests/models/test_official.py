@@ -220,18 +220,20 @@ def test_pickle_with_code_is_refused_and_never_run(tmp_path: Path):
     assert marker.exists()
 
 
-def test_a_medium_restorer_is_a_hard_negative_proxy_and_a_medium_tier_renderer(tiny_clip_config: dict):
-    from perceive_ir import QualityAwareLoss, QualityPerceiver
+def test_a_medium_restorer_is_a_hard_negative_proxy(tiny_clip_config: dict):
+    from perceive_ir import Proxy, QualityAwareLoss, QualityPerceiver
     from perceive_ir.perceive.losses import FixedDifficulty
 
-    medium = MediumRestorer(**TINY).eval()
+    medium = MediumRestorer(**TINY, heldout_fold=0).eval()
     perceiver = QualityPerceiver(clip_model=tiny_clip_config, clip_pretrained=None, n_ctx=4)
-    loss_fn = QualityAwareLoss(perceiver, feature_space="clip", difficulty=FixedDifficulty(1.25))
+    proxy = Proxy(medium, tasks=["denoise"], name="medium-holdout-0")
+    loss_fn = QualityAwareLoss(perceiver, feature_space="clip", difficulty=FixedDifficulty(1.25), proxies=[proxy])
+    bare = QualityAwareLoss(perceiver, feature_space="clip")
     degraded, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     restored = degraded.clone().requires_grad_()
-    with_proxy = loss_fn(restored, clean, degraded, medium=[medium])
-    without = loss_fn(restored, clean, degraded)
-    assert with_proxy.medium_weights is not None and with_proxy.medium_weights.shape == (2, 1)
-    assert with_proxy.terms["dpl"] < without.terms["dpl"]  # one more negative in the denominator
-    with_proxy.loss.backward()
+    out = loss_fn(restored, clean, degraded, tasks=["denoise", "derain"])
+    assert out.medium_weights is not None
+    assert out.medium_weights[:, 0].tolist() == [1.25, 0.0]  # the mask m_k: valid for denoising only
+    assert out.terms["dpl"] < bare(restored, clean, degraded).terms["dpl"]  # one more negative
+    out.loss.backward()
     assert restored.grad is not None

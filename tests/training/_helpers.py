@@ -65,9 +65,10 @@ def wrapped_factory(semantic: bool = False):
 
 
 def quality_loss(seed: int = 0, **kwargs) -> QualityAwareLoss:
+    """The quality-aware loss on a tiny random perceiver; its CLIP tower is the feature space unless given."""
     torch.manual_seed(seed)
     perceiver = QualityPerceiver(tiny_clip_config(), None, n_ctx=4)
-    return QualityAwareLoss(perceiver, **kwargs)
+    return QualityAwareLoss(perceiver, **{"feature_space": "clip", **kwargs})
 
 
 def box_blur() -> nn.Module:

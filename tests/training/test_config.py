@@ -72,6 +72,15 @@ def test_required_and_invalid_values():
         RestorationRecipe.from_config(recipe(tree={"depth": 2}))  # a tree section the model does not use
 
 
+def test_proxy_entries_are_checked():
+    loss = LossSection(kind="quality", perceiver="p", proxies=["a.pth", {"checkpoint": "b.pth", "tasks": ["dehaze"]}])
+    assert loss.proxies == ("a.pth", {"checkpoint": "b.pth", "tasks": ["dehaze"]})
+    with pytest.raises(ValueError, match=r"`loss.proxies\[0\].task`"):
+        LossSection(kind="quality", perceiver="p", proxies=[{"checkpoint": "b.pth", "task": "dehaze"}])
+    with pytest.raises(ValueError, match="checkpoint"):
+        LossSection(kind="quality", perceiver="p", proxies=[{"tasks": ["dehaze"]}])
+
+
 def test_mandatory_value_names_its_key():
     cfg = OmegaConf.create(recipe(loss={"kind": "quality", "perceiver": "???"}))
     with pytest.raises(ValueError, match=r"`loss.perceiver` is required"):
@@ -86,9 +95,12 @@ def test_tree_section_splits_schedule_from_tree_arguments():
 
 @pytest.mark.parametrize("name", sorted(set(list_builtin_configs()) - {"perceiver"}))
 def test_shipped_stage2_recipes_are_valid(name):
-    cfg = load_config(name, ["loss.perceiver=some/folder"])
+    cfg = load_config(name, ["loss.perceiver=some/folder", "loss.medium_restorers=triplets"])
     parsed = RestorationRecipe.from_config(cfg)
     assert parsed.data.tasks and parsed.train.max_steps or parsed.train.epochs
+    if name in ("3task", "5task"):
+        with pytest.raises(ValueError, match="loss.medium_restorers"):  # the cross-fit proxies are asked for
+            RestorationRecipe.from_config(load_config(name, ["loss.perceiver=some/folder"]))
 
 
 def test_shipped_perceiver_recipe_is_valid():

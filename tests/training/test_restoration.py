@@ -25,8 +25,9 @@ def _fixed_eval(model, datasets):
     samples = [d[i] for d in datasets for i in range(len(d))]
     degraded = torch.stack([s["degraded"] for s in samples])
     clean = torch.stack([s["clean"] for s in samples])
+    tasks = torch.tensor([s["task"] for s in samples])
     with torch.no_grad():
-        return float(F.l1_loss(model(degraded), clean)), degraded, clean
+        return float(F.l1_loss(model(degraded), clean)), degraded, clean, tasks
 
 
 def test_quality_aware_training_lowers_the_loss(tmp_path):
@@ -34,20 +35,22 @@ def test_quality_aware_training_lowers_the_loss(tmp_path):
     loss_fn = quality_loss()
     trainer = RestorationTrainer(wrapped_factory(), datasets, _config(tmp_path, "run", max_steps=16),
                                  loss=loss_fn, proxies=[box_blur()], probe_samples=2)
-    before, degraded, clean = _fixed_eval(trainer.model, datasets)
+    before, degraded, clean, tasks = _fixed_eval(trainer.model, datasets)
     with torch.no_grad():
-        total_before = float(loss_fn(trainer.model(degraded), clean, degraded).loss)
+        total_before = float(loss_fn(trainer.model(degraded), clean, degraded, tasks=tasks).loss)
     history = trainer.train()
-    after, _, _ = _fixed_eval(trainer.model, datasets)
+    after, _, _, _ = _fixed_eval(trainer.model, datasets)
     with torch.no_grad():
-        total_after = float(loss_fn(trainer.model(degraded), clean, degraded).loss)
+        total_after = float(loss_fn(trainer.model(degraded), clean, degraded, tasks=tasks).loss)
     assert after < 0.92 * before, (before, after)
     assert total_after < total_before
     assert {"rec", "clip", "dpl", "cl", "loss", "lr"} <= set(history[-1])
-    # the PSNR rule was measured on the probe set (one weight per proxy)
-    assert trainer.loss_fn.difficulty.current is not None and len(trainer.loss_fn.difficulty.current) == 1
+    # the PSNR rule was measured per task on the probe set (one weight per proxy)
+    current = trainer.loss_fn.difficulty.current
+    assert set(current) == {"denoise", "lowlight"} and all(len(row) == 1 for row in current.values())
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == list(range(1, 17))
+    assert {float(r["a/proxy0/denoise"]) for r in rows} <= {0.75, 1.25}
     assert (tmp_path / "run" / "model.safetensors").is_file()
     assert (tmp_path / "run" / "adapter" / "config.json").is_file()
 

@@ -7,11 +7,15 @@ from .feature_spaces import (
     ClipFeatureSpace,
     FeatureSpace,
     VGG16FeatureSpace,
+    VGG16WeightsNotFoundError,
+    load_vgg16_state,
 )
 from .perceptual import difficulty_adaptive_perceptual_loss, mean_abs_distance
-from .quality_aware import LossWeights, QualityAwareLoss, QualityAwareLossOutput
+from .proxies import Proxy, as_proxies
+from .quality_aware import PAPER_FEATURE_SPACE, LossWeights, QualityAwareLoss, QualityAwareLossOutput
 
 __all__ = [
+    "PAPER_FEATURE_SPACE",
     "PAPER_LAYER_WEIGHTS",
     "CallableFeatureSpace",
     "ClipFeatureSpace",
@@ -20,10 +24,14 @@ __all__ = [
     "FixedDifficulty",
     "LossWeights",
     "PerceiverDifficulty",
+    "Proxy",
     "ProxyPSNRDifficulty",
     "QualityAwareLoss",
     "QualityAwareLossOutput",
     "VGG16FeatureSpace",
+    "VGG16WeightsNotFoundError",
+    "as_proxies",
     "difficulty_adaptive_perceptual_loss",
+    "load_vgg16_state",
     "mean_abs_distance",
 ]

@@ -2,7 +2,7 @@
 
 Two rules, following DESIGN §1:
 
-* :class:`ProxyPSNRDifficulty` — the released code's epoch-level rule: on a fixed probe set,
+* :class:`ProxyPSNRDifficulty` — the paper's epoch-level rule: on a fixed probe set, per task,
   ``a_k = 1.25`` when proxy restorer ``k`` scores a PSNR at or below the current model,
   else ``0.75``; re-measured each epoch with :meth:`ProxyPSNRDifficulty.measure`.
 * :class:`PerceiverDifficulty` — per sample, the same rule with the quality perceiver's
@@ -19,7 +19,18 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["DifficultyRule", "FixedDifficulty", "ProxyPSNRDifficulty", "PerceiverDifficulty", "HARD", "EASY"]
+from ..._tasks import task_name
+from .proxies import as_proxies, task_ids
+
+__all__ = [
+    "ALL_TASKS",
+    "DifficultyRule",
+    "EASY",
+    "FixedDifficulty",
+    "HARD",
+    "PerceiverDifficulty",
+    "ProxyPSNRDifficulty",
+]
 
 #: Weight of a negative the model already beats (the released code's value).
 HARD = 1.25
@@ -32,6 +43,8 @@ class DifficultyRule:
 
     #: Whether the rule needs perceiver scores of the restored and medium images.
     needs_scores: bool = False
+    #: Whether the rule needs each medium negative's PSNR against the target, per sample.
+    needs_medium_psnr: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         """What a training checkpoint must keep for an exact resume (JSON-safe)."""
@@ -47,6 +60,8 @@ class DifficultyRule:
         device: torch.device,
         restored_score: Tensor | None = None,
         medium_scores: Tensor | None = None,
+        tasks: Tensor | None = None,
+        medium_psnr: Tensor | None = None,
     ) -> Tensor:  # pragma: no cover - abstract
         """The ``(batch, num_medium)`` weights of the medium negatives for one batch.
 
@@ -56,6 +71,9 @@ class DifficultyRule:
             device: Device of the returned weights.
             restored_score: ``(B,)`` perceiver scores of the restored images (rules with ``needs_scores``).
             medium_scores: ``(B, K)`` perceiver scores of the medium negatives (rules with ``needs_scores``).
+            tasks: ``(B,)`` task ids of the samples, when known (per-task rules).
+            medium_psnr: ``(B, K)`` PSNR of each medium negative against the target (rules with
+                ``needs_medium_psnr``).
 
         Returns:
             ``(B, K)`` float weights.
@@ -77,7 +95,9 @@ class FixedDifficulty(DifficultyRule):
         if not self.values or any(v < 0 for v in self.values):
             raise ValueError(f"`values` must be non-negative numbers, got {values!r}.")
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
         """The constant weights for every sample; a single value is used for all ``num_medium`` negatives.
 
         Raises:
@@ -91,106 +111,272 @@ class FixedDifficulty(DifficultyRule):
         return torch.tensor(values, device=device).expand(batch, num_medium)
 
 
-class ProxyPSNRDifficulty(DifficultyRule):
-    """Epoch-level weights from the PSNR of each proxy restorer against the current model.
+#: Row key of a probe set without tasks: one set of weights for every sample.
+ALL_TASKS = "all"
 
-    Until the first :meth:`measure`, every weight is ``initial`` (1.0: neutral).
+
+def _probe_batch(item: Any, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``(degraded, clean, tasks or None)`` from a probe item: a tuple/list, or a dict of a dataset."""
+    if isinstance(item, Mapping):
+        if "degraded" not in item or "clean" not in item:
+            raise ValueError(f"Probe batch {index} is a mapping without 'degraded' and 'clean'.")
+        degraded, clean, tasks = item["degraded"], item["clean"], item.get("task")
+    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        degraded, clean, tasks = item[0], item[1], item[2] if len(item) == 3 else None
+    else:
+        raise TypeError(
+            f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, "
+            f"got {type(item).__name__}."
+        )
+    if degraded.dim() == 3:
+        degraded, clean = degraded[None], clean[None]
+    if tasks is not None:
+        tasks = task_ids(tasks if isinstance(tasks, (Tensor, list, tuple)) else [tasks], degraded.shape[0])
+    return degraded, clean, tasks
+
+
+class ProxyPSNRDifficulty(DifficultyRule):
+    """Epoch-level weights per task from the PSNR of each proxy restorer against the current model.
+
+    The paper's rule: on a fixed probe set, for each task ``t`` and proxy ``k``,
+    ``a_k(t) = hard`` (1.25) when the proxy's mean PSNR on the task's probe images is at or
+    below the model's, else ``easy`` (0.75). Re-measure it once per epoch with :meth:`measure`
+    (or :meth:`~perceive_ir.perceive.losses.QualityAwareLoss.update_difficulty`, which passes
+    the loss's proxies). Each sample then gets the weights of its task. A probe set without
+    tasks gives one row, ``"all"``, used for every sample. Until the first measurement every
+    weight is ``initial`` (1.0: neutral).
+
+    ``per="sample"`` is the authors' code instead (``train.py``): the model's mean PSNR over
+    the whole probe set (every task together) is the reference, and each training sample's
+    ``a_k = hard`` when proxy ``k``'s PSNR on that very sample is at or below it, else ``easy``.
 
     Args:
         hard: Weight of a proxy the model already matches or beats.
         easy: Weight of a proxy that is still better than the model.
-        initial: Weight before the first measurement.
+        initial: Weight before the first measurement (and for a task the probe set lacks).
+        per: ``"task"`` (the paper's rule, default) or ``"sample"`` (the authors' code).
 
     Example:
         >>> rule = ProxyPSNRDifficulty()
         >>> rule.set_from_psnr(model_psnr=28.0, proxy_psnrs=[27.0, 30.0])
         [1.25, 0.75]
+        >>> rule.current
+        {'all': [1.25, 0.75]}
     """
 
-    def __init__(self, hard: float = HARD, easy: float = EASY, initial: float = 1.0) -> None:
-        self.hard, self.easy, self.initial = float(hard), float(easy), float(initial)
-        self.current: list[float] | None = None
+    def __init__(self, hard: float = HARD, easy: float = EASY, initial: float = 1.0, per: str = "task") -> None:
+        if per not in ("task", "sample"):
+            raise ValueError(f"`per` must be 'task' or 'sample', got {per!r}.")
+        self.hard, self.easy, self.initial, self.per = float(hard), float(easy), float(initial), per
+        self.needs_medium_psnr = per == "sample"
+        #: The model's mean PSNR over the whole probe set at the last measurement (``per="sample"``'s reference).
+        self.reference: float | None = None
+        #: Task name (or ``"all"``) → one weight per proxy (``None`` where the proxy is not valid for the task).
+        self.current: dict[str, list[float | None]] | None = None
+        #: The last measured mean PSNRs, ``"<model or proxy name>/<task>"`` → dB.
         self.last_psnr: dict[str, float] = {}
+        #: The proxies' names at the last measurement.
+        self.names: list[str] = []
 
     def state_dict(self) -> dict[str, Any]:
-        """The current weights (``None`` before the first measurement) and the last measured PSNRs."""
-        return {"current": None if self.current is None else list(self.current), "last_psnr": dict(self.last_psnr)}
+        """The current weights (``None`` before the first measurement), the last PSNRs and the proxy names."""
+        current = None if self.current is None else {k: list(v) for k, v in self.current.items()}
+        return {"current": current, "last_psnr": dict(self.last_psnr), "names": list(self.names),
+                "reference": self.reference}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         current = state.get("current")
-        self.current = None if current is None else [float(v) for v in current]
+        if isinstance(current, (list, tuple)):  # a single row, as written before the rule was per task
+            current = {ALL_TASKS: current}
+        self.current = (
+            None if current is None
+            else {str(k): [None if v is None else float(v) for v in row] for k, row in dict(current).items()}
+        )
         self.last_psnr = {str(k): float(v) for k, v in dict(state.get("last_psnr", {})).items()}
+        self.names = [str(n) for n in state.get("names", [])]
+        reference = state.get("reference")
+        self.reference = None if reference is None else float(reference)
 
-    def set_from_psnr(self, model_psnr: float, proxy_psnrs: Sequence[float]) -> list[float]:
-        """Apply the rule to measured PSNRs and return the new weights."""
-        self.current = [self.hard if p <= model_psnr else self.easy for p in proxy_psnrs]
-        self.last_psnr = {"model": float(model_psnr), **{f"proxy_{k}": float(p) for k, p in enumerate(proxy_psnrs)}}
-        return list(self.current)
+    def _rule(self, model_psnr: float, proxy_psnr: float | None) -> float | None:
+        if proxy_psnr is None:
+            return None
+        return self.hard if proxy_psnr <= model_psnr else self.easy
+
+    def set_from_psnr(
+        self, model_psnr: float, proxy_psnrs: Sequence[float | None], task: str = ALL_TASKS
+    ) -> list[float | None]:
+        """Apply the rule to measured PSNRs of one task (``None``: the proxy is not valid there); return the row."""
+        if self.current is None or task == ALL_TASKS:
+            self.current = {}
+        self.current.pop(ALL_TASKS, None)
+        row = [self._rule(float(model_psnr), p) for p in proxy_psnrs]
+        self.current[str(task)] = row
+        return list(row)
 
     @torch.no_grad()
     def measure(
         self,
         model: Callable[[Tensor], Tensor],
-        proxies: Sequence[Callable[[Tensor], Tensor] | Tensor] | Callable[[Tensor], Tensor] | Tensor,
-        probe: Iterable[tuple[Tensor, Tensor]],
+        proxies: Sequence[Callable[[Tensor], Tensor]] | Callable[[Tensor], Tensor],
+        probe: Iterable[Any],
         device: torch.device | str | None = None,
-    ) -> list[float]:
-        """Re-measure PSNR of the model and each proxy on a probe set and update the weights.
+    ) -> dict[str, list[float | None]]:
+        """Re-measure the PSNR of the model and of each proxy per task on a probe set and update the weights.
 
-        Call it once per epoch with the same probe set. PSNR is torchmetrics' on ``[0, 1]``
-        images, averaged over the probe set.
+        Call it once per epoch with the same probe set (the paper's per-epoch probe). PSNR is
+        torchmetrics' on ``[0, 1]`` images, per image, averaged per task; a proxy is measured
+        only on the probe images of the tasks it is valid for.
 
         Args:
             model: The restoration model being trained (called under ``no_grad``; switched
                 to eval mode for the measurement and restored afterwards if it is a module).
-            proxies: The proxy restorers, in the order their outputs are passed as ``medium``.
-            probe: Iterable of ``(degraded, clean)`` batches.
+            proxies: The proxy restorers (:class:`~perceive_ir.perceive.losses.Proxy` objects
+                or callables), in the order of the loss's medium negatives.
+            probe: Iterable of ``(degraded, clean)``, ``(degraded, clean, tasks)`` or dict
+                batches (``degraded``, ``clean``, optional ``task``); single images are fine.
             device: Device to run on; default the device of the first batch.
 
         Returns:
-            The new weights, one per proxy.
+            The new weights: task name (``"all"`` without tasks) → one weight per proxy
+            (``None`` where the proxy is not valid for the task).
+
+        Raises:
+            ValueError: no proxies, an empty probe set, or a task-restricted proxy with a probe
+                set that has no tasks.
         """
         from torchmetrics.functional.image import peak_signal_noise_ratio
 
-        proxy_list = list(proxies) if isinstance(proxies, (list, tuple)) else [proxies]
+        proxy_list = as_proxies(proxies)
         if not proxy_list:
             raise ValueError("`proxies` is empty: the rule needs at least one proxy restorer.")
         was_training = isinstance(model, nn.Module) and model.training
         if isinstance(model, nn.Module):
             model.eval()
-        totals = torch.zeros(len(proxy_list) + 1, dtype=torch.float64)
+        sums: dict[tuple[str, int], list[float]] = {}  # (task, -1 model / k proxy) -> [sum, count]
+
+        def add(task: str, who: int, values: Tensor) -> None:
+            entry = sums.setdefault((task, who), [0.0, 0.0])
+            entry[0] += float(values.double().sum())
+            entry[1] += values.numel()
+
         batches = 0
         try:
-            for degraded, clean in probe:
+            for index, item in enumerate(probe):
+                degraded, clean, tasks = _probe_batch(item, index)
                 if device is not None:
                     degraded, clean = degraded.to(device), clean.to(device)
-                outputs = [model(degraded)] + [p(degraded) for p in proxy_list]  # type: ignore[operator]
-                for k, out in enumerate(outputs):
-                    totals[k] += float(peak_signal_noise_ratio(out.clamp(0, 1), clean, data_range=1.0))
+                if tasks is not None:
+                    tasks = tasks.to(degraded.device)
+                names = [ALL_TASKS] * degraded.shape[0] if tasks is None else [task_name(int(t)) for t in tasks]
+
+                def psnr(out: Tensor, clean: Tensor = clean) -> Tensor:
+                    return peak_signal_noise_ratio(
+                        out.float().clamp(0, 1), clean.float(), data_range=1.0, reduction="none", dim=(1, 2, 3)
+                    )
+
+                outputs = [(-1, psnr(model(degraded)), None)]
+                for k, proxy in enumerate(proxy_list):
+                    mask = proxy.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
+                    outputs.append((k, psnr(proxy.render(degraded, tasks)), mask))
+                for who, values, mask in outputs:
+                    for task in sorted(set(names)):
+                        select = torch.tensor([n == task for n in names], device=values.device)
+                        if mask is not None:
+                            select &= mask
+                        if bool(select.any()):
+                            add(task, who, values[select])
                 batches += 1
         finally:
             if isinstance(model, nn.Module):
                 model.train(was_training)
         if batches == 0:
             raise ValueError("`probe` yielded no batches.")
-        psnr = (totals / batches).tolist()
-        return self.set_from_psnr(psnr[0], psnr[1:])
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
-        """The last measured weights for every sample, or ``initial`` everywhere before the first :meth:`measure`.
+        def mean(task: str, who: int) -> float | None:
+            entry = sums.get((task, who))
+            return None if entry is None else entry[0] / entry[1]
 
-        Raises:
-            ValueError: the weights were measured for a different number of proxies than ``num_medium``.
+        self.current, self.last_psnr = {}, {}
+        self.names = [str(p.name) for p in proxy_list]
+        model_entries = [entry for (_, who), entry in sums.items() if who == -1]
+        self.reference = sum(e[0] for e in model_entries) / sum(e[1] for e in model_entries)
+        for task in sorted({t for t, _ in sums}):
+            model_psnr = mean(task, -1)
+            assert model_psnr is not None
+            proxy_psnrs = [mean(task, k) for k in range(len(proxy_list))]
+            self.current[task] = [self._rule(model_psnr, p) for p in proxy_psnrs]
+            self.last_psnr[f"model/{task}"] = model_psnr
+            for name, p in zip(self.names, proxy_psnrs, strict=True):
+                if p is not None:
+                    self.last_psnr[f"{name}/{task}"] = p
+        return {k: list(v) for k, v in self.current.items()}
+
+    def logged(self) -> dict[str, float]:
+        """The current weights and the probe PSNRs behind them as flat metrics.
+
+        ``a/<proxy>/<task>`` → weight (valid pairs only) and ``psnr/<model or proxy>/<task>`` →
+        mean probe PSNR of the last :meth:`measure`.
+
+        Example:
+            >>> rule = ProxyPSNRDifficulty()
+            >>> rule.names = ["blur"]
+            >>> _ = rule.set_from_psnr(30.0, [29.0], task="denoise")
+            >>> rule.logged()
+            {'a/blur/denoise': 1.25}
         """
         if self.current is None:
+            return {}
+        if self.per == "sample":  # the weights are decided per training sample against this reference
+            return {"a/reference_psnr": float(self.reference)} if self.reference is not None else {}
+        out = {}
+        for task, row in self.current.items():
+            for k, value in enumerate(row):
+                if value is not None:
+                    name = self.names[k] if k < len(self.names) else f"proxy{k}"
+                    out[f"a/{name}/{task}"] = float(value)
+        return {**out, **{f"psnr/{key}": value for key, value in self.last_psnr.items()}}
+
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
+        """Each sample's row of the last measured weights (``initial`` before a measurement or for a task not measured).
+
+        Raises:
+            ValueError: the weights were measured for a different number of proxies than
+                ``num_medium``, or per task while ``tasks`` is not given.
+        """
+        if self.per == "sample":
+            if self.reference is None:
+                return torch.full((batch, num_medium), self.initial, device=device)
+            if medium_psnr is None:
+                raise ValueError("ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample.")
+            return torch.where(medium_psnr.detach() <= self.reference, self.hard, self.easy).to(
+                device=device, dtype=torch.float32
+            )
+        if self.current is None:
             return torch.full((batch, num_medium), self.initial, device=device)
-        if len(self.current) != num_medium:
+        lengths = {len(row) for row in self.current.values()}
+        if lengths != {num_medium}:
             raise ValueError(
-                f"The difficulty weights were measured for {len(self.current)} proxies but {num_medium} medium "
+                f"The difficulty weights were measured for {sorted(lengths)} proxies but {num_medium} medium "
                 "negatives were given; pass them in the order of `measure(proxies=...)`."
             )
-        return torch.tensor(self.current, device=device).expand(batch, num_medium)
+
+        def row(task: str) -> list[float]:
+            values = self.current.get(task) or self.current.get(ALL_TASKS)  # type: ignore[union-attr]
+            if values is None:
+                return [self.initial] * num_medium
+            return [self.initial if v is None else v for v in values]
+
+        if tasks is None:
+            if set(self.current) != {ALL_TASKS}:
+                raise ValueError(
+                    "The difficulty weights were measured per task: pass the samples' `tasks=` to the loss."
+                )
+            return torch.tensor(row(ALL_TASKS), device=device).expand(batch, num_medium)
+        table = [row(task_name(int(t))) for t in tasks.reshape(-1).tolist()]
+        return torch.tensor(table, device=device, dtype=torch.float32).reshape(batch, num_medium)
 
 
 class PerceiverDifficulty(DifficultyRule):
@@ -209,7 +395,9 @@ class PerceiverDifficulty(DifficultyRule):
     def __init__(self, hard: float = HARD, easy: float = EASY) -> None:
         self.hard, self.easy = float(hard), float(easy)
 
-    def weights(self, batch, num_medium, device, restored_score=None, medium_scores=None) -> Tensor:
+    def weights(
+        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+    ) -> Tensor:
         """``hard`` where the perceiver rates the restored image at least as high as the negative, else ``easy``.
 
         Raises:

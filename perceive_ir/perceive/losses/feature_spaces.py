@@ -3,16 +3,19 @@
 A feature space maps ``[0, 1]`` images to a list of feature tensors (one per layer) and
 carries one weight per layer. Three are provided:
 
-* :class:`ClipFeatureSpace` — the perceiver's own CLIP vision tower (no extra download);
+* :class:`ClipFeatureSpace` — the perceiver's own CLIP vision tower (no extra download; an option, not the paper's);
   four transformer blocks evenly spaced in depth. Shares its forward pass with the quality
   term of :class:`~perceive_ir.perceive.losses.QualityAwareLoss`.
-* :class:`VGG16FeatureSpace` — torchvision's VGG-16 at relu1_2, conv2_2, relu3_1, relu3_3,
-  the paper's choice.
+* :class:`VGG16FeatureSpace` — torchvision's ImageNet VGG-16 at relu1_2, conv2_2, relu3_1,
+  relu3_3: the paper's choice and the default of the loss. The weights are read locally
+  (:func:`load_vgg16_state`); offline and missing, a clear error says where to put them.
 * :class:`CallableFeatureSpace` — any callable returning a list of feature maps.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
@@ -27,7 +30,12 @@ __all__ = [
     "ClipFeatureSpace",
     "VGG16FeatureSpace",
     "CallableFeatureSpace",
+    "VGG16WeightsNotFoundError",
+    "VGG16_ENV",
+    "VGG16_FILE",
+    "load_vgg16_state",
     "resolve_layer_weights",
+    "vgg16_cache_path",
 ]
 
 #: Layer weights of the paper's perceptual loss, shallow to deep.
@@ -102,47 +110,134 @@ class ClipFeatureSpace(FeatureSpace):
         return self.forward_with_embedding(images)[1]
 
 
+class VGG16WeightsNotFoundError(FileNotFoundError):
+    """The ImageNet VGG-16 weights of the paper's feature space are not on this machine (and not downloadable)."""
+
+
+#: torchvision's ImageNet VGG-16 file (``VGG16_Weights.IMAGENET1K_V1``), the paper's and the authors' ``vgg16``.
+VGG16_FILE = "vgg16-397923af.pth"
+VGG16_URL = f"https://download.pytorch.org/models/{VGG16_FILE}"
+#: Environment variable naming a local copy of :data:`VGG16_FILE`.
+VGG16_ENV = "PERCEIVE_IR_VGG16_WEIGHTS"
+_OFFLINE_ENVS = ("PERCEIVE_IR_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def _offline() -> bool:
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _OFFLINE_ENVS)
+
+
+def vgg16_cache_path() -> Path:
+    """Where torchvision keeps :data:`VGG16_FILE`: ``<torch.hub.get_dir()>/checkpoints/`` (``$TORCH_HOME``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
+
+
+def _missing_weights(reason: str) -> VGG16WeightsNotFoundError:
+    return VGG16WeightsNotFoundError(
+        f"The paper's perceptual feature space needs torchvision's ImageNet VGG-16 weights ({VGG16_FILE}, "
+        f"VGG16_Weights.IMAGENET1K_V1, {VGG16_URL}): {reason}. Provide them locally in one of these ways: "
+        f"put the file at {vgg16_cache_path()} (torch's hub cache; set $TORCH_HOME to move it), set "
+        f"{VGG16_ENV}=/path/to/{VGG16_FILE}, or pass VGG16FeatureSpace(weights='/path/to/{VGG16_FILE}') as "
+        "`feature_space=`. feature_space='clip' needs no download but is not the paper's choice."
+    )
+
+
+def _read_state(path: Path) -> dict[str, Tensor]:
+    if not path.is_file():
+        raise _missing_weights(f"{path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
+    return state
+
+
+def load_vgg16_state(weights: str | os.PathLike[str] = "IMAGENET1K_V1") -> dict[str, Tensor]:
+    """The VGG-16 state dict for ``weights``: a file, or torchvision's ImageNet weights found locally.
+
+    ``"IMAGENET1K_V1"`` is looked up in this order: the file named by ``$PERCEIVE_IR_VGG16_WEIGHTS``,
+    torch's hub cache (:func:`vgg16_cache_path`), then a download by torchvision, which is never
+    tried when ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE`` or ``PERCEIVE_IR_OFFLINE`` is set.
+
+    Raises:
+        VGG16WeightsNotFoundError: nothing found and no download possible; the message says
+            which file is needed and where to put it.
+
+    Example:
+        >>> import os
+        >>> os.environ["PERCEIVE_IR_VGG16_WEIGHTS"] = "/nonexistent/vgg16.pth"
+        >>> try:
+        ...     load_vgg16_state()
+        ... except VGG16WeightsNotFoundError as err:
+        ...     "vgg16-397923af.pth" in str(err)
+        True
+        >>> del os.environ["PERCEIVE_IR_VGG16_WEIGHTS"]
+    """
+    if isinstance(weights, os.PathLike) or (isinstance(weights, str) and weights != "IMAGENET1K_V1"):
+        return _read_state(Path(weights))
+    if os.environ.get(VGG16_ENV):
+        return _read_state(Path(os.environ[VGG16_ENV]))
+    cached = vgg16_cache_path()
+    if cached.is_file():
+        return _read_state(cached)
+    if _offline():
+        raise _missing_weights(f"not in torch's hub cache and offline mode is set ({', '.join(_OFFLINE_ENVS)})")
+    from torchvision.models import VGG16_Weights
+
+    try:
+        return VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    except Exception as err:  # no network, a proxy, a truncated download
+        raise _missing_weights(f"the download failed ({type(err).__name__}: {err})") from err
+
+
 class VGG16FeatureSpace(FeatureSpace):
-    """torchvision VGG-16 features at relu1_2, conv2_2, relu3_1, relu3_3 (the paper's).
+    """torchvision VGG-16 features at relu1_2, conv2_2, relu3_1, relu3_3: the paper's feature space.
+
+    Images are clamped to ``[0, 1]`` (as the authors' code does) and ImageNet-normalised.
 
     Args:
-        weights: torchvision weights name (``"IMAGENET1K_V1"``, downloaded once by torchvision)
-            or ``None`` for random weights (tests only).
+        weights: ``"IMAGENET1K_V1"`` (torchvision's ImageNet weights, the paper's; found as
+            :func:`load_vgg16_state` says), a path to a VGG-16 state dict (``.pth`` or
+            ``.safetensors``, full model or ``features`` only), or ``None`` for random
+            weights (tests only).
         layer_weights: One weight per layer; default the paper's (1/12, 1/6, 1/3, 1).
+
+    Raises:
+        VGG16WeightsNotFoundError: the ImageNet weights are not available (see :func:`load_vgg16_state`).
 
     Example:
         >>> import torch
         >>> space = VGG16FeatureSpace(weights=None)
-        >>> [f.shape[1] for f in space(torch.rand(1, 3, 32, 32))]
-        [64, 128, 256, 256]
+        >>> [f.shape[1] for f in space(torch.rand(1, 3, 32, 32))], space.LAYER_NAMES
+        ([64, 128, 256, 256], ('relu1_2', 'conv2_2', 'relu3_1', 'relu3_3'))
     """
 
     #: Indices in ``torchvision.models.vgg16().features`` of the four layers.
     LAYER_INDICES = (3, 7, 11, 15)
+    #: Their names in the paper.
+    LAYER_NAMES = ("relu1_2", "conv2_2", "relu3_1", "relu3_3")
 
-    def __init__(self, weights: str | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, weights: str | os.PathLike[str] | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None
+    ) -> None:
         super().__init__()
-        from torchvision.models import VGG16_Weights
         from torchvision.models.vgg import cfgs, make_layers
 
         # build the convolutional part only: the classifier (120M parameters) is never used
         features = make_layers(cfgs["D"])[: self.LAYER_INDICES[-1] + 1]
         if weights is not None:
-            try:
-                state = VGG16_Weights[weights].get_state_dict(progress=False)
-            except Exception as err:  # unknown name, or no network and nothing cached
-                raise RuntimeError(
-                    f"Could not load torchvision VGG-16 weights {weights!r}: {err}. Offline, the weights must "
-                    "already be in torch's hub cache; or use feature_space='clip', which needs no extra download."
-                ) from err
-            prefix = "features."
-            features.load_state_dict(
-                {
-                    k[len(prefix) :]: v
-                    for k, v in state.items()
-                    if k.startswith(prefix) and int(k.split(".")[1]) < len(features)
-                }
-            )
+            state = load_vgg16_state(weights)
+            prefix = "features." if any(k.startswith("features.") for k in state) else ""
+            kept = {
+                k[len(prefix) :]: v
+                for k, v in state.items()
+                if k.startswith(prefix) and k[len(prefix) :].split(".")[0].isdigit()
+                and int(k[len(prefix) :].split(".")[0]) < len(features)
+            }
+            features.load_state_dict(kept)  # strict: a file that is not VGG-16 fails here
+        self.weights = None if weights is None else str(weights)
         for layer in features:
             if isinstance(layer, nn.ReLU):
                 layer.inplace = False  # conv2_2 is read before its in-place ReLU would overwrite it
@@ -158,8 +253,8 @@ class VGG16FeatureSpace(FeatureSpace):
         return self
 
     def forward(self, images: Tensor) -> list[Tensor]:
-        """ImageNet-normalise ``images`` and return the four layers' outputs (:attr:`LAYER_INDICES`)."""
-        x = (images - self.mean) / self.std
+        """Clamp to ``[0, 1]``, ImageNet-normalise and return the four layers' outputs (:attr:`LAYER_INDICES`)."""
+        x = (images.clamp(0, 1) - self.mean) / self.std
         taken: list[Tensor] = []
         for index, layer in enumerate(self.features):
             x = layer(x)

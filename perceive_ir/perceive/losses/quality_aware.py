@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -15,11 +16,15 @@ from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
 from .feature_spaces import CallableFeatureSpace, ClipFeatureSpace, FeatureSpace, VGG16FeatureSpace
 from .perceptual import difficulty_adaptive_perceptual_loss
+from .proxies import Proxy, ProxyLike, as_proxies, task_ids
 
-__all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumNegatives"]
+__all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumNegatives", "PAPER_FEATURE_SPACE"]
 
-#: What ``medium=`` accepts: a tensor, a proxy restorer, or a sequence of them.
+#: What ``medium=`` accepts: a tensor, a proxy restorer (a :class:`Proxy` or any callable), or a sequence of them.
 MediumNegatives = Union[Tensor, nn.Module, Sequence[Union[Tensor, nn.Module, Callable[[Tensor], Tensor]]], None]
+
+#: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, conv2_2, relu3_1, relu3_3).
+PAPER_FEATURE_SPACE = "vgg16"
 
 _TIER_VALUES = (0.0, 0.5, 1.0)
 _MIN_SIZE = 8
@@ -64,6 +69,8 @@ def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRu
         return difficulty
     if difficulty == "proxy_psnr":
         return ProxyPSNRDifficulty()
+    if difficulty == "proxy_psnr_sample":
+        return ProxyPSNRDifficulty(per="sample")
     if difficulty == "perceiver":
         return PerceiverDifficulty()
     if isinstance(difficulty, (int, float)) or (
@@ -71,7 +78,8 @@ def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRu
     ):
         return FixedDifficulty(difficulty)
     raise ValueError(
-        f"`difficulty` must be 'proxy_psnr', 'perceiver', a number, a list of numbers or a DifficultyRule, "
+        f"`difficulty` must be 'proxy_psnr', 'proxy_psnr_sample', 'perceiver', a number, a list of numbers or a "
+        "DifficultyRule, "
         f"got {difficulty!r}."
     )
 
@@ -86,23 +94,40 @@ class QualityAwareLoss(nn.Module):
       input as easy negative and the ``medium`` images as weighted negatives.
     * ``L_cl``: InfoNCE on CFE embeddings, when ``z`` and ``z_positive`` are given.
 
-    Frozen encoders run once per call on everything that needs them: with the default CLIP
-    feature space, one forward+backward of the CLIP vision tower on the restored batch serves
-    both ``L_clip`` and ``L_dpl``, and one ``no_grad`` forward covers target, degraded and
-    medium images together.
+    Defaults are the paper's: λ = (0.1, 0.05, 0.1), ``L_dpl`` in the frozen ImageNet VGG-16
+    (relu1_2, conv2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
+    PSNR difficulty rule (``a_k`` = 1.25 / 0.75, one line per epoch:
+    :meth:`update_difficulty`). Proxy restorers given as ``proxies=`` render the medium
+    negatives of every batch, each only for the samples of the tasks it is valid for (the
+    mask ``m_k``; pass ``tasks=`` to :meth:`forward`). See docs/quality_aware_loss.md,
+    "Fidelity to the paper".
+
+    Frozen encoders run once per call on everything that needs them: one forward+backward of
+    the feature space on the restored batch, and one ``no_grad`` forward covering target,
+    degraded and medium images together (with the CLIP feature space, the forward with
+    gradient also serves ``L_clip``).
 
     Args:
         perceiver: A trained :class:`QualityPerceiver`; it is frozen here (prompts included).
             May be ``None`` only when no term needs it.
         weights: A :class:`LossWeights` or a mapping with some of ``rec``, ``cl``, ``clip``, ``dpl``.
-        feature_space: ``"clip"`` (the perceiver's vision tower, no extra download), ``"vgg16"``
-            (torchvision VGG-16 with ImageNet weights, the paper's), a :class:`FeatureSpace`,
-            or a callable returning a list of feature maps.
-        difficulty: ``"proxy_psnr"`` (epoch-level rule; call ``loss.difficulty.measure(...)``
-            each epoch), ``"perceiver"`` (per-sample rule), fixed number(s), or a
+        feature_space: ``"vgg16"`` (default, the paper's: torchvision VGG-16 with ImageNet
+            weights, read from torch's hub cache or ``$PERCEIVE_IR_VGG16_WEIGHTS``; offline
+            and missing, a :class:`~perceive_ir.perceive.losses.VGG16WeightsNotFoundError`
+            says where to put the file), ``"clip"`` (the perceiver's vision tower, no extra
+            download, not the paper's), a :class:`FeatureSpace` (e.g.
+            ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``), or a callable
+            returning a list of feature maps.
+        difficulty: ``"proxy_psnr"`` (default, the paper's per-epoch rule, per task; call
+            :meth:`update_difficulty` once per epoch), ``"proxy_psnr_sample"`` (the authors'
+            code: each sample's proxy PSNR against the model's mean probe PSNR),
+            ``"perceiver"`` (per-sample rule from the perceiver's scores), fixed number(s), or a
             :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
+        proxies: Proxy restorers whose outputs are the medium negatives ``M_k``: any
+            image-to-image callable, or a :class:`~perceive_ir.perceive.losses.Proxy` that also
+            names the tasks it is valid for. They are frozen and run under ``no_grad``.
         clip_logit_scale: ``L_clip`` from CLIP's scaled logits (default). ``False`` uses the
             raw cosines, as the authors' released code does (see
             :meth:`QualityPerceiver.quality_loss <perceive_ir.perceive.perceiver.QualityPerceiver.quality_loss>`;
@@ -114,22 +139,26 @@ class QualityAwareLoss(nn.Module):
         ...     "patch_size": 16, "head_width": 16}, "text_cfg": {"context_length": 77,
         ...     "vocab_size": 49408, "width": 16, "heads": 1, "layers": 1}}
         >>> from perceive_ir import QualityPerceiver
-        >>> loss_fn = QualityAwareLoss(QualityPerceiver(tiny, None, n_ctx=4))
+        >>> from perceive_ir.perceive.losses import Proxy, VGG16FeatureSpace
+        >>> vgg = VGG16FeatureSpace(weights=None)  # offline stand-in; the default loads ImageNet weights
+        >>> blur = Proxy(lambda x: torch.nn.functional.avg_pool2d(x, 3, 1, 1), tasks=["denoise"])
+        >>> loss_fn = QualityAwareLoss(QualityPerceiver(tiny, None, n_ctx=4), feature_space=vgg, proxies=[blur])
         >>> degraded, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
         >>> restored = degraded.clone().requires_grad_()
-        >>> out = loss_fn(restored, clean, degraded)
+        >>> out = loss_fn(restored, clean, degraded, tasks=["denoise", "dehaze"])
         >>> out.loss.backward()
-        >>> sorted(out.terms), restored.grad is not None
-        (['clip', 'dpl', 'rec'], True)
+        >>> sorted(out.terms), restored.grad is not None, out.medium_weights.tolist()
+        (['clip', 'dpl', 'rec'], True, [[1.0], [0.0]])
     """
 
     def __init__(
         self,
         perceiver: QualityPerceiver | None,
         weights: LossWeights | Mapping[str, float] | None = None,
-        feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]] = "clip",
+        feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]] = PAPER_FEATURE_SPACE,
         difficulty: str | float | Sequence[float] | DifficultyRule = "proxy_psnr",
         layer_weights: Sequence[float] | None = None,
+        proxies: ProxyLike | Sequence[ProxyLike] | None = None,
         clip_logit_scale: bool = True,
     ) -> None:
         super().__init__()
@@ -168,6 +197,48 @@ class QualityAwareLoss(nn.Module):
             self._require_perceiver("a non-zero `clip` weight")
         if self.difficulty.needs_scores:
             self._require_perceiver("difficulty='perceiver'")
+        self.proxies = nn.ModuleList(as_proxies(proxies))
+        self._warned_unmeasured = False
+
+    def add_proxies(self, proxies: ProxyLike | Sequence[ProxyLike]) -> None:
+        """Append proxy restorers (named ``proxy<k>`` by position unless they are named :class:`Proxy` objects).
+
+        Raises:
+            ValueError: a name is already taken.
+        """
+        added = as_proxies(proxies, first_index=len(self.proxies))
+        names = [p.name for p in self.proxies] + [p.name for p in added]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Proxy names must be unique, got {names}.")
+        self.proxies.extend(added)
+
+    def update_difficulty(
+        self, model: Callable[[Tensor], Tensor], probe: Iterable[Any], device: torch.device | str | None = None
+    ) -> dict[str, list[float | None]]:
+        """Re-measure the difficulty weights ``a_k`` on a fixed probe set: call it once per epoch.
+
+        The paper's rule (:class:`ProxyPSNRDifficulty`): per task, ``a_k = 1.25`` when proxy
+        ``k`` scores a PSNR at or below the current model on the probe images, else 0.75.
+
+        Args:
+            model: The network being trained (switched to eval mode for the probe, then back).
+            probe: The same probe batches every epoch: ``(degraded, clean, tasks)`` tuples or
+                dataset dicts (:func:`perceive_ir.training.probe_set` builds one).
+            device: Device to measure on (default: the probe's).
+
+        Returns:
+            Task name → one weight per proxy (``None`` where a proxy is not valid for the task).
+
+        Raises:
+            ValueError: the loss has no proxies, or its difficulty rule is not measured on a probe set.
+        """
+        if not isinstance(self.difficulty, ProxyPSNRDifficulty):
+            raise ValueError(
+                f"update_difficulty needs difficulty='proxy_psnr', this loss uses {type(self.difficulty).__name__}."
+            )
+        if not len(self.proxies):
+            raise ValueError("update_difficulty needs proxy restorers: pass `proxies=` to the loss.")
+        return self.difficulty.measure(model, list(self.proxies), probe, device=device)
 
     def _require_perceiver(self, what: str) -> None:
         if self.perceiver is None:
@@ -178,26 +249,35 @@ class QualityAwareLoss(nn.Module):
         probs = self.perceiver.logits_from_features(embedding).softmax(dim=-1)
         return probs @ probs.new_tensor(_TIER_VALUES)
 
-    @staticmethod
-    def _medium_tensors(medium: MediumNegatives, degraded: Tensor) -> list[Tensor]:
-        if medium is None:
-            return []
-        items = [medium] if isinstance(medium, (Tensor, nn.Module)) else list(medium)
-        tensors = []
+    def _mediums(
+        self, medium: MediumNegatives, degraded: Tensor, tasks: Tensor | None
+    ) -> tuple[list[Tensor], Tensor | None]:
+        """The medium negatives (the loss's proxies first, then ``medium=``) and their ``(B, K)`` validity mask."""
+        items: list[Any] = list(self.proxies)
+        if medium is not None:
+            items += [medium] if isinstance(medium, (Tensor, nn.Module)) else list(medium)
+        tensors, masks = [], []
         for k, item in enumerate(items):
             if isinstance(item, Tensor):
-                out = item
-            elif callable(item):
+                out, mask = item, None
+            elif isinstance(item, Proxy):
+                out, mask = item.render(degraded, tasks), item.valid_mask(tasks, degraded.shape[0])
+            elif callable(item):  # a bare restorer of this call: valid for every task, run as it is
                 with torch.no_grad():
-                    out = item(degraded)
+                    out, mask = item(degraded), None
                 if not isinstance(out, Tensor):
                     raise TypeError(f"Proxy restorer medium[{k}] returned {type(out).__name__}, expected a tensor.")
             else:
                 raise TypeError(f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}.")
-            check_image(out, f"medium[{k}]", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
-            check_same_shape(out, f"medium[{k}]", degraded, "degraded")
+            what = f"proxy {item.name!r}" if isinstance(item, Proxy) and k < len(self.proxies) else f"medium[{k}]"
+            check_image(out, what, slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
+            check_same_shape(out, what, degraded, "degraded")
             tensors.append(out.detach())
-        return tensors
+            masks.append(mask)
+        if all(m is None for m in masks):
+            return tensors, None
+        ones = torch.ones(degraded.shape[0], dtype=torch.bool)
+        return tensors, torch.stack([(ones if m is None else m).to(ones.device) for m in masks], dim=1)
 
     def forward(
         self,
@@ -208,6 +288,7 @@ class QualityAwareLoss(nn.Module):
         z: Tensor | None = None,
         z_positive: Tensor | None = None,
         labels: Tensor | None = None,
+        tasks: Tensor | Sequence[str | int] | None = None,
     ) -> QualityAwareLossOutput:
         """Compute the loss.
 
@@ -215,14 +296,19 @@ class QualityAwareLoss(nn.Module):
             restored: Network output ``(B, 3, H, W)``, values in ``[-1, 2]`` tolerated.
             target: Clean ground truth, same shape, in ``[0, 1]``.
             degraded: The network's input, same shape, in ``[0, 1]``.
-            medium: Medium-quality negatives: tensors, proxy restorers (called on ``degraded``
-                under ``no_grad``) or a sequence of them.
+            medium: More medium-quality negatives for this batch, after the loss's ``proxies``:
+                tensors, proxy restorers (called on ``degraded`` under ``no_grad``) or a
+                sequence of them.
             z: CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
             z_positive: CFE embeddings of another crop of the same images.
             labels: Optional ``(B,)`` integer degradation labels for ``L_cl``.
+            tasks: The samples' tasks (``(B,)`` ids or names): they select each proxy's mask
+                ``m_k`` and the per-task difficulty weights. Required when a proxy is
+                restricted to some tasks or the weights were measured per task.
 
         Returns:
-            :class:`QualityAwareLossOutput` with ``.loss`` and ``.terms``.
+            :class:`QualityAwareLossOutput` with ``.loss``, ``.terms`` and ``.medium_weights``
+            (``a_k · m_k`` per sample).
         """
         check_image(restored, "restored", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
         check_image(target, "target", min_size=_MIN_SIZE)
@@ -232,7 +318,18 @@ class QualityAwareLoss(nn.Module):
         if (z is None) != (z_positive is None):
             raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
         w = self.weights
-        mediums = self._medium_tensors(medium, degraded) if w.dpl > 0 else []
+        rule = self.difficulty
+        if w.dpl > 0 and len(self.proxies) and isinstance(rule, ProxyPSNRDifficulty) and rule.current is None:
+            if not self._warned_unmeasured:
+                self._warned_unmeasured = True
+                warnings.warn(
+                    "The difficulty weights a_k are 1.0 until they are measured: call "
+                    "loss_fn.update_difficulty(model, probe) once per epoch (perceive_ir.training.probe_set builds "
+                    "the probe). RestorationTrainer and the recipes do it for you.",
+                    stacklevel=2,
+                )
+        task_tensor = None if tasks is None else task_ids(tasks, restored.shape[0]).to(restored.device)
+        mediums, masks = self._mediums(medium, degraded, task_tensor) if w.dpl > 0 else ([], None)
         batch, num_medium = restored.shape[0], len(mediums)
         need_scores = w.dpl > 0 and num_medium > 0 and self.difficulty.needs_scores
         clip_space = isinstance(self.feature_space, ClipFeatureSpace)
@@ -280,9 +377,17 @@ class QualityAwareLoss(nn.Module):
                     medium_embedding = other_embedding[-batch * num_medium :]  # type: ignore[index]
                     restored_score = self._score(embedding.detach())  # type: ignore[union-attr]
                     medium_scores = self._score(medium_embedding).view(num_medium, batch).T
+                medium_psnr = None
+                if self.difficulty.needs_medium_psnr:
+                    with torch.no_grad():
+                        mse = torch.stack([(m.clamp(0, 1) - target).square().flatten(1).mean(1) for m in mediums], 1)
+                        medium_psnr = -10.0 * torch.log10(mse.float().clamp_min(1e-8))
                 medium_weights = self.difficulty.weights(
-                    batch, num_medium, restored.device, restored_score, medium_scores
+                    batch, num_medium, restored.device, restored_score, medium_scores, tasks=task_tensor,
+                    medium_psnr=medium_psnr,
                 ).to(restored.dtype)
+                if masks is not None:  # m_k: a proxy counts only on the samples of its tasks
+                    medium_weights = medium_weights * masks.to(medium_weights)
             dpl = difficulty_adaptive_perceptual_loss(
                 restored_features,  # type: ignore[arg-type]
                 positive,

@@ -13,6 +13,9 @@ from perceive_ir.perceive.losses import (
 
 from ..._gradcheck import as_inputs, assert_gradcheck
 
+#: The paper's feature space with random weights: the tests never download ImageNet weights.
+VGG = VGG16FeatureSpace(weights=None)
+
 
 @pytest.fixture
 def perceiver(tiny_clip_config):
@@ -29,7 +32,7 @@ def _batch(b=2, size=32):
 def test_total_is_the_weighted_sum_of_the_terms(perceiver):
     restored, clean, degraded = _batch()
     z, z_pos = torch.randn(2, 16), torch.randn(2, 16)
-    loss_fn = QualityAwareLoss(perceiver)
+    loss_fn = QualityAwareLoss(perceiver, feature_space=VGG)
     out = loss_fn(restored, clean, degraded, medium=degraded * 0.9 + 0.05, z=z, z_positive=z_pos)
     assert set(out.terms) == {"rec", "clip", "dpl", "cl"}
     w = LossWeights()
@@ -41,7 +44,7 @@ def test_total_is_the_weighted_sum_of_the_terms(perceiver):
 
 def test_quality_term_is_one_minus_p_high_with_logit_scale(perceiver):
     restored, clean, degraded = _batch()
-    out = QualityAwareLoss(perceiver, weights={"dpl": 0})(restored, clean, degraded)
+    out = QualityAwareLoss(perceiver, weights={"dpl": 0}, feature_space=VGG)(restored, clean, degraded)
     with torch.no_grad():
         expected = (1 - perceiver.probabilities(restored)[:, 2]).mean()
     torch.testing.assert_close(out.terms["clip"], expected)
@@ -50,7 +53,7 @@ def test_quality_term_is_one_minus_p_high_with_logit_scale(perceiver):
 
 def test_gradients_reach_restored_but_never_the_frozen_encoders(perceiver):
     restored, clean, degraded = _batch()
-    loss_fn = QualityAwareLoss(perceiver)
+    loss_fn = QualityAwareLoss(perceiver, feature_space=VGG)
     loss_fn(restored, clean, degraded, medium=[clean * 0.8]).loss.backward()
     assert restored.grad is not None and restored.grad.abs().sum() > 0
     assert all(p.grad is None for p in perceiver.parameters())
@@ -68,7 +71,8 @@ def test_clip_space_runs_the_vision_tower_once_with_grad_and_once_without(percei
     monkeypatch.setattr(perceiver.clip.visual, "forward_intermediates", spy)
     monkeypatch.setattr(perceiver.clip, "encode_image", lambda *a, **k: pytest.fail("extra CLIP pass"))
     restored, clean, degraded = _batch(b=3)
-    _ = QualityAwareLoss(perceiver, difficulty="perceiver")(restored, clean, degraded, medium=[clean, degraded]).loss
+    loss_fn = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space="clip")
+    _ = loss_fn(restored, clean, degraded, medium=[clean, degraded]).loss
     # restored with grad; target + degraded + two mediums in one no-grad batch
     assert calls == [(3, True), (3 * 4, False)]
 
@@ -76,7 +80,7 @@ def test_clip_space_runs_the_vision_tower_once_with_grad_and_once_without(percei
 def test_quality_term_gradcheck_in_float64(tiny_clip_config):
     """``L_clip`` alone, through a float64 copy of the tiny CLIP (8×8 inputs, upsampled to its 32×32)."""
     perceiver = QualityPerceiver(clip_model=tiny_clip_config, clip_pretrained=None, n_ctx=4).double()
-    loss_fn = QualityAwareLoss(perceiver, weights={"rec": 0, "cl": 0, "clip": 1, "dpl": 0})
+    loss_fn = QualityAwareLoss(perceiver, weights={"rec": 0, "cl": 0, "clip": 1, "dpl": 0}, feature_space="clip")
     target = torch.rand(2, 3, 8, 8, dtype=torch.float64)
     (restored,) = as_inputs(0.2 + 0.6 * torch.rand(2, 3, 8, 8))
 
@@ -157,7 +161,7 @@ def test_proxy_modules_are_applied_to_the_degraded_input(perceiver):
             seen.append((x, torch.is_grad_enabled()))
             return x.clamp(0.1, 0.9)
 
-    out = QualityAwareLoss(perceiver, difficulty=1.0)(restored, clean, degraded, medium=Proxy())
+    out = QualityAwareLoss(perceiver, difficulty=1.0, feature_space=VGG)(restored, clean, degraded, medium=Proxy())
     assert len(seen) == 1 and seen[0][0] is degraded and seen[0][1] is False
     assert out.medium_weights.shape == (2, 1)
 
@@ -177,15 +181,16 @@ def test_proxy_psnr_rule_remeasures_against_the_model():
 
     rule = ProxyPSNRDifficulty()
     assert rule.weights(2, 2, torch.device("cpu")).eq(1.0).all()  # neutral before measuring
-    assert rule.measure(identity, [smoother, darkener], probe) == [0.75, 1.25]
-    assert rule.last_psnr["proxy_0"] > rule.last_psnr["model"] > rule.last_psnr["proxy_1"]
-    with pytest.raises(ValueError, match="measured for 2 proxies but 1"):
+    assert rule.measure(identity, [smoother, darkener], probe) == {"all": [0.75, 1.25]}
+    assert rule.last_psnr["proxy0/all"] > rule.last_psnr["model/all"] > rule.last_psnr["proxy1/all"]
+    with pytest.raises(ValueError, match=r"measured for \[2\] proxies but 1"):
         rule.weights(2, 1, torch.device("cpu"))
 
 
 def test_perceiver_rule_gives_per_sample_weights(perceiver):
     restored, clean, degraded = _batch(b=4)
-    out = QualityAwareLoss(perceiver, difficulty="perceiver")(restored, clean, degraded, medium=[clean, degraded])
+    loss_fn = QualityAwareLoss(perceiver, difficulty="perceiver", feature_space=VGG)
+    out = loss_fn(restored, clean, degraded, medium=[clean, degraded])
     assert out.medium_weights.shape == (4, 2)
     assert set(out.medium_weights.unique().tolist()) <= {0.75, 1.25}
     with torch.no_grad():
@@ -193,7 +198,7 @@ def test_perceiver_rule_gives_per_sample_weights(perceiver):
         s_m = perceiver.score(clean)
     expected = torch.where(s_r >= s_m, 1.25, 0.75)
     torch.testing.assert_close(out.medium_weights[:, 0], expected)
-    assert isinstance(QualityAwareLoss(perceiver, difficulty="perceiver").difficulty, PerceiverDifficulty)
+    assert isinstance(loss_fn.difficulty, PerceiverDifficulty)
 
 
 def test_zero_weights_skip_their_terms(perceiver):
@@ -222,7 +227,7 @@ def test_bad_inputs_raise_clear_errors(perceiver, kwargs, error, fragment):
     restored, clean, degraded = _batch()
     args = {"restored": restored, "target": clean, "degraded": degraded, **kwargs}
     with pytest.raises(error) as info:
-        QualityAwareLoss(perceiver)(**args)
+        QualityAwareLoss(perceiver, feature_space=VGG)(**args)
     assert fragment in str(info.value)
 
 
@@ -232,14 +237,14 @@ def test_bad_construction(perceiver):
     with pytest.raises(ValueError, match="non-negative"):
         LossWeights(clip=-1)
     with pytest.raises(ValueError, match="needs a QualityPerceiver"):
-        QualityAwareLoss(None)
+        QualityAwareLoss(None, feature_space="clip")
     with pytest.raises(ValueError, match="feature_space"):
         QualityAwareLoss(perceiver, feature_space="resnet")
     with pytest.raises(ValueError, match="difficulty"):
-        QualityAwareLoss(perceiver, difficulty="hardest")
+        QualityAwareLoss(perceiver, difficulty="hardest", feature_space=VGG)
     with pytest.raises(TypeError, match="perceiver"):
         QualityAwareLoss(torch.nn.Identity())
-    assert isinstance(QualityAwareLoss(perceiver, difficulty=1.0).difficulty, FixedDifficulty)
+    assert isinstance(QualityAwareLoss(perceiver, difficulty=1.0, feature_space=VGG).difficulty, FixedDifficulty)
 
 
 def test_functional_checks_layer_counts():
