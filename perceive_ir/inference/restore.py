@@ -68,8 +68,8 @@ def restore(
             network, else 1 (give it for plain networks that need one, e.g. 8 for a bare Restormer).
 
     Returns:
-        The restored image(s), same shape as ``image``, float32, on ``image``'s device.
-        Values are not clamped.
+        The restored image(s), same shape, dtype and device as ``image`` (computed in float32,
+        or float16 autocast with ``half``). Values are not clamped.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
@@ -98,7 +98,8 @@ def restore(
         raise TypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
     single = image.ndim == 3
     batch = image.unsqueeze(0) if single else image
-    check_image(batch, "image")
+    # a wrapped model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
+    check_image(batch, "image", min_size=2 if isinstance(model, WrappedBackbone) else 1)
     if multiple is None:
         multiple = model_multiple(model)
     check_int(multiple, "multiple")
@@ -128,7 +129,7 @@ def restore(
                               multiple=multiple, progress=progress)
     finally:
         model.train(was_training)
-    out = out.float().to(image.device)
+    out = out.to(image.device, image.dtype)
     return out[0] if single else out
 
 

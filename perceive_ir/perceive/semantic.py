@@ -310,7 +310,13 @@ class SemanticGuidance(nn.Module, HubMixin):
         return out
 
     def apply_level(self, level: int, x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
-        """``Y = x ⊙ (1 + γ) + β``, then the level's cross-attention if it has one."""
+        """``Y = x ⊙ (1 + γ) + β``, then the level's cross-attention if it has one.
+
+        Raises:
+            ValueError: ``level`` is not an int in ``[0, len(channels))``.
+        """
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(self.heads):
+            raise ValueError(f"`level` must be an int in [0, {len(self.heads)}) (one per guided layer), got {level!r}.")
         y = film(x, gamma, beta)
         attn = self.cross_attn[str(level)] if str(level) in self.cross_attn else None
         return y if attn is None else attn(y, x)

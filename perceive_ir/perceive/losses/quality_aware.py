@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape
+from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_module_dtype
 from ..cfe import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
@@ -214,7 +214,9 @@ class QualityAwareLoss(nn.Module):
             labels: Optional ``(B,)`` integer degradation labels for ``L_cl``.
 
         Returns:
-            :class:`QualityAwareLossOutput` with ``.loss`` and ``.terms``.
+            :class:`QualityAwareLossOutput` with ``.loss`` and ``.terms``. Images of any
+            floating-point dtype are computed in the loss's own dtype; ``.loss`` comes back in
+            ``restored``'s dtype.
         """
         check_image(restored, "restored", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
         check_image(target, "target", min_size=_MIN_SIZE)
@@ -223,8 +225,10 @@ class QualityAwareLoss(nn.Module):
         check_same_shape(degraded, "degraded", target, "target")
         if (z is None) != (z_positive is None):
             raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
+        in_dtype = restored.dtype
+        restored, target, degraded = (to_module_dtype(t, self) for t in (restored, target, degraded))
         w = self.weights
-        mediums = self._medium_tensors(medium, degraded) if w.dpl > 0 else []
+        mediums = [to_module_dtype(m, self) for m in self._medium_tensors(medium, degraded)] if w.dpl > 0 else []
         batch, num_medium = restored.shape[0], len(mediums)
         need_scores = w.dpl > 0 and num_medium > 0 and self.difficulty.needs_scores
         clip_space = isinstance(self.feature_space, ClipFeatureSpace)
@@ -291,7 +295,7 @@ class QualityAwareLoss(nn.Module):
             terms["cl"] = cl.detach()
 
         return QualityAwareLossOutput(
-            loss=total,
+            loss=total.to(in_dtype),
             terms=terms,
             medium_weights=medium_weights.detach() if medium_weights is not None else None,
         )
