@@ -70,10 +70,10 @@ def check_finite_weights(state: Mapping[str, Tensor] | nn.Module, source: str) -
 
     Example:
         >>> check_finite_weights({"w": torch.ones(2)}, "model.safetensors")
-        >>> check_finite_weights({"w": torch.tensor([1.0, float("nan")])}, "model.safetensors")
+        >>> check_finite_weights({"w": torch.tensor([1.0, float("nan")])}, "a.safetensors")
         Traceback (most recent call last):
         ...
-        ValueError: model.safetensors holds NaN or Inf weights in w; refusing to load them (a diverged or corrupt checkpoint).
+        ValueError: a.safetensors holds NaN or Inf weights in w; refusing to load them (a diverged or corrupt ...
     """
     items = state.state_dict().items() if isinstance(state, nn.Module) else state.items()
     bad = [name for name, t in items if isinstance(t, Tensor) and t.is_floating_point() and not torch.isfinite(t).all()]
@@ -129,8 +129,8 @@ def without_unsafe_advice(message: str) -> str:
     is kept: running that file's pickle is what the safe load just prevented.
 
     Example:
-        >>> without_unsafe_advice("Weights only load failed. Re-running `torch.load` with `weights_only` set to "
-        ...                       "`False` will likely succeed.\\n WeightsUnpickler error: Unsupported global: x")
+        >>> advice = "Re-running `torch.load` with `weights_only` set to `False` will likely succeed."
+        >>> without_unsafe_advice(advice + chr(10) + "WeightsUnpickler error: Unsupported global: x")
         'Unsupported global: x'
     """
     if "weights_only" not in message:
