@@ -74,7 +74,7 @@ def _read(path: Path) -> DictConfig:
     except (yaml.YAMLError, OmegaConfBaseException) as err:
         raise ValueError(f"Config {path} is not valid YAML: {' '.join(str(err).split())}") from None
     if isinstance(loaded, ListConfig):
-        raise ValueError(f"Config {path} holds a YAML list; a recipe is a mapping of sections (model, data, train, ...).")
+        raise ValueError(f"Config {path} holds a YAML list; a recipe is a mapping of sections (model, data, ...).")
     if not loaded:
         raise ValueError(
             f"Config {path} is empty; a recipe sets its sections, or starts with `{BASE_KEY}: <recipe>` to refine one."
@@ -91,12 +91,13 @@ def _load_file(path: Path, chain: tuple[Path, ...] = ()) -> DictConfig:
         return loaded
     base = loaded.pop(BASE_KEY)
     if not isinstance(base, str) or not base:
-        raise ValueError(f"Config {path}: `{BASE_KEY}` must name a recipe (a built-in name or a YAML path), got {base!r}.")
+        raise ValueError(f"Config {path}: `{BASE_KEY}` must name a recipe (a built-in name or a YAML path), "
+                         f"got {base!r}.")
     return OmegaConf.merge(_load_file(_resolve(base, path.parent), (*chain, path.resolve())), loaded)  # type: ignore[return-value]
 
 
 def names_base(config: str | Path) -> bool:
-    """Whether ``config`` is a built-in recipe or a file refining one (``base:``), as opposed to a file complete by itself.
+    """Whether ``config`` is a built-in recipe or a file refining one (``base:``), not a complete file.
 
     Example:
         >>> names_base("small")
