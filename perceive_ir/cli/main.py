@@ -4,7 +4,7 @@ A subcommand is a module of ``perceive_ir.cli`` listed in :data:`SUBCOMMANDS` th
 ``NAME: str``, ``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``. Modules are
 imported lazily, so ``perceive-ir --help`` stays fast.
 
-A user error (a bad flag, setting, file or input: the :data:`USER_ERRORS` exceptions) prints
+A user error (a bad flag, setting, file or input: the ``USER_ERRORS`` of ``cli/_errors.py``) prints
 one ``error: ...`` line naming what was wrong and exits with status 2, like argparse's own
 errors; ``--debug`` shows the traceback instead. Any other exception is an internal error and
 keeps its traceback.
@@ -17,21 +17,10 @@ import importlib
 import sys
 from typing import Sequence
 
-import yaml
-from omegaconf.errors import OmegaConfBaseException
-
 from .._version import __version__
+from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
 
-__all__ = ["EXIT_USER_ERROR", "SUBCOMMANDS", "USER_ERRORS", "build_parser", "main"]
-
-#: Exit status of a user error (the same as argparse's for a bad command line).
-EXIT_USER_ERROR = 2
-
-#: Exceptions that mean the input, a file or a setting was wrong: one line, no traceback.
-#: The library raises these with messages that name the argument, key or file.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, TypeError, KeyError, OSError, ImportError, FloatingPointError, yaml.YAMLError, OmegaConfBaseException,
-)
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("demo", "train_perceiver", "train", "evaluate", "restore", "score")
@@ -55,17 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(sub_parser)
         sub_parser.set_defaults(_run=module.run)
     return parser
-
-
-def user_error_message(err: BaseException) -> str:
-    """The one line printed for a user error: its message (a ``KeyError``'s without the quotes).
-
-    Example:
-        >>> user_error_message(ValueError("`tile` must be a positive int, got 0."))
-        'error: `tile` must be a positive int, got 0.'
-    """
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return f"error: {text.strip() or type(err).__name__}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
