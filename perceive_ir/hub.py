@@ -194,9 +194,16 @@ class HubMixin:
                 f"{name_or_path!s} holds a {saved_class}, not a {cls.__name__}: "
                 f"load it with `{saved_class}.from_pretrained(...)`."
             )
-        module = cls._from_config(config, **kwargs)
+        given = set(config) | set(kwargs)
+        try:
+            module = cls._from_config(dict(config), **kwargs)
+        except KeyError as err:
+            raise ValueError(
+                f"{config_file} lacks the setting {err.args[0]!r} that {cls.__name__} needs; it was edited or "
+                "written by something else. Save the module again with save_pretrained."
+            ) from None
         # a setting left out would silently take the constructor's default (then fail as a size mismatch)
-        missing = sorted(set(module.get_config()) - set(config) - set(kwargs))
+        missing = sorted(set(module.get_config()) - given)
         if missing:
             raise ValueError(
                 f"{config_file} lacks the setting(s) {', '.join(missing)} that {cls.__name__} saves; "
