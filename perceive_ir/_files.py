@@ -136,8 +136,11 @@ def without_unsafe_advice(message: str) -> str:
     if "weights_only" not in message:
         return message
     found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n|$)", message)
-    reason = found.group(1).strip() if found else "it holds Python objects that a safe load does not run"
-    return reason
+    if found:
+        return found.group(1).strip()
+    # newer torch: the advice, the reason and a pointer to the docs, one paragraph each
+    kept = [part.strip() for part in message.splitlines() if part.strip() and "weights_only" not in part]
+    return " ".join(kept) or "it holds Python objects that a safe load does not run"
 
 
 def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:

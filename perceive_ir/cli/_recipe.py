@@ -33,6 +33,7 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
 
     from .._atomic import atomic_write_bytes
     from ..training.config_files import BASE_KEY, load_config, names_base
+    from ..training.loop import Callback
 
     overrides, resume = list(args.overrides), args.resume
     if resume is not None and "=" in resume and not Path(resume).exists():
@@ -55,9 +56,15 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
     # the whole recipe is compared on resume; `train` as the trainer's effective TrainConfig (defaults filled in)
     trainer.settings = {**OmegaConf.to_container(cfg, resolve=True), "train": trainer.settings["train"]}
     if resume is not None:
-        trainer.check_resume(resume, args.allow_changes)
-    if trainer.accelerator.is_main_process:
-        trainer.output_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(trainer.output_dir / "config.yaml", OmegaConf.to_yaml(cfg).encode())
+        trainer.check_resume(resume, args.allow_changes)  # refused before anything is written
+    text = OmegaConf.to_yaml(cfg).encode()
+
+    class RecordConfig(Callback):  # the run's config.yaml, once a resume has loaded (a failed one writes nothing)
+        def on_train_start(self, trainer: Any) -> None:
+            if trainer.accelerator.is_main_process:
+                trainer.output_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(trainer.output_dir / "config.yaml", text)
+
+    trainer.callbacks.append(RecordConfig())
     trainer.train(resume=resume, allow_changes=args.allow_changes)
     return 0

@@ -195,7 +195,10 @@ def load_checkpoint(path: str | os.PathLike[str], model: nn.Module) -> dict[str,
         folder = latest
     try:
         load_trainable_state_dict(model, read_safetensors(folder / _MODEL_FILE, "the run's trainable weights"))
-    except KeyError as err:  # another architecture than the one the run trained
-        raise ValueError(f"{folder} was saved from another model than the one built now: {err.args[0]} "
+    except (KeyError, RuntimeError) as err:  # another architecture, or other sizes, than the run trained
+        detail = str(err.args[0]) if err.args else type(err).__name__
+        if len(detail) > 600:
+            detail = detail[:600] + " ..."
+        raise ValueError(f"{folder} was saved from another model than the one built now: {detail} "
                          "Resume with the run's own model settings.") from None
     return safe_torch_load(folder / _STATE_FILE, "a training state (optimizer, counters, random states)")

@@ -366,10 +366,10 @@ class Trainer:
 
     def _resume(self, resume: str | Path, allow_changes: bool = False) -> None:
         path, changes = self.check_resume(resume, allow_changes)
-        if changes and self.accelerator.is_main_process:
+        state = load_checkpoint(path, self.model)
+        if changes and self.accelerator.is_main_process:  # logged once the checkpoint did load
             log = log_changes(self.output_dir, path, changes)
             self.log_text(f"resuming with changed settings ({describe_changes(changes)}); logged in {log}")
-        state = load_checkpoint(path, self.model)
         if state["total_steps"] != self.total_steps or state["world_size"] != self.world:
             self.log_text(
                 f"note: checkpoint was taken with total_steps={state['total_steps']}, world_size="
