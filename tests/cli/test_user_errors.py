@@ -12,8 +12,10 @@ import pytest
 import torch
 import yaml
 
+from perceive_ir import QualityPerceiver
 from perceive_ir.cli.main import main
 from perceive_ir.data.io import save_png
+from perceive_ir.testing import tiny_clip_config
 
 from ..training._helpers import write_pairs
 
@@ -50,6 +52,8 @@ def work(tmp_path_factory):
     _nafnet_file(d / "wide.pth", width=16)
     save_png(torch.rand(3, 16, 16), d / "img.png")
     save_png(torch.rand(3, 16, 16), d / "imgs" / "a.png")
+    (d / "fake.png").write_bytes(b"not an image")
+    QualityPerceiver(tiny_clip_config(), None, n_ctx=4).save_pretrained(d / "perceiver")
     return d
 
 
@@ -98,6 +102,12 @@ def _cases():
                                         "--out", "{d}/ev", "--quiet"], "is not a text file"),
         "evaluate a folder filelist": (["evaluate", "--backbone", "{d}/naf.pth", "--filelist", "{d}/imgs",
                                         "--out", "{d}/ev", "--quiet"], "is a folder"),
+        "evaluate a missing model": (["evaluate", "--model", "{d}/nope.pth", "--filelist", "{d}/img.png",
+                                      "--out", "{d}/ev"], "nope.pth"),
+        "score a missing image": (["score", "{d}/none.png", "--perceiver", "{d}/nope"], "none.png"),
+        "score with a missing perceiver": (["score", "{d}/img.png", "--perceiver", "{d}/nope"], "nope"),
+        "score a file that is no image": (["score", "{d}/fake.png", "--perceiver", "{d}/perceiver", "--device", "cpu"],
+                                          "fake.png"),
     }
 
 
