@@ -326,7 +326,8 @@ class LossSection(Section):
     Attributes:
         kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
-        weights, feature_space, difficulty: :class:`~perceive_ir.QualityAwareLoss` arguments.
+        weights, feature_space, difficulty, degenerate: :class:`~perceive_ir.QualityAwareLoss`
+            arguments (``degenerate: raise`` stops on a batch without contrastive negatives).
         proxies: Checkpoint files of proxy restorers (medium-quality negatives).
         probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments.
     """
@@ -336,6 +337,7 @@ class LossSection(Section):
     weights: Mapping[str, float] | None = None
     feature_space: Any = UNSET
     difficulty: Any = UNSET
+    degenerate: Any = UNSET
     proxies: Sequence[str] = ()
     probe_samples: Any = UNSET
     cfe_crop: Any = UNSET

@@ -112,7 +112,9 @@ def _loss(loss: LossSection) -> tuple[str | QualityAwareLoss, list[nn.Module]]:
     if loss.kind == "l1":
         return "l1", []
     perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
-    objective = QualityAwareLoss(perceiver, weights=loss.weights, **loss.given("feature_space", "difficulty"))
+    objective = QualityAwareLoss(
+        perceiver, weights=loss.weights, **loss.given("feature_space", "difficulty", "degenerate")
+    )
     proxies = [load_model(path).module for path in loss.proxies]
     return objective, proxies
 

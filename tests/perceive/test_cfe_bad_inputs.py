@@ -59,3 +59,14 @@ def test_a_batch_with_negatives_does_not_warn(fresh_warning):
         warnings.simplefilter("error")
         loss = degradation_contrastive_loss(torch.randn(4, 8), torch.randn(4, 8), labels, degenerate="raise")
     assert loss.item() > 0
+
+
+def test_the_quality_aware_loss_passes_the_choice_on(fresh_warning):
+    from perceive_ir import QualityAwareLoss
+
+    loss_fn = QualityAwareLoss(None, weights={"clip": 0, "dpl": 0}, feature_space=lambda t: [t], degenerate="raise")
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="no negative"):
+        loss_fn(x, x, x, z=torch.randn(1, 8), z_positive=torch.randn(1, 8))
+    with pytest.raises(ValueError, match="`degenerate` must be 'warn' or 'raise'"):
+        QualityAwareLoss(None, weights={"clip": 0, "dpl": 0}, feature_space=lambda t: [t], degenerate="no")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Mapping, Sequence, Union
+from typing import Callable, Literal, Mapping, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -103,6 +103,9 @@ class QualityAwareLoss(nn.Module):
             :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
+        degenerate: What ``L_cl`` does for a sample without negatives (a batch of one, or one
+            degradation label): ``"warn"`` once or ``"raise"`` (see
+            :func:`~perceive_ir.perceive.cfe.degradation_contrastive_loss`).
 
     Example:
         >>> import torch
@@ -126,8 +129,12 @@ class QualityAwareLoss(nn.Module):
         feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]] = "clip",
         difficulty: str | float | Sequence[float] | DifficultyRule = "proxy_psnr",
         layer_weights: Sequence[float] | None = None,
+        degenerate: Literal["warn", "raise"] = "warn",
     ) -> None:
         super().__init__()
+        if degenerate not in ("warn", "raise"):
+            raise ValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
+        self.degenerate = degenerate
         if isinstance(weights, Mapping):
             unknown = set(weights) - {"rec", "cl", "clip", "dpl"}
             if unknown:
@@ -290,7 +297,7 @@ class QualityAwareLoss(nn.Module):
             terms["dpl"] = dpl.detach()
 
         if z is not None and w.cl > 0:
-            cl = degradation_contrastive_loss(z, z_positive, labels)  # type: ignore[arg-type]
+            cl = degradation_contrastive_loss(z, z_positive, labels, degenerate=self.degenerate)  # type: ignore[arg-type]
             total = total + w.cl * cl
             terms["cl"] = cl.detach()
 
