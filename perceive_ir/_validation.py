@@ -26,6 +26,7 @@ __all__ = [
     "check_int",
     "check_same_shape",
     "module_dtype",
+    "to_input_dtype",
     "to_module_dtype",
 ]
 
@@ -222,11 +223,16 @@ def module_dtype(module: nn.Module) -> torch.dtype | None:
     return None
 
 
+def _autocast(x: Tensor) -> bool:
+    return torch.is_autocast_enabled(x.device.type)
+
+
 def to_module_dtype(x: Tensor, module: nn.Module) -> Tensor:
     """``x`` in the dtype ``module`` computes in (``x`` itself when it already is, or the module has none).
 
-    The callers return their result in ``x``'s original dtype, so a float64, float16 or
-    bfloat16 input is computed in the module's dtype and handed back in its own.
+    The callers hand their result back with :func:`to_input_dtype`, so a float64, float16 or
+    bfloat16 input is computed in the module's dtype and returned in its own. Under
+    ``torch.autocast`` both are no-ops: autocast already chooses the dtype of every op.
 
     Example:
         >>> import torch
@@ -234,4 +240,15 @@ def to_module_dtype(x: Tensor, module: nn.Module) -> Tensor:
         torch.float32
     """
     dtype = module_dtype(module)
-    return x if dtype is None or x.dtype == dtype else x.to(dtype)
+    return x if dtype is None or x.dtype == dtype or _autocast(x) else x.to(dtype)
+
+
+def to_input_dtype(out: Tensor, dtype: torch.dtype) -> Tensor:
+    """A module's result ``out`` back in its input's ``dtype`` (unchanged under ``torch.autocast``).
+
+    Example:
+        >>> import torch
+        >>> to_input_dtype(torch.zeros(2), torch.float16).dtype
+        torch.float16
+    """
+    return out if out.dtype == dtype or _autocast(out) else out.to(dtype)

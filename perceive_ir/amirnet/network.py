@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int, to_module_dtype
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .ftb import FeatureTransformBlock
 from .nafnet import NAFBlock
@@ -139,7 +139,7 @@ class AMIRNet(nn.Module, HubMixin):
         for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = blocks(up(x) + skip)
         x = self.ending(x) + x_in
-        return x[..., :h, :w].to(in_dtype)
+        return to_input_dtype(x[..., :h, :w], in_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments, the tree's own config included (for ``save_pretrained``)."""

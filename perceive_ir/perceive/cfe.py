@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._blockwise_pooling import pooled_moments
-from .._validation import check_embedding, check_image, check_int, to_module_dtype
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 
 __all__ = ["CompactFeatureExtractor", "DegenerateLossWarning", "degradation_contrastive_loss"]
@@ -92,7 +92,7 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
             features = pooled_moments(stages, degraded, block)[0].to(degraded.dtype)
         else:
             features = self.encoder(degraded).mean(dim=(-2, -1))
-        return F.normalize(self.proj(features), dim=-1).to(in_dtype)
+        return to_input_dtype(F.normalize(self.proj(features), dim=-1), in_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments (for ``save_pretrained``)."""

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import OUTPUT_RANGE_SLACK, check_image, to_module_dtype
+from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .clip_loading import load_clip
 from .prompts import DEFAULT_TIER_WORDS, TIERS, TierPrompts
@@ -147,7 +147,7 @@ class QualityPerceiver(nn.Module, HubMixin):
         """
         check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
         logits = self.logits_from_features(self.encode_images(to_module_dtype(images, self.clip)))
-        return logits.to(images.dtype)
+        return to_input_dtype(logits, images.dtype)
 
     def probabilities(self, images: Tensor) -> Tensor:
         """``(B, 3)`` softmax over the tiers (low, medium, high)."""

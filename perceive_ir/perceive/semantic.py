@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int
+from .._validation import check_embedding, check_image, check_int, to_module_dtype
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
@@ -277,10 +277,8 @@ class SemanticGuidance(nn.Module, HubMixin):
         if self.encoder is None:
             return []
         with torch.no_grad():
-            pixels = self.preprocess(images)
-            param = next(self.encoder.parameters(), None)
-            if param is not None:
-                pixels = pixels.to(param.dtype)
+            # in the encoder's dtype before resizing: CPU interpolation has no float16 kernel
+            pixels = self.preprocess(to_module_dtype(images, self.encoder))
             hidden = self.encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
             return [hidden[layer][:, 0] for layer in self.layers]
 

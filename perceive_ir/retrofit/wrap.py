@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int, to_module_dtype
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
@@ -337,7 +337,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             raise RuntimeError(f"The guided module(s) {silent} did not run in this forward of the backbone.")
         if x is not degraded:
             out = _crop(out, (x.shape[-2], x.shape[-1]), size)
-        return out.to(in_dtype) if isinstance(out, Tensor) else out
+        return to_input_dtype(out, in_dtype) if isinstance(out, Tensor) else out
 
     def _make_hook(self, ctx: _CallContext, level: int, name: str):
         semantic = self.adapter.semantic

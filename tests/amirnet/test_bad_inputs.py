@@ -47,3 +47,18 @@ def test_bad_inputs_name_the_argument(value, error, fragment):
         with pytest.raises(error) as info:
             module(value)
         assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", OTHER_DTYPES, ids=str)
+def test_building_blocks_take_other_float_dtypes(dtype):
+    from perceive_ir import FeatureTransformBlock, NAFBlock
+
+    x, cond = torch.rand(1, 4, 8, 8), torch.rand(1, 8)
+    ftb, naf = FeatureTransformBlock(4, 8), NAFBlock(4)
+    with torch.no_grad():
+        torch.nn.init.normal_(naf.gamma)  # the residual branches start at zero: make them count
+        torch.nn.init.normal_(naf.beta)
+        out_ftb, out_naf = ftb(x.to(dtype), cond.to(dtype)), naf(x.to(dtype))
+        assert out_ftb.dtype == out_naf.dtype == dtype
+        torch.testing.assert_close(out_ftb, ftb(x.to(dtype).float(), cond.to(dtype).float()).to(dtype))
+        torch.testing.assert_close(out_naf, naf(x.to(dtype).float()).to(dtype))

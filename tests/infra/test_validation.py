@@ -109,3 +109,15 @@ def test_module_dtype_and_to_module_dtype():
     same = torch.rand(1, 3, 4, 4)
     assert to_module_dtype(same, conv) is same
     assert module_dtype(torch.nn.ReLU()) is None and to_module_dtype(x, torch.nn.ReLU()) is x
+
+
+def test_the_dtype_rule_leaves_autocast_alone():
+    from perceive_ir._validation import to_input_dtype, to_module_dtype
+
+    conv = torch.nn.Conv2d(3, 3, 1)
+    x = torch.rand(1, 3, 4, 4, dtype=torch.bfloat16)
+    assert to_input_dtype(torch.zeros(2), torch.float64).dtype == torch.float64
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert to_module_dtype(x, conv) is x  # autocast picks each op's dtype
+        out = torch.zeros(2)
+        assert to_input_dtype(out, torch.bfloat16) is out

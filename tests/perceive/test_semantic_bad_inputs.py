@@ -24,3 +24,23 @@ def test_valid_levels_apply(guidance):
     x = torch.rand(1, 4, 8, 8)
     torch.testing.assert_close(guidance.apply_level(0, x, torch.zeros(1, 4), torch.zeros(1, 4)), x)
     assert guidance.apply_level(1, x, torch.zeros(1, 4), torch.zeros(1, 4)).shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", (torch.float64, torch.float16, torch.bfloat16), ids=str)
+def test_guidance_parts_take_other_float_dtypes(dtype):
+    from perceive_ir import ChannelCrossAttention, FiLMHead
+    from perceive_ir.testing import tiny_dinov2_config
+
+    sg = SemanticGuidance(encoder=tiny_dinov2_config(), layers=(1, 2), cond_dim=8, channels=(4, 4), hidden_dim=8,
+                          image_size=28)
+    images = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        features = sg.encode(images.to(dtype))  # in the encoder's dtype (CPU resizing has no float16 kernel)
+        torch.testing.assert_close(features, sg.encode(images.to(dtype).float()))
+        head, attention = FiLMHead(8, 4, 8), ChannelCrossAttention(4)
+        cond, x = torch.rand(1, 8).to(dtype), torch.rand(1, 4, 8, 8).to(dtype)
+        gamma, beta = head(cond)
+        assert gamma.dtype == beta.dtype == dtype
+        out = attention(x, x)
+        assert out.dtype == dtype
+        torch.testing.assert_close(out, attention(x.float(), x.float()).to(dtype))

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_module_dtype
+from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
 from ..cfe import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
@@ -302,7 +302,7 @@ class QualityAwareLoss(nn.Module):
             terms["cl"] = cl.detach()
 
         return QualityAwareLossOutput(
-            loss=total.to(in_dtype),
+            loss=to_input_dtype(total, in_dtype),
             terms=terms,
             medium_weights=medium_weights.detach() if medium_weights is not None else None,
         )
