@@ -13,6 +13,7 @@ with a message naming the argument.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -217,7 +218,7 @@ def module_dtype(module: nn.Module) -> torch.dtype | None:
         >>> module_dtype(nn.Linear(2, 2).double())
         torch.float64
     """
-    for tensor in (*module.parameters(), *module.buffers()):
+    for tensor in itertools.chain(module.parameters(), module.buffers()):  # lazily: usually the first one
         if tensor.is_floating_point():
             return tensor.dtype
     return None

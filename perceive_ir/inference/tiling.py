@@ -87,8 +87,7 @@ def tiled_apply(
     ``fn`` must map ``B×C×h×w`` to ``B×C'×h×w`` (same spatial size; any channel count).
     The output equals ``fn(image)`` up to float rounding (the blend weights sum to one) for
     pointwise functions, and closely for local ones whose receptive field is smaller than
-    the overlap. Wrap the call in
-    ``torch.no_grad()`` for inference.
+    the overlap. Wrap the call in ``torch.no_grad()`` for inference.
 
     Args:
         fn: The function or ``nn.Module`` to apply.
