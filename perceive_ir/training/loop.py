@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
+from .._atomic import remove_stale_temporaries
 from .._files import safe_torch_load
 from .._seeding import stable_seed
 from ..data.sampler import TaskBalancedSampler
@@ -431,6 +432,8 @@ class Trainer:
         cfg, acc = self.config, self.accelerator
         if resume is not None:
             self._resume(resume, allow_changes)
+        if acc.is_main_process and self.output_dir.is_dir():  # files a killed run was writing (metrics, weights)
+            remove_stale_temporaries(self.output_dir)
         metrics = MetricsLog(self.output_dir / "metrics.csv", resume_step=self.step if resume is not None else None)
         for cb in self.callbacks:
             cb.on_train_start(self)

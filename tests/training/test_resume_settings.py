@@ -89,3 +89,16 @@ def test_settings_changes_compares_nested_sections():
     saved = encode_settings({"model": {"name": "a"}, "data": {"tasks": [{"task": "denoise"}]}, "train": {"lr": 1}})
     now = {"model": {"name": "b"}, "data": {"tasks": [{"task": "derain"}]}, "train": {"lr": 1, "output_dir": "x"}}
     assert [key for key, _, _ in settings_changes(saved, now)] == ["data.tasks", "model.name"]
+
+
+def test_a_resume_removes_what_a_killed_run_was_writing(run, tmp_path):
+    datasets, cfg = run
+    out = tmp_path / "again"
+    out.mkdir()
+    for name in (".metrics.csv.k1ll.tmp", ".model.safetensors.k1ll.tmp"):
+        (out / name).write_bytes(b"half written")
+    (out / ".adapter.k1ll.tmp").mkdir()
+    (out / "notes.txt").write_text("mine")
+    trainer = RestorationTrainer(lambda: TinyNet(), datasets, TrainConfig(**{**cfg, "output_dir": str(out)}))
+    trainer.train(resume=latest_checkpoint(cfg["output_dir"]))
+    assert not list(out.glob(".*.tmp")) and (out / "notes.txt").read_text() == "mine"
