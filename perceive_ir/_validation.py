@@ -4,14 +4,32 @@ Every image argument of the library is a float tensor ``B×3×H×W`` with values
 ``[0, 1]``. These helpers turn anything else into a ``TypeError`` or ``ValueError``
 that names the argument and says what was expected, instead of a silently wrong
 result further down.
+
+Floating-point dtypes follow one rule everywhere: a float16, bfloat16, float32 or float64
+input is accepted, computed in the module's own dtype (:func:`to_module_dtype`) and the
+result returned in the input's dtype; integer tensors (e.g. ``uint8`` images) are refused
+with a message naming the argument.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+import itertools
+import math
 
-__all__ = ["OUTPUT_RANGE_SLACK", "check_embedding", "check_image", "check_int", "check_same_shape"]
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "OUTPUT_RANGE_SLACK",
+    "check_embedding",
+    "check_float",
+    "check_image",
+    "check_int",
+    "check_same_shape",
+    "module_dtype",
+    "to_input_dtype",
+    "to_module_dtype",
+]
 
 #: Network outputs (``restored``) may overshoot ``[0, 1]`` by this much: many restoration
 #: heads are unclamped, and early in training outputs stray well outside the range. An image
@@ -150,3 +168,88 @@ def check_int(value: object, name: str, *, minimum: int = 1, optional: bool = Fa
         what = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
         raise ValueError(f"`{name}` must be {'None or ' if optional else ''}{what}, got {value!r}.")
     return value
+
+
+def check_float(
+    value: object,
+    name: str,
+    *,
+    minimum: float | None = None,
+    exclusive: bool = False,
+    optional: bool = False,
+) -> float | None:
+    """Return ``value`` as a ``float`` if it is a finite real number (not a ``bool`` or a string).
+
+    Args:
+        value: The value to check (an ``int`` is accepted and converted).
+        name: Argument name used in error messages.
+        minimum: Smallest allowed value, or ``None`` for no bound.
+        exclusive: ``minimum`` itself is not allowed (``> minimum`` instead of ``>=``).
+        optional: Also accept ``None`` (returned as is).
+
+    Raises:
+        ValueError: ``value`` is not such a number.
+
+    Example:
+        >>> check_float(1e-3, "lr", minimum=0, exclusive=True)
+        0.001
+        >>> check_float("abc", "lr", minimum=0, exclusive=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: `lr` must be a number > 0, got 'abc'.
+    """
+    if optional and value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and minimum is not None:
+        ok = value > minimum if exclusive else value >= minimum
+    if not ok:
+        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
+        raise ValueError(f"`{name}` must be {'None or ' if optional else ''}a number{bound}, got {value!r}.")
+    return float(value)  # type: ignore[arg-type]
+
+
+def module_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype ``module`` computes in: that of its first floating-point parameter or buffer.
+
+    Returns ``None`` for a module without floating-point tensors (it then takes any dtype).
+
+    Example:
+        >>> module_dtype(nn.Linear(2, 2).double())
+        torch.float64
+    """
+    for tensor in itertools.chain(module.parameters(), module.buffers()):  # lazily: usually the first one
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return None
+
+
+def _autocast(x: Tensor) -> bool:
+    return torch.is_autocast_enabled(x.device.type)
+
+
+def to_module_dtype(x: Tensor, module: nn.Module) -> Tensor:
+    """``x`` in the dtype ``module`` computes in (``x`` itself when it already is, or the module has none).
+
+    The callers hand their result back with :func:`to_input_dtype`, so a float64, float16 or
+    bfloat16 input is computed in the module's dtype and returned in its own. Under
+    ``torch.autocast`` both are no-ops: autocast already chooses the dtype of every op.
+
+    Example:
+        >>> import torch
+        >>> to_module_dtype(torch.rand(1, 3, 4, 4, dtype=torch.float64), nn.Conv2d(3, 3, 1)).dtype
+        torch.float32
+    """
+    dtype = module_dtype(module)
+    return x if dtype is None or x.dtype == dtype or _autocast(x) else x.to(dtype)
+
+
+def to_input_dtype(out: Tensor, dtype: torch.dtype) -> Tensor:
+    """A module's result ``out`` back in its input's ``dtype`` (unchanged under ``torch.autocast``).
+
+    Example:
+        >>> import torch
+        >>> to_input_dtype(torch.zeros(2), torch.float16).dtype
+        torch.float16
+    """
+    return out if out.dtype == dtype or _autocast(out) else out.to(dtype)

@@ -18,11 +18,11 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
-from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
 from ._atomic import atomic_write_bytes
+from ._files import read_json_config, read_safetensors
 from ._version import __version__
 from .published_weights import PUBLISHED_WEIGHTS, how_to_get_weights
 
@@ -178,13 +178,15 @@ class HubMixin:
 
         Raises:
             PretrainedNotFoundError: the files cannot be found; the message says how to make them.
-            ValueError: the files were saved by a different class.
+            ValueError: the files were saved by a different class; ``config.json`` is not a JSON
+                object or lacks a setting; ``model.safetensors`` is unreadable or holds NaN/Inf
+                (each message names the file).
             RuntimeError: the weights do not match the configuration (strict key check).
         """
         config_file, weights_file = cls._resolve_files(
             name_or_path, revision, cache_dir, token, local_files_only, force_download
         )
-        config = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        config = read_json_config(config_file, f"the settings of a {cls.__name__}")
         saved_class = config.pop(_CLASS_KEY, None)
         config.pop(_VERSION_KEY, None)
         if saved_class is not None and saved_class != cls.__name__:
@@ -192,8 +194,22 @@ class HubMixin:
                 f"{name_or_path!s} holds a {saved_class}, not a {cls.__name__}: "
                 f"load it with `{saved_class}.from_pretrained(...)`."
             )
-        module = cls._from_config(config, **kwargs)
-        state = load_file(weights_file, device=str(map_location))
+        given = set(config) | set(kwargs)
+        try:
+            module = cls._from_config(dict(config), **kwargs)
+        except KeyError as err:
+            raise ValueError(
+                f"{config_file} lacks the setting {err.args[0]!r} that {cls.__name__} needs; it was edited or "
+                "written by something else. Save the module again with save_pretrained."
+            ) from None
+        # a setting left out would silently take the constructor's default (then fail as a size mismatch)
+        missing = sorted(set(module.get_config()) - given)
+        if missing:
+            raise ValueError(
+                f"{config_file} lacks the setting(s) {', '.join(missing)} that {cls.__name__} saves; "
+                "it was edited or written by something else. Save the module again with save_pretrained."
+            )
+        state = read_safetensors(weights_file, f"the weights of a {cls.__name__}", device=map_location)
         module.load_saved_state_dict(state)
         return module
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_int
+from .._validation import check_embedding, check_int, to_input_dtype, to_module_dtype
 from .nafnet import NAFBlock, SimpleGate, layer_norm_2d
 
 __all__ = ["FeatureTransformBlock"]
@@ -102,13 +102,14 @@ class FeatureTransformBlock(nn.Module):
             cond: ``(B, cond_dim)`` condition, one vector per sample.
 
         Returns:
-            ``(B, C, H, W)``.
+            ``(B, C, H, W)``, in ``x``'s dtype (computed in the block's).
         """
         if not isinstance(x, Tensor) or not x.is_floating_point():
             raise TypeError(f"`x` must be a floating-point torch.Tensor, got {getattr(x, 'dtype', type(x).__name__)}.")
         if x.ndim != 4 or x.shape[1] != self.channels:
             raise ValueError(f"`x` must have shape (B, {self.channels}, H, W), got {tuple(x.shape)}.")
         check_embedding(cond, "cond", dim=self.cond_dim, batch=x.shape[0])
+        in_dtype, x = x.dtype, to_module_dtype(x, self)
         m = {k: v[:, :, None, None] for k, v in self.modulation(cond.to(x.dtype)).items()}
         y = layer_norm_2d(x, self.eps) * m["norm1_weight"] + m["norm1_bias"]
         y = self.gate(self.conv2(self.conv1(y))) * m["gate1_scale"]
@@ -116,7 +117,7 @@ class FeatureTransformBlock(nn.Module):
         x = x + y * m["beta"]
         y = layer_norm_2d(x, self.eps) * m["norm2_weight"] + m["norm2_bias"]
         y = self.gate(self.conv4(y)) * m["gate2_scale"]
-        return x + self.conv5(y) * m["gamma"]
+        return to_input_dtype(x + self.conv5(y) * m["gamma"], in_dtype)
 
     @torch.no_grad()
     def to_nafblock(self, cond: Tensor) -> NAFBlock:

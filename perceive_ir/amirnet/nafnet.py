@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_int
+from .._validation import check_int, to_input_dtype, to_module_dtype
 
 __all__ = ["LayerNorm2d", "SimpleGate", "NAFBlock", "layer_norm_2d"]
 
@@ -109,9 +109,10 @@ class NAFBlock(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1, channels, 1, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(B, C, H, W) → (B, C, H, W)``."""
+        """``(B, C, H, W) → (B, C, H, W)``, in ``x``'s dtype (computed in the block's)."""
+        in_dtype, x = x.dtype, to_module_dtype(x, self)
         y = self.gate(self.conv2(self.conv1(self.norm1(x))))
         y = self.conv3(y * self.sca(y))
         x = x + y * self.beta
         y = self.conv5(self.gate(self.conv4(self.norm2(x))))
-        return x + y * self.gamma
+        return to_input_dtype(x + y * self.gamma, in_dtype)

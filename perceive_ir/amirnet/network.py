@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .ftb import FeatureTransformBlock
 from .nafnet import NAFBlock
@@ -117,11 +117,13 @@ class AMIRNet(nn.Module, HubMixin):
             ``(B, C, H, W)`` restored images (not clamped).
         """
         check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
+        in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if cond is None:
             with torch.set_grad_enabled(self.condition_grad and torch.is_grad_enabled()):
                 cond = self.tree(degraded)
         else:
             check_embedding(cond, "cond", dim=self.tree.cond_dim, batch=degraded.shape[0])
+            cond = to_module_dtype(cond, self)
         h, w = degraded.shape[-2:]
         ph, pw = (-h) % self.multiple, (-w) % self.multiple
         mode = "reflect" if ph < h and pw < w else "replicate"
@@ -137,7 +139,7 @@ class AMIRNet(nn.Module, HubMixin):
         for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = blocks(up(x) + skip)
         x = self.ending(x) + x_in
-        return x[..., :h, :w]
+        return to_input_dtype(x[..., :h, :w], in_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments, the tree's own config included (for ``save_pretrained``)."""

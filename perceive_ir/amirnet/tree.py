@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int, check_same_shape
+from .._validation import check_embedding, check_image, check_int, check_same_shape, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .encoder import DegradationEncoder, paired_random_crops
 
@@ -389,8 +389,8 @@ class DegradationTree(nn.Module, HubMixin):
             [2, 4, 8]
         """
         check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
-        features = self.encoder(degraded)
-        return [head(features) for head in self.heads]
+        features = self.encoder(to_module_dtype(degraded, self))
+        return [to_input_dtype(head(features), degraded.dtype) for head in self.heads]
 
     def pseudo_label_loss(self, degraded: Tensor, targets: Tensor) -> Tensor:
         """Cross-entropy of every grown level's head against its pseudo-labels, averaged over levels.

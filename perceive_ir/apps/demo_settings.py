@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._validation import check_float, check_int
+
 __all__ = ["DEMO_TASKS", "TEST_PHOTOS", "TRAIN_PHOTOS", "DemoSettings"]
 
 #: Task → degradation preset of the 3-task setting (DESIGN §5; rain and haze are synthetic stand-ins).
@@ -54,6 +56,15 @@ class DemoSettings:
     clip_pretrained: str | None = None
     semantic_encoder: str | None = None
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("scene_size", "scenes_per_photo", "crop", "steps", "batch_size", "perceiver_steps",
+                     "crossfit_steps"):
+            check_int(getattr(self, name), name)
+        check_int(self.seed, "seed", minimum=0)
+        check_float(self.lr, "lr", minimum=0, exclusive=True)
+        if self.crop > self.scene_size:
+            raise ValueError(f"`crop` ({self.crop}) must not exceed `scene_size` ({self.scene_size}).")
 
     @property
     def offline(self) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .._atomic import atomic_write_bytes
+from .._atomic import atomic_write_bytes, remove_stale_temporaries
 from .evaluation import EvaluationRow, setting_averages
 from .published_results import SETTINGS, published_for
 
@@ -92,6 +92,7 @@ def write_results(
     folder.mkdir(parents=True, exist_ok=True)
     doc = results_document(rows, protocol, model)
     json_path, md_path = folder / "results.json", folder / "results.md"
+    remove_stale_temporaries(folder, "results.*")  # left by an evaluation killed while writing
     atomic_write_bytes(json_path, json.dumps(doc, indent=1).encode())
     atomic_write_bytes(md_path, results_markdown(doc).encode())
     return json_path, md_path

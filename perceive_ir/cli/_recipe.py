@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,30 +16,55 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, config_help: str, over
     parser.add_argument("overrides", nargs="*", metavar="key=value", help=f"dotted overrides, e.g. {override_example}")
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="DIR",
                         help="continue exactly from a checkpoint folder or run directory (no value: the run's latest)")
+    parser.add_argument("--allow-changes", action="store_true",
+                        help="with --resume: accept settings that change the result (lr, batch size, schedule, model, "
+                             "data) differing from the checkpoint's; they are logged in the run's resume-changes.log")
     parser.add_argument("--print-config", action="store_true", help="print the merged config and exit")
 
 
 def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) -> int:
-    """Load the recipe, build the trainer, keep the merged config beside the run, train."""
+    """Load the recipe, build the trainer, keep the merged config beside the run, train.
+
+    A resume is checked against the checkpoint's settings before anything is written, so a
+    refused resume leaves the run folder (and its ``config.yaml``) as it was. Errors reach
+    :func:`~perceive_ir.cli.main.main`, which prints a user error in one line.
+    """
     from omegaconf import OmegaConf
 
-    from ..training.config_files import load_config
+    from .._atomic import atomic_write_bytes
+    from ..training.config_files import BASE_KEY, load_config, names_base
+    from ..training.loop import Callback
 
     overrides, resume = list(args.overrides), args.resume
     if resume is not None and "=" in resume and not Path(resume).exists():
         overrides, resume = [*overrides, resume], "latest"  # `--resume key=value`: a bare --resume, then an override
+    if args.allow_changes and resume is None:
+        raise ValueError("--allow-changes only applies with --resume.")
+    cfg = load_config(args.config, overrides)
+    if args.print_config:
+        print(OmegaConf.to_yaml(cfg))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        cfg = load_config(args.config, overrides)
-        if args.print_config:
-            print(OmegaConf.to_yaml(cfg))
-            return 0
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         trainer = build_trainer(cfg)
-    except (ValueError, TypeError, FileNotFoundError) as err:  # a recipe the user can fix: no traceback
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if trainer.accelerator.is_main_process:
-        trainer.output_dir.mkdir(parents=True, exist_ok=True)
-        (trainer.output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    trainer.train(resume=resume)
+    except ValueError as err:
+        partial = not {"data", "train"} <= set(cfg) or not {"model", "perceiver"} & set(cfg)
+        if not partial or names_base(args.config):
+            raise
+        raise ValueError(f"{err} ({args.config} names no `{BASE_KEY}:` recipe, so it must be complete by "
+                         f"itself; start it with `{BASE_KEY}: small` (or another recipe) to refine one.)") from err
+    # the whole recipe is compared on resume; `train` as the trainer's effective TrainConfig (defaults filled in)
+    trainer.settings = {**OmegaConf.to_container(cfg, resolve=True), "train": trainer.settings["train"]}
+    if resume is not None:
+        trainer.check_resume(resume, args.allow_changes)  # refused before anything is written
+    text = OmegaConf.to_yaml(cfg).encode()
+
+    class RecordConfig(Callback):  # the run's config.yaml, once a resume has loaded (a failed one writes nothing)
+        def on_train_start(self, trainer: Any) -> None:
+            if trainer.accelerator.is_main_process:
+                trainer.output_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(trainer.output_dir / "config.yaml", text)
+
+    trainer.callbacks.append(RecordConfig())
+    trainer.train(resume=resume, allow_changes=args.allow_changes)
     return 0

@@ -41,13 +41,20 @@ def run(args: argparse.Namespace) -> int:
     from ..apps.demo import run_demo
     from ..apps.demo_settings import DemoSettings
 
-    settings = DemoSettings(
-        out_dir=args.out, steps=args.steps, perceiver_steps=args.perceiver_steps, crossfit_steps=args.crossfit_steps,
-        crossfit_restorer=args.crossfit_restorer, feature_space=args.feature_space,
-        batch_size=args.batch_size, scenes_per_photo=args.scenes_per_photo, seed=args.seed,
-        clip_model=args.clip_model, clip_pretrained=args.clip_pretrained, semantic_encoder=args.semantic_encoder,
-        progress=not args.no_progress,
-    )
+    flags = {"steps": "--steps", "perceiver_steps": "--perceiver-steps", "crossfit_steps": "--crossfit-steps",
+             "batch_size": "--batch-size", "scenes_per_photo": "--scenes-per-photo", "seed": "--seed",
+             "crossfit_restorer": "--crossfit-restorer", "feature_space": "--feature-space"}
+    try:  # checked before anything runs, and named by the flag the user typed
+        settings = DemoSettings(
+            out_dir=args.out, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
+            semantic_encoder=args.semantic_encoder, progress=not args.no_progress,
+            **{name: getattr(args, name) for name in flags},
+        )
+    except ValueError as err:
+        message = str(err)
+        for name, flag in flags.items():
+            message = message.replace(f"`{name}`", flag)
+        raise ValueError(message) from None
     start = time.perf_counter()
     out = run_demo(settings)
     print((out / "results.md").read_text())

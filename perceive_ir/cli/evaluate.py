@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._errors import EXIT_USER_ERROR
 from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the model on every ``--filelist`` and write ``results.json`` and ``results.md`` to ``--out``.
 
     Returns:
-        The exit status: 0, or 1 after printing the error when the model or a file list cannot be used.
+        The exit status: 0, or 2 after printing the error when the model or a file list cannot be used.
     """
     from ..apps.evaluation import evaluate_filelists, protocol
     from ..apps.evaluation_report import results_document, results_markdown, write_results
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_USER_ERROR
     stated = {**protocol(args.tile, args.overlap, loaded.multiple), "device": str(device),
               "precision": "float16 autocast" if args.half else "float32"}
     if args.limit is not None:

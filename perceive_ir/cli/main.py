@@ -3,6 +3,11 @@
 A subcommand is a module of ``perceive_ir.cli`` listed in :data:`SUBCOMMANDS` that defines
 ``NAME: str``, ``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``. Modules are
 imported lazily, so ``perceive-ir --help`` stays fast.
+
+A user error (a bad flag, setting, file or input: the ``USER_ERRORS`` of ``cli/_errors.py``) prints
+one ``error: ...`` line naming what was wrong and exits with status 2, like argparse's own
+errors; ``--debug`` shows the traceback instead. Any other exception is an internal error and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import sys
 from typing import Sequence
 
 from .._version import __version__
+from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
 
-__all__ = ["main", "SUBCOMMANDS", "build_parser"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
@@ -29,23 +35,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="All-in-one image restoration with Perceive-IR and AMIRNet modules.",
     )
     parser.add_argument("--version", action="version", version=f"perceive-ir {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         module = importlib.import_module(f"{__package__}.{module_name}")
         sub_parser = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        # also accepted after the command; SUPPRESS keeps a --debug given before it
+        sub_parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                help="show the full traceback of an error")
         module.add_arguments(sub_parser)
         sub_parser.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (2 for a user error, see :data:`USER_ERRORS`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()
-        return 2
-    return int(args._run(args) or 0)
+        return EXIT_USER_ERROR
+    try:
+        return int(args._run(args) or 0)
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
+        print(user_error_message(err), file=sys.stderr)
+        print("(run with --debug for the full traceback)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -81,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     """Print each image's tier probabilities and quality score, as a table or as JSON (``--json``).
 
     Returns:
-        The exit status: 0, or 1 after printing the error when an image or the perceiver cannot be loaded.
+        The exit status: 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
     """
     import torch
 
     from ..data.io import read_image
+    from ._errors import EXIT_USER_ERROR
     from ._model_args import resolve_device
 
     try:
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                                 "score": score})
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_USER_ERROR
     if args.json:
         print(json.dumps(results, indent=1))
         return 0

@@ -133,12 +133,17 @@ def read_filelist(
         ('denoise', 3)
     """
     path = Path(path)
+    expected = "a JSON file list written by `python -m perceive_ir.data.filelists`"
+    if path.is_dir():
+        raise ValueError(f"File list {path} is a folder; expected {expected}.")
     if not path.is_file():
         raise FileNotFoundError(f"File list not found: {path}")
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"File list {path} is not a text file (an image?); expected {expected}.") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"File list {path} is not valid JSON: {exc}") from exc
+        raise ValueError(f"File list {path} is not valid JSON ({exc}); expected {expected}.") from None
     if not isinstance(doc, dict) or doc.get("format") != FILELIST_FORMAT or not isinstance(doc.get("items"), list):
         raise ValueError(f"{path} is not a perceive-ir file list (missing format/items).")
     base = Path(root) if root is not None else Path(doc["root"])

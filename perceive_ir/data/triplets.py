@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .._atomic import atomic_write_bytes
+from .._files import read_json_config
 from .._seeding import stable_seed
 from .._validation import check_int
 from ..inference.tiling import tiled_apply
@@ -88,10 +89,7 @@ def load_manifest(path: Path) -> dict[str, Any] | None:
     """
     if not path.is_file():
         return None
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"Triplet manifest {path} is not valid JSON: {exc}") from exc
+    doc = read_json_config(path, "a triplet manifest written by build_triplets")
     if doc.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a perceive-ir triplet manifest.")
     return doc

@@ -67,8 +67,8 @@ def restore(
             network, else 1 (give it for plain networks that need one, e.g. 8 for a bare Restormer).
 
     Returns:
-        The restored image(s), same shape as ``image``, float32, on ``image``'s device.
-        Values are not clamped.
+        The restored image(s), same shape, dtype and device as ``image`` (computed in float32,
+        or float16 autocast with ``half``). Values are not clamped.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
@@ -97,7 +97,8 @@ def restore(
         raise TypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
     single = image.ndim == 3
     batch = image.unsqueeze(0) if single else image
-    check_image(batch, "image")
+    # a guided model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
+    check_image(batch, "image", min_size=2 if _is_guided(model) else 1)
     if multiple is None:
         multiple = model_multiple(model)
     check_int(multiple, "multiple")
@@ -127,8 +128,13 @@ def restore(
                               multiple=multiple, progress=progress)
     finally:
         model.train(was_training)
-    out = out.float().to(image.device)
+    out = out.to(image.device, image.dtype)
     return out[0] if single else out
+
+
+def _is_guided(model: nn.Module) -> bool:
+    """Whether ``model`` computes whole-image guidance apart (``compute_guidance`` + ``forward_with_guidance``)."""
+    return all(callable(getattr(model, name, None)) for name in ("compute_guidance", "forward_with_guidance"))
 
 
 def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor]:
@@ -138,7 +144,7 @@ def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor
     :class:`~perceive_ir.models.official.PerceiveIRNet`, or any module with both methods)
     exposes ``compute_guidance(whole)`` and ``forward_with_guidance(tile, guidance)``.
     """
-    if callable(getattr(model, "compute_guidance", None)) and callable(getattr(model, "forward_with_guidance", None)):
+    if _is_guided(model):
         guidance = model.compute_guidance(whole)  # once per image, shared by every tile
         return lambda tiles: model.forward_with_guidance(tiles, guidance)
     return model

@@ -85,13 +85,13 @@ def tiled_apply(
     """Apply ``fn`` to ``image`` in overlapping tiles and blend the results.
 
     ``fn`` must map ``B×C×h×w`` to ``B×C'×h×w`` (same spatial size; any channel count).
-    The output equals ``fn(image)`` exactly for pointwise functions, and closely for
-    local ones whose receptive field is smaller than the overlap. Wrap the call in
-    ``torch.no_grad()`` for inference.
+    The output equals ``fn(image)`` up to float rounding (the blend weights sum to one) for
+    pointwise functions, and closely for local ones whose receptive field is smaller than
+    the overlap. Wrap the call in ``torch.no_grad()`` for inference.
 
     Args:
         fn: The function or ``nn.Module`` to apply.
-        image: ``B×C×H×W`` tensor of any size (smaller than a tile is fine).
+        image: ``B×C×H×W`` floating-point tensor of any size (smaller than a tile is fine).
         tile: Tile side in pixels; must be a multiple of ``multiple``.
         overlap: Overlap between neighbouring tiles in pixels (``0 <= overlap < tile``).
         multiple: Every tile given to ``fn`` has H and W divisible by this (e.g. 8 for
@@ -102,7 +102,7 @@ def tiled_apply(
         ``B×C'×H×W`` tensor on ``image``'s device.
 
     Raises:
-        TypeError: ``image`` is not a 4-D tensor or ``fn`` is not callable.
+        TypeError: ``image`` is not a 4-D floating-point tensor or ``fn`` is not callable.
         ValueError: bad ``tile``/``overlap``/``multiple``, or ``fn`` changed the spatial size.
 
     Example:
@@ -117,6 +117,9 @@ def tiled_apply(
     if not isinstance(image, Tensor) or image.ndim != 4:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise TypeError(f"`image` must be a B×C×H×W tensor, got {shape}.")
+    if not image.is_floating_point():  # the tiles are blended with float weights
+        raise TypeError(f"`image` must be a floating-point tensor, got dtype {image.dtype}; "
+                        "convert 8-bit images with `image.float() / 255`.")
     check_int(multiple, "multiple")
     check_int(tile, "tile")
     if tile % multiple:

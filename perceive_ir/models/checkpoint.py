@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from .._atomic import atomic_write_bytes
+from .._files import read_safetensors
 from ..hub import CONFIG_NAME, PretrainedNotFoundError
 from ..retrofit.wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
@@ -130,7 +130,7 @@ def load_restoration_model(
                 "(`backbone=` a network or checkpoint file; `--backbone` on the command line), or save "
                 "with perceive_ir.models.checkpoint.save_restoration_model."
             )
-        state = load_file(str(weights), device="cpu")
+        state = read_safetensors(weights, "the backbone's weights (written by save_restoration_model)")
         backbone = network_from_state_dict(state, source=str(weights)).model
     elif not isinstance(backbone, nn.Module):
         raise TypeError(f"`backbone` must be an nn.Module, a checkpoint path or None, got {type(backbone).__name__}.")

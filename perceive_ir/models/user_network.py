@@ -8,6 +8,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from .._files import check_finite_weights, without_unsafe_advice
+
 __all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict"]
 
 _INSTALL_HINT = (
@@ -38,7 +40,8 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
     Raises:
         FileNotFoundError: ``path`` is not a file.
         ImportError: spandrel is not installed (the message says how to install it).
-        ValueError: spandrel does not recognise the architecture.
+        ValueError: spandrel does not recognise the architecture, refuses the file (a pickle
+            that would run code), or the weights hold NaN/Inf.
 
     Example:
         >>> import tempfile, torch
@@ -53,9 +56,23 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
         raise FileNotFoundError(f"Checkpoint file not found: {path}")
     loader = _loader()
     try:
-        return loader.load_from_file(path)
+        descriptor = loader.load_from_file(path)
     except Exception as err:  # spandrel raises plain exceptions for unknown architectures
-        raise ValueError(f"spandrel cannot load {path}: {err}") from err
+        raise ValueError(f"spandrel cannot load {path}: {_reason(err)}") from None
+    check_finite_weights(descriptor.model, str(path))
+    return descriptor
+
+
+def _reason(err: Exception) -> str:
+    """Spandrel's reason, or what an empty one means (it recognised no architecture)."""
+    message = without_unsafe_advice(str(err).strip())
+    if not message or isinstance(err, KeyError):
+        return (
+            f"no supported architecture matches the checkpoint's weights ({type(err).__name__}"
+            f"{': ' + message if message else ''}); expected a checkpoint of a network spandrel (and "
+            "spandrel-extra-arches) supports, such as Restormer, NAFNet or SwinIR"
+        )
+    return message
 
 
 def load_user_network(path: str | os.PathLike[str]) -> nn.Module:
@@ -98,6 +115,8 @@ def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state di
     """
     loader = _loader()
     try:
-        return loader.load_from_state_dict(state)
+        descriptor = loader.load_from_state_dict(state)
     except Exception as err:
-        raise ValueError(f"spandrel cannot recognise the network in {source}: {err}") from err
+        raise ValueError(f"spandrel cannot recognise the network in {source}: {_reason(err)}") from None
+    check_finite_weights(state, source)
+    return descriptor

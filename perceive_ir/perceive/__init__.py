@@ -10,7 +10,7 @@ These modules depend only on the package's infrastructure: never on retrofitting
 inference, data, training, applications or the CLI (``docs/architecture.md``).
 """
 
-from .cfe import CompactFeatureExtractor, degradation_contrastive_loss
+from .cfe import CompactFeatureExtractor, DegenerateLossWarning, degradation_contrastive_loss
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
 from .losses import LossWeights, Proxy, QualityAwareLoss, QualityAwareLossOutput
@@ -20,6 +20,7 @@ from .semantic import SemanticGuidance
 __all__ = [
     "ChannelCrossAttention",
     "CompactFeatureExtractor",
+    "DegenerateLossWarning",
     "FiLMHead",
     "LossWeights",
     "Proxy",

@@ -8,7 +8,8 @@ crops of the same degraded image are a positive pair and the other images of the
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -16,10 +17,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._blockwise_pooling import pooled_moments
-from .._validation import check_embedding, check_image, check_int
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 
-__all__ = ["CompactFeatureExtractor", "degradation_contrastive_loss"]
+__all__ = ["CompactFeatureExtractor", "DegenerateLossWarning", "degradation_contrastive_loss"]
+
+
+class DegenerateLossWarning(UserWarning):
+    """A loss had nothing to compare against (e.g. no negatives) and returned a meaningless zero."""
+
+
+_warned_degenerate = False
 
 
 class CompactFeatureExtractor(nn.Module, HubMixin):
@@ -70,19 +78,21 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         """Embed a batch of degraded images.
 
         Args:
-            degraded: ``(B, in_channels, H, W)`` float images in ``[0, 1]``, at least 2×2.
+            degraded: ``(B, in_channels, H, W)`` float images in ``[0, 1]``, at least 2×2, any
+                floating-point dtype (computed in the module's dtype).
 
         Returns:
-            ``(B, dim)`` L2-normalised embeddings.
+            ``(B, dim)`` L2-normalised embeddings, in ``degraded``'s dtype.
         """
         check_image(degraded, "degraded", channels=self.in_channels, min_size=2)
+        in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(degraded.shape[-2:]) > block:
             stages = list(zip(self.encoder[0::2], self.encoder[1::2], strict=True))
             features = pooled_moments(stages, degraded, block)[0].to(degraded.dtype)
         else:
             features = self.encoder(degraded).mean(dim=(-2, -1))
-        return F.normalize(self.proj(features), dim=-1)
+        return to_input_dtype(F.normalize(self.proj(features), dim=-1), in_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments (for ``save_pretrained``)."""
@@ -126,6 +136,7 @@ def degradation_contrastive_loss(
     positive: Tensor,
     labels: Tensor | None = None,
     temperature: float = 0.1,
+    degenerate: Literal["warn", "raise"] = "warn",
 ) -> Tensor:
     """InfoNCE between two views of the same degraded images.
 
@@ -139,6 +150,10 @@ def degradation_contrastive_loss(
         labels: Optional ``(B,)`` integer degradation labels; samples with the same label
             are not used as negatives. Without labels every other sample is a negative.
         temperature: Softmax temperature τ (the paper: 0.1).
+        degenerate: What to do when a sample has no negative at all (a batch of one, or one
+            degradation label for the whole batch): its term is a constant zero with no
+            gradient. ``"warn"``: a :class:`DegenerateLossWarning`, once per process;
+            ``"raise"``: a ``ValueError``.
 
     Returns:
         Scalar loss, averaged over the local batch.
@@ -153,6 +168,8 @@ def degradation_contrastive_loss(
     check_embedding(positive, "positive", dim=anchor.shape[1], batch=anchor.shape[0])
     if not temperature > 0:
         raise ValueError(f"`temperature` must be > 0, got {temperature!r}.")
+    if degenerate not in ("warn", "raise"):
+        raise ValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
     batch = anchor.shape[0]
     if labels is not None:
         if not isinstance(labels, Tensor) or labels.shape != (batch,) or labels.is_floating_point():
@@ -170,4 +187,25 @@ def degradation_contrastive_loss(
         same = labels.to(anchor.device)[:, None] == all_labels[None, :]
         same[torch.arange(batch, device=anchor.device), own] = False  # the positive stays
         logits = logits.masked_fill(same, float("-inf"))
+        negatives = (~same).sum(dim=1) - 1
+    else:
+        negatives = torch.full((batch,), keys.shape[0] - 1, device=anchor.device)
+    _check_negatives(negatives, degenerate)
     return F.cross_entropy(logits, own)
+
+
+def _check_negatives(negatives: Tensor, degenerate: str) -> None:
+    global _warned_degenerate
+    alone = int((negatives == 0).sum())
+    if not alone:
+        return
+    message = (
+        f"degradation_contrastive_loss: {alone} of {negatives.numel()} sample(s) have no negative (a batch of one, "
+        "or every other sample shares their degradation label); their loss is a constant 0 with no gradient. "
+        "Use larger batches with several degradations."
+    )
+    if degenerate == "raise":
+        raise ValueError(message)
+    if not _warned_degenerate:
+        _warned_degenerate = True
+        warnings.warn(message, DegenerateLossWarning, stacklevel=3)

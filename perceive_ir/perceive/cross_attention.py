@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from .._validation import check_int
+from .._validation import check_int, to_input_dtype, to_module_dtype
 
 __all__ = ["ChannelCrossAttention", "default_num_heads"]
 
@@ -88,13 +88,14 @@ class ChannelCrossAttention(nn.Module):
             x: ``(B, C, H, W)`` keys and values (the original features).
 
         Returns:
-            ``(B, C, H, W)``: ``y + proj_out(attention)``.
+            ``(B, C, H, W)``: ``y + proj_out(attention)``, in ``y``'s dtype (computed in the module's).
         """
         if y.ndim != 4 or y.shape != x.shape or y.shape[1] != self.channels:
             raise ValueError(
                 f"`y` and `x` must both have shape (B, {self.channels}, H, W), got {tuple(y.shape)} "
                 f"and {tuple(x.shape)}."
             )
+        in_dtype, y, x = y.dtype, to_module_dtype(y, self), to_module_dtype(x, self)
         height, width = y.shape[-2:]
         q = rearrange(self.q(y), "b (h c) y x -> b h c (y x)", h=self.num_heads)
         k, v = (
@@ -103,7 +104,7 @@ class ChannelCrossAttention(nn.Module):
         q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         attn = (q @ k.transpose(-2, -1) * self.temperature).softmax(dim=-1)
         out = rearrange(attn @ v, "b h c (y x) -> b (h c) y x", y=height, x=width)
-        return y + self.proj_out(out)
+        return to_input_dtype(y + self.proj_out(out), in_dtype)
 
     def extra_repr(self) -> str:
         """Channels and head count, shown in the module's ``repr``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_int
+from .._validation import check_int, to_input_dtype, to_module_dtype
 
 __all__ = ["FiLMHead", "film"]
 
@@ -68,6 +68,6 @@ class FiLMHead(nn.Module):
         nn.init.zeros_(self.mlp[-1].bias)
 
     def forward(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        """Map ``(B, in_dim)`` conditions to ``(γ, β)``, each ``(B, channels)``."""
-        gamma, beta = self.mlp(cond).chunk(2, dim=-1)
-        return gamma, beta
+        """Map ``(B, in_dim)`` conditions to ``(γ, β)``, each ``(B, channels)`` in ``cond``'s dtype."""
+        gamma, beta = self.mlp(to_module_dtype(cond, self)).chunk(2, dim=-1)
+        return to_input_dtype(gamma, cond.dtype), to_input_dtype(beta, cond.dtype)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import OUTPUT_RANGE_SLACK, check_image
+from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .clip_loading import load_clip
 from .official_prompts import OfficialCheckpointError, load_official_prompts
@@ -164,13 +164,15 @@ class QualityPerceiver(nn.Module, HubMixin):
 
         Args:
             images: ``(B, 3, H, W)`` float images in ``[0, 1]`` (network outputs may overshoot
-                by up to 1).
+                by up to 1), any floating-point dtype (computed in CLIP's).
 
         Returns:
-            ``(B, 3)`` logits ordered (low, medium, high), scaled by CLIP's logit scale.
+            ``(B, 3)`` logits ordered (low, medium, high), scaled by CLIP's logit scale, in
+            ``images``' dtype.
         """
         check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
-        return self.logits_from_features(self.encode_images(images))
+        logits = self.logits_from_features(self.encode_images(to_module_dtype(images, self.clip)))
+        return to_input_dtype(logits, images.dtype)
 
     def probabilities(self, images: Tensor) -> Tensor:
         """``(B, 3)`` softmax over the tiers (low, medium, high)."""
@@ -218,7 +220,8 @@ class QualityPerceiver(nn.Module, HubMixin):
                 f"`low`, `medium` and `high` must have the same shape, got {tuple(low.shape)}, "
                 f"{tuple(medium.shape)} and {tuple(high.shape)}."
             )
-        logits = self.logits_from_features(self.encode_images(torch.cat([low, medium, high])))
+        images = to_module_dtype(torch.cat([low, medium, high]), self.clip)
+        logits = self.logits_from_features(self.encode_images(images))
         targets = torch.arange(3, device=logits.device).repeat_interleave(low.shape[0])
         return F.cross_entropy(logits, targets)
 

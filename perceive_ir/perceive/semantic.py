@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int
+from .._validation import check_embedding, check_image, check_int, to_module_dtype
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
@@ -302,10 +302,8 @@ class SemanticGuidance(nn.Module, HubMixin):
         if self.encoder is None:
             return []
         with torch.no_grad():
-            pixels = self.preprocess(images)
-            param = next(self.encoder.parameters(), None)
-            if param is not None:
-                pixels = pixels.to(param.dtype)
+            # in the encoder's dtype before resizing: CPU interpolation has no float16 kernel
+            pixels = self.preprocess(to_module_dtype(images, self.encoder))
             hidden = self.encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
             return [hidden[layer][:, 0] for layer in self.layers]
 
@@ -335,7 +333,13 @@ class SemanticGuidance(nn.Module, HubMixin):
         return out
 
     def apply_level(self, level: int, x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
-        """``Y = x ⊙ (1 + γ) + β``, then the level's cross-attention if it has one."""
+        """``Y = x ⊙ (1 + γ) + β``, then the level's cross-attention if it has one.
+
+        Raises:
+            ValueError: ``level`` is not an int in ``[0, len(channels))``.
+        """
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(self.heads):
+            raise ValueError(f"`level` must be an int in [0, {len(self.heads)}) (one per guided layer), got {level!r}.")
         y = film(x, gamma, beta)
         attn = self.cross_attn[str(level)] if str(level) in self.cross_attn else None
         return y if attn is None else attn(y, x)

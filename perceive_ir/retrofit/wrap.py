@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int
+from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
@@ -300,6 +300,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             torch.Size([2, 3, 32, 32])
         """
         check_image(degraded, "degraded", min_size=2)
+        degraded = to_module_dtype(degraded, self)
         return Guidance(z=self.condition_vector(degraded), features=self.adapter.semantic.encode(degraded))
 
     def forward_with_guidance(self, degraded: Tensor, guidance: Guidance) -> Any:
@@ -310,9 +311,11 @@ class WrappedBackbone(nn.Module, HubMixin):
             guidance: From :meth:`compute_guidance`, with ``B`` samples or 1 (shared by all).
 
         Returns:
-            What ``backbone`` returns, cropped back to ``h × w`` when ``pad_to`` padded it.
+            What ``backbone`` returns, cropped back to ``h × w`` when ``pad_to`` padded it; a
+            tensor comes back in ``degraded``'s dtype (computed in the model's).
         """
         check_image(degraded, "degraded", min_size=1)
+        in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if not isinstance(guidance, Guidance):
             raise TypeError(f"`guidance` must be a Guidance from `compute_guidance`, got {type(guidance).__name__}.")
         guidance = guidance.expand(degraded.shape[0])
@@ -332,9 +335,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         silent = [n for n, fired in zip(self.hooked_layers, ctx.fired, strict=True) if not fired]
         if silent:
             raise RuntimeError(f"The guided module(s) {silent} did not run in this forward of the backbone.")
-        if x is degraded:
-            return out
-        return _crop(out, (x.shape[-2], x.shape[-1]), size)
+        if x is not degraded:
+            out = _crop(out, (x.shape[-2], x.shape[-1]), size)
+        return to_input_dtype(out, in_dtype) if isinstance(out, Tensor) else out
 
     def _make_hook(self, ctx: _CallContext, level: int, name: str):
         semantic = self.adapter.semantic

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from .._atomic import atomic_folder, remove_stale_temporaries
+from .._files import read_safetensors, safe_torch_load
 from .._validation import check_int
 
 __all__ = [
@@ -192,5 +193,12 @@ def load_checkpoint(path: str | os.PathLike[str], model: nn.Module) -> dict[str,
         if latest is None:
             raise FileNotFoundError(f"No checkpoint found at {folder} (expected a step-* folder or a run directory).")
         folder = latest
-    load_trainable_state_dict(model, load_file(str(folder / _MODEL_FILE)))
-    return torch.load(folder / _STATE_FILE, map_location="cpu", weights_only=True)
+    try:
+        load_trainable_state_dict(model, read_safetensors(folder / _MODEL_FILE, "the run's trainable weights"))
+    except (KeyError, RuntimeError) as err:  # another architecture, or other sizes, than the run trained
+        detail = str(err.args[0]) if err.args else type(err).__name__
+        if len(detail) > 600:
+            detail = detail[:600] + " ..."
+        raise ValueError(f"{folder} was saved from another model than the one built now: {detail} "
+                         "Resume with the run's own model settings.") from None
+    return safe_torch_load(folder / _STATE_FILE, "a training state (optimizer, counters, random states)")

@@ -10,14 +10,16 @@ section refuses keys it does not know, naming the key and the allowed ones. A ke
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from .._validation import check_int
+from .._validation import check_float, check_int
 from ..amirnet import DegradationTree
 
 __all__ = [
@@ -100,13 +102,27 @@ class TrainConfig:
             check_int(getattr(self, name), name)
         for name in ("max_steps", "epochs"):
             check_int(getattr(self, name), name, optional=True)
+        for name in ("warmup_steps", "seed", "num_workers"):
+            check_int(getattr(self, name), name, minimum=0)
         if self.max_steps is None and self.epochs is None:
             raise ValueError("Give `max_steps` or `epochs` (the length of the run).")
         if self.mixed_precision not in _PRECISIONS:
             raise ValueError(f"`mixed_precision` must be one of {_PRECISIONS}, got {self.mixed_precision!r}.")
-        if not self.lr > 0:
-            raise ValueError(f"`lr` must be > 0, got {self.lr!r}.")
-        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        self.lr = check_float(self.lr, "lr", minimum=0, exclusive=True)  # type: ignore[assignment]
+        self.weight_decay = check_float(self.weight_decay, "weight_decay", minimum=0)  # type: ignore[assignment]
+        self.min_lr_ratio = check_float(self.min_lr_ratio, "min_lr_ratio", minimum=0)  # type: ignore[assignment]
+        self.grad_clip = check_float(self.grad_clip, "grad_clip", minimum=0, exclusive=True, optional=True)
+        betas = self.betas
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"`betas` must be two numbers in [0, 1), e.g. [0.9, 0.999], got {betas!r}.")
+        self.betas = tuple(check_float(b, f"betas[{i}]", minimum=0) for i, b in enumerate(betas))  # type: ignore[assignment]
+        if not all(b < 1 for b in self.betas):
+            raise ValueError(f"`betas` must be two numbers in [0, 1), got {betas!r}.")
+        for name in ("progress", "cpu"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"`{name}` must be true or false, got {getattr(self, name)!r}.")
+        if not isinstance(self.output_dir, (str, os.PathLike)) or not str(self.output_dir):
+            raise ValueError(f"`output_dir` must be a folder path, got {self.output_dir!r}.")
 
     def per_process_batch(self, num_processes: int) -> int:
         """Samples each process loads per micro-batch.
@@ -132,9 +148,8 @@ class TrainConfig:
         """
         values = _plain(values, "train")
         _check_keys(values, (f.name for f in fields(cls)), "train")
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values)
+        with _in_section("train"):
+            return cls(**values)
 
 
 class _Unset:
@@ -175,6 +190,18 @@ def _plain(values: Any, section: str) -> dict[str, Any]:
     raise TypeError(f"`{section}` must be a mapping of settings, got {type(values).__name__}.")
 
 
+@contextmanager
+def _in_section(section: str) -> Iterator[None]:
+    """Name a field's ``ValueError`` by its dotted key (`lr` → `train.lr`), as the user wrote it."""
+    try:
+        yield
+    except ValueError as err:
+        message = str(err)
+        if section and message.startswith("`") and not message.startswith(f"`{section}."):
+            raise ValueError(f"`{section}.{message[1:]}") from None
+        raise
+
+
 def _check_keys(values: Mapping[str, Any], allowed: Iterable[str], section: str) -> None:
     allowed = sorted(allowed)
     unknown = sorted(set(values) - set(allowed))
@@ -205,7 +232,8 @@ class Section:
         """
         plain = _plain(values, section)
         _check_keys(plain, (f.name for f in fields(cls)), section)
-        return cls(**plain)
+        with _in_section(section):
+            return cls(**plain)
 
     def given(self, *names: str) -> dict[str, Any]:
         """The named fields (all fields if none are named) that the recipe set.
@@ -301,7 +329,8 @@ class LossSection(Section):
     Attributes:
         kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
-        weights, feature_space, difficulty: :class:`~perceive_ir.QualityAwareLoss` arguments.
+        weights, feature_space, difficulty, degenerate: :class:`~perceive_ir.QualityAwareLoss`
+            arguments (``degenerate: raise`` stops on a batch without contrastive negatives).
         medium_restorers: The stage-1 triplet folder (or its ``manifest.json``) of a
             ``crossfit`` build: its two trained medium restorers become proxies (the paper's
             medium negatives), named ``crossfit0`` and ``crossfit1``; ``null``: none. Like
@@ -318,6 +347,7 @@ class LossSection(Section):
     weights: Mapping[str, float] | None = None
     feature_space: Any = UNSET
     difficulty: Any = UNSET
+    degenerate: Any = UNSET
     medium_restorers: str | None = None
     proxies: Sequence[str | Mapping[str, Any]] = ()
     probe_samples: Any = UNSET
@@ -373,7 +403,7 @@ class TaskSection(Section):
             raise ValueError("A `data.tasks` entry needs `filelist`, or `degraded_dir` and `clean_dir` (not both).")
         if folders and not (self.degraded_dir and self.clean_dir and self.task is not None):
             raise ValueError("A paired-folder `data.tasks` entry needs `degraded_dir`, `clean_dir` and `task`.")
-        check_int(self.repeat, "data.tasks[].repeat")
+        check_int(self.repeat, "repeat")
 
 
 @dataclass
@@ -404,6 +434,8 @@ class DataSection(Section):
             try:
                 entries.append(TaskSection.from_mapping(entry, f"{section}.tasks[{i}]"))
             except ValueError as err:
+                if str(err).startswith(f"`{section}.tasks[{i}]"):
+                    raise
                 raise ValueError(f"`{section}.tasks[{i}]`: {err}") from None
         if not entries:
             raise ValueError(f"`{section}.tasks` is empty: list a file list or a paired folder per task.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -14,6 +15,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
+from .._atomic import remove_stale_temporaries
+from .._files import safe_torch_load
 from .._seeding import stable_seed
 from ..data.sampler import TaskBalancedSampler
 from .checkpoint import (
@@ -25,6 +28,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .metrics_log import MetricsLog
+from .resume_settings import describe_changes, encode_settings, log_changes, settings_changes
 from .schedule import warmup_cosine
 
 __all__ = ["Callback", "ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
@@ -209,6 +213,9 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self.history: list[dict[str, float]] = []
+        #: The run's settings, stored in every checkpoint and compared on resume (see
+        #: :mod:`~perceive_ir.training.resume_settings`); the command line sets the whole recipe.
+        self.settings: dict[str, Any] = {"train": dataclasses.asdict(config)}
 
     # -- to be provided by subclasses -----------------------------------------------------------
     model: nn.Module  # the unwrapped model whose trainable state is checkpointed
@@ -293,6 +300,7 @@ class Trainer:
             "rng": rng,
             "extra": self.extra_state(),
             "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "settings": encode_settings(self.settings),
         }
 
     def save(self) -> Path | None:
@@ -311,14 +319,62 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         return path
 
-    def _resume(self, resume: str | Path) -> None:
-        path = Path(resume)
+    def _resume_path(self, resume: str | Path) -> Path:
         if str(resume) == "latest":
             found = latest_checkpoint(self.output_dir)
             if found is None:
-                raise FileNotFoundError(f"resume='latest' but {self.output_dir} has no checkpoint.")
-            path = found
+                raise FileNotFoundError(
+                    f"Cannot resume: {self.output_dir} has no checkpoint yet (train.output_dir names the run)."
+                )
+            return found
+        path = Path(resume)
+        found = path if (path / "state.pt").is_file() else latest_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"Cannot resume from {path}: no checkpoint there (expected a step-* folder "
+                                    "or a run directory with checkpoints/).")
+        return found
+
+    def check_resume(
+        self, resume: str | Path, allow_changes: bool = False
+    ) -> tuple[Path, list[tuple[str, Any, Any]]]:
+        """The checkpoint ``resume`` names and the settings that differ, once they may.
+
+        Reads only the checkpoint's training state, so a caller can check before it writes
+        anything (the command line does, before it updates the run's ``config.yaml``).
+
+        Args:
+            resume: A checkpoint folder, a run directory, or ``"latest"`` (this run's newest).
+            allow_changes: Accept settings that change the result (then logged in the run
+                folder's ``resume-changes.log``) instead of refusing them.
+
+        Returns:
+            The checkpoint folder and the changed ``(key, old, new)`` settings (only when allowed).
+
+        Raises:
+            FileNotFoundError: no checkpoint there.
+            ValueError: a result-affecting setting differs from the checkpoint's (the message
+                names each key, its old and new value).
+        """
+        path = self._resume_path(resume)
+        saved = safe_torch_load(path / "state.pt", "a training state").get("settings")
+        if saved is None:  # a checkpoint from before settings were recorded
+            self.log_text(f"note: {path} records no settings; they cannot be compared")
+            return path, []
+        changes = settings_changes(saved, self.settings)
+        if changes and not allow_changes:
+            raise ValueError(
+                f"Cannot resume from {path}: settings that change the result differ from the checkpoint's "
+                f"({describe_changes(changes)}). Resume with the run's settings, or allow the changes "
+                "(--allow-changes; allow_changes=True), which are then logged in the run folder."
+            )
+        return path, changes
+
+    def _resume(self, resume: str | Path, allow_changes: bool = False) -> None:
+        path, changes = self.check_resume(resume, allow_changes)
         state = load_checkpoint(path, self.model)
+        if changes and self.accelerator.is_main_process:  # logged once the checkpoint did load
+            log = log_changes(self.output_dir, path, changes)
+            self.log_text(f"resuming with changed settings ({describe_changes(changes)}); logged in {log}")
         if state["total_steps"] != self.total_steps or state["world_size"] != self.world:
             self.log_text(
                 f"note: checkpoint was taken with total_steps={state['total_steps']}, world_size="
@@ -364,18 +420,24 @@ class Trainer:
         logs["lr"] = lr
         return logs
 
-    def train(self, resume: str | Path | None = None) -> list[dict[str, float]]:
+    def train(self, resume: str | Path | None = None, allow_changes: bool = False) -> list[dict[str, float]]:
         """Run until ``total_steps``; returns the per-step logs of this call (global means).
 
         Args:
             resume: A checkpoint folder, a run directory, or ``"latest"`` (this run's newest).
                 The run then continues exactly where the checkpoint was taken.
+            allow_changes: Resume even when settings that change the result (learning rate,
+                batch size, schedule, model, data) differ from the checkpoint's; the changes
+                are logged in ``resume-changes.log`` of the run folder. Otherwise they are
+                refused (:meth:`check_resume`).
         """
         from tqdm.auto import tqdm
 
         cfg, acc = self.config, self.accelerator
         if resume is not None:
-            self._resume(resume)
+            self._resume(resume, allow_changes)
+        if acc.is_main_process and self.output_dir.is_dir():  # files a killed run was writing (metrics, weights)
+            remove_stale_temporaries(self.output_dir)
         metrics = MetricsLog(self.output_dir / "metrics.csv", resume_step=self.step if resume is not None else None)
         for cb in self.callbacks:
             cb.on_train_start(self)

@@ -146,7 +146,7 @@ def _loss(loss: LossSection) -> str | QualityAwareLoss:
         return "l1"
     perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
     return QualityAwareLoss(perceiver, weights=loss.weights, proxies=build_proxies(loss),
-                            **loss.given("feature_space", "difficulty"))
+                            **loss.given("feature_space", "difficulty", "degenerate"))
 
 
 def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:

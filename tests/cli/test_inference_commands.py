@@ -83,22 +83,22 @@ def test_restore_single_file_backbone_and_preset(model_dir, images, tmp_path):
                  "--backbone", str(tmp_path / "naf.pth"), "--quiet"]) == 0
     assert torch.equal(read_image(tmp_path / "p" / "c.png"), read_image(tmp_path / "plain" / "c.png"))
     assert main(["restore", str(src), str(tmp_path / "p"), "--model", "nafnet-small", "--backbone",
-                 str(tmp_path / "naf.pth"), "--quiet"]) == 1  # width 16 preset, width 8 weights
+                 str(tmp_path / "naf.pth"), "--quiet"]) == 2  # width 16 preset, width 8 weights
 
 
 def test_restore_errors(model_dir, images, tmp_path, capsys):
-    assert main(["restore", str(tmp_path / "nothing"), str(tmp_path / "o"), "--model", str(model_dir)]) == 1
+    assert main(["restore", str(tmp_path / "nothing"), str(tmp_path / "o"), "--model", str(model_dir)]) == 2
     assert "INPUT not found" in capsys.readouterr().err
     assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(model_dir), "--half",
-                 "--device", "cpu", "--quiet"]) == 1
+                 "--device", "cpu", "--quiet"]) == 2
     assert "half" in capsys.readouterr().err
-    assert main(["restore", str(images), str(tmp_path / "o"), "--quiet"]) == 1
+    assert main(["restore", str(images), str(tmp_path / "o"), "--quiet"]) == 2
     assert "--model" in capsys.readouterr().err
-    assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(tmp_path / "no-such-model")]) == 1
+    assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(tmp_path / "no-such-model")]) == 2
     assert "not a local folder" in capsys.readouterr().err
     model_only_adapter = tmp_path / "adapter"
     tiny_model().save_pretrained(model_only_adapter)
-    assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(model_only_adapter)]) == 1
+    assert main(["restore", str(images), str(tmp_path / "o"), "--model", str(model_only_adapter)]) == 2
     assert "backbone" in capsys.readouterr().err
 
 
@@ -124,7 +124,7 @@ def test_score_json_and_table(images, tmp_path, tiny_clip_config, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["image", "low", "medium", "high", "score"]
     assert abs(float(table[1].split()[-1]) - results[0]["score"]) < 1e-3
-    assert main(["score", str(tmp_path / "none.png"), "--perceiver", str(folder)]) == 1
+    assert main(["score", str(tmp_path / "none.png"), "--perceiver", str(folder)]) == 2
 
 
 def _datasets(root: Path) -> list[Path]:
@@ -183,14 +183,14 @@ def test_evaluate_writes_rows_protocol_and_published_numbers(model_dir, tmp_path
 
 def test_evaluate_errors(model_dir, tmp_path, capsys):
     assert main(["evaluate", "--model", str(model_dir), "--filelist", str(tmp_path / "x.json"),
-                 "--out", str(tmp_path / "r")]) == 1
+                 "--out", str(tmp_path / "r")]) == 2
     assert "File list not found" in capsys.readouterr().err
 
 
 def test_evaluate_limit_is_stated_and_duplicates_refused(model_dir, tmp_path, capsys):
     lists = _datasets(tmp_path / "data")
     base = ["evaluate", "--model", str(model_dir), "--device", "cpu", "--quiet"]
-    assert main(base + ["--filelist", str(lists[1]), "--filelist", str(lists[1]), "--out", str(tmp_path / "r")]) == 1
+    assert main(base + ["--filelist", str(lists[1]), "--filelist", str(lists[1]), "--out", str(tmp_path / "r")]) == 2
     assert "twice" in capsys.readouterr().err
     assert main(base + ["--filelist", str(lists[0]), "--limit", "1", "--out", str(tmp_path / "r")]) == 0
     doc = json.loads((tmp_path / "r" / "results.json").read_text())

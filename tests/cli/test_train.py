@@ -43,8 +43,10 @@ def test_train_command_runs_and_resumes_from_a_spandrel_checkpoint(tmp_path):
     assert (tmp_path / "run" / "model.safetensors").is_file()
     assert (tmp_path / "run" / "adapter" / "model.safetensors").is_file()
     assert load_config(tmp_path / "run" / "config.yaml").train.max_steps == 2
-    # extend the run by one step from its latest checkpoint
-    assert main(["train", "--config", str(path), "train.max_steps=3", "--resume"]) == 0
+    # extending the run by one step changes its schedule: refused, then allowed explicitly and logged
+    assert main(["train", "--config", str(path), "train.max_steps=3", "--resume"]) == 2
+    assert main(["train", "--config", str(path), "train.max_steps=3", "--allow-changes", "--resume"]) == 0
+    assert "train.max_steps: 2 -> 3" in (tmp_path / "run" / "resume-changes.log").read_text()
     steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "run" / "metrics.csv").open())]
     assert steps == [1, 2, 3]
 

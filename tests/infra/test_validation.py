@@ -79,3 +79,45 @@ def test_check_int_refuses_with_the_argument_name(value, kwargs, message):
 def test_check_int_optional_accepts_none():
     assert check_int(None, "limit", optional=True) is None
     assert check_int(2, "limit", optional=True) == 2
+
+
+# -- float settings and the dtype rule (issue 14) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["abc", True, None, float("nan"), float("inf"), 0, -1.0, [1e-3]])
+def test_check_float_refuses_non_numbers_and_out_of_range(value):
+    from perceive_ir._validation import check_float
+
+    with pytest.raises(ValueError, match=r"`lr` must be a number > 0, got"):
+        check_float(value, "lr", minimum=0, exclusive=True)
+
+
+def test_check_float_accepts_ints_and_optional_none():
+    from perceive_ir._validation import check_float
+
+    assert check_float(2, "x") == 2.0 and isinstance(check_float(2, "x"), float)
+    assert check_float(None, "grad_clip", optional=True) is None
+    assert check_float(0, "weight_decay", minimum=0) == 0.0
+
+
+def test_module_dtype_and_to_module_dtype():
+    from perceive_ir._validation import module_dtype, to_module_dtype
+
+    conv = torch.nn.Conv2d(3, 3, 1)
+    x = torch.rand(1, 3, 4, 4, dtype=torch.float16)
+    assert module_dtype(conv) == torch.float32 and to_module_dtype(x, conv).dtype == torch.float32
+    same = torch.rand(1, 3, 4, 4)
+    assert to_module_dtype(same, conv) is same
+    assert module_dtype(torch.nn.ReLU()) is None and to_module_dtype(x, torch.nn.ReLU()) is x
+
+
+def test_the_dtype_rule_leaves_autocast_alone():
+    from perceive_ir._validation import to_input_dtype, to_module_dtype
+
+    conv = torch.nn.Conv2d(3, 3, 1)
+    x = torch.rand(1, 3, 4, 4, dtype=torch.bfloat16)
+    assert to_input_dtype(torch.zeros(2), torch.float64).dtype == torch.float64
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert to_module_dtype(x, conv) is x  # autocast picks each op's dtype
+        out = torch.zeros(2)
+        assert to_input_dtype(out, torch.bfloat16) is out

@@ -43,7 +43,8 @@ def test_callback_hooks_and_state_survive_resume(tmp_path):
     assert counter.epochs == [0, 1] and counter.steps == 3
     cfg.max_steps = 5
     resumed = _Counter()
-    RestorationTrainer(lambda: TinyNet(), datasets, cfg, callbacks=[resumed]).train(resume="latest")
+    # a longer run changes the schedule: allowed explicitly (a plain resume refuses it, test_resume_settings.py)
+    RestorationTrainer(lambda: TinyNet(), datasets, cfg, callbacks=[resumed]).train(resume="latest", allow_changes=True)
     assert resumed.steps == 5 and resumed.epochs == [2]  # step 3 was mid-epoch 1; epoch 2 starts at step 5
 
 

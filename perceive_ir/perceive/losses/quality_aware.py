@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape
+from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
 from ..cfe import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
@@ -132,6 +132,9 @@ class QualityAwareLoss(nn.Module):
             raw cosines, as the authors' released code does (see
             :meth:`QualityPerceiver.quality_loss <perceive_ir.perceive.perceiver.QualityPerceiver.quality_loss>`;
             that softmax is nearly flat and its gradient small).
+        degenerate: What ``L_cl`` does for a sample without negatives (a batch of one, or one
+            degradation label): ``"warn"`` once or ``"raise"`` (see
+            :func:`~perceive_ir.perceive.cfe.degradation_contrastive_loss`).
 
     Example:
         >>> import torch
@@ -160,8 +163,12 @@ class QualityAwareLoss(nn.Module):
         layer_weights: Sequence[float] | None = None,
         proxies: ProxyLike | Sequence[ProxyLike] | None = None,
         clip_logit_scale: bool = True,
+        degenerate: Literal["warn", "raise"] = "warn",
     ) -> None:
         super().__init__()
+        if degenerate not in ("warn", "raise"):
+            raise ValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
+        self.degenerate = degenerate
         if not isinstance(clip_logit_scale, bool):
             raise TypeError(f"`clip_logit_scale` must be a bool, got {type(clip_logit_scale).__name__}.")
         self.clip_logit_scale = clip_logit_scale
@@ -308,7 +315,8 @@ class QualityAwareLoss(nn.Module):
 
         Returns:
             :class:`QualityAwareLossOutput` with ``.loss``, ``.terms`` and ``.medium_weights``
-            (``a_k · m_k`` per sample).
+            (``a_k · m_k`` per sample). Images of any floating-point dtype are computed in the
+            loss's own dtype; ``.loss`` comes back in ``restored``'s dtype.
         """
         check_image(restored, "restored", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
         check_image(target, "target", min_size=_MIN_SIZE)
@@ -317,6 +325,8 @@ class QualityAwareLoss(nn.Module):
         check_same_shape(degraded, "degraded", target, "target")
         if (z is None) != (z_positive is None):
             raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
+        in_dtype = restored.dtype
+        restored, target, degraded = (to_module_dtype(t, self) for t in (restored, target, degraded))
         w = self.weights
         rule = self.difficulty
         if w.dpl > 0 and len(self.proxies) and isinstance(rule, ProxyPSNRDifficulty) and rule.current is None:
@@ -330,6 +340,7 @@ class QualityAwareLoss(nn.Module):
                 )
         task_tensor = None if tasks is None else task_ids(tasks, restored.shape[0]).to(restored.device)
         mediums, masks = self._mediums(medium, degraded, task_tensor) if w.dpl > 0 else ([], None)
+        mediums = [to_module_dtype(m, self) for m in mediums]
         batch, num_medium = restored.shape[0], len(mediums)
         need_scores = w.dpl > 0 and num_medium > 0 and self.difficulty.needs_scores
         clip_space = isinstance(self.feature_space, ClipFeatureSpace)
@@ -400,12 +411,12 @@ class QualityAwareLoss(nn.Module):
             terms["dpl"] = dpl.detach()
 
         if z is not None and w.cl > 0:
-            cl = degradation_contrastive_loss(z, z_positive, labels)  # type: ignore[arg-type]
+            cl = degradation_contrastive_loss(z, z_positive, labels, degenerate=self.degenerate)  # type: ignore[arg-type]
             total = total + w.cl * cl
             terms["cl"] = cl.detach()
 
         return QualityAwareLossOutput(
-            loss=total,
+            loss=to_input_dtype(total, in_dtype),
             terms=terms,
             medium_weights=medium_weights.detach() if medium_weights is not None else None,
         )
