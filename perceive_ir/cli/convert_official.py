@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Convert, print what was written; exit status 0, or 2 with a one-line error for a bad file or argument."""
     from ..apps.convert_official import convert_official
     from ..hub import PretrainedNotFoundError
+    from ._errors import EXIT_USER_ERROR
     from ._model_args import clip_model_from_arg
 
     try:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (FileNotFoundError, FileExistsError, PretrainedNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     print(f"{args.source} ({converted.kind}, SHA-256 {converted.sha256[:16]}…) → {converted.folder}: "
           f"{type(converted.module).__name__}; model card in {converted.folder / 'README.md'}")
     return 0

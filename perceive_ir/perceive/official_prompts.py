@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._files import check_finite_weights
 from .._official_format import (
     OfficialCheckpointError,
     describe_checkpoint,
@@ -176,8 +177,10 @@ def official_prompts_from_mapping(mapping: Mapping[str, Any], source: str = "<ch
     for key, tensor in zip(OFFICIAL_PROMPT_KEYS[:3], (context, prefix, suffix), strict=True):
         if not tensor.is_floating_point() or tensor.ndim != 3 or tensor.shape[0] != _N_TIERS:
             raise bad(key, f"a float tensor ({_N_TIERS}, n, width)", tensor)
-        if not bool(torch.isfinite(tensor).all()):
-            raise OfficialCheckpointError(f"{source}: `{key}` contains NaN or Inf values.")
+        try:
+            check_finite_weights({key: tensor}, source)
+        except ValueError as err:
+            raise OfficialCheckpointError(str(err)) from None
     n_ctx, width = int(context.shape[1]), int(context.shape[2])
     if tuple(prefix.shape) != (_N_TIERS, 1, width):
         raise bad(OFFICIAL_PROMPT_KEYS[1], f"({_N_TIERS}, 1, {width}) like the context", prefix)

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
+from ..._files import check_finite_weights
 from ..._official_format import OfficialCheckpointError, describe_checkpoint, load_official_checkpoint
 from ...perceive.official_prompts import is_official_prompt_checkpoint
 from ...perceive.perceiver import QualityPerceiver
@@ -149,9 +149,10 @@ def _load_strict(module: nn.Module, state: dict[str, Tensor], source: str, exter
             f"{source}: the weights do not match the authors' network: missing {missing[:5]}"
             f"{' …' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}{' …' if len(unexpected) > 5 else ''}."
         )
-    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if bad:
-        raise OfficialCheckpointError(f"{source}: tensors {bad[:5]} contain NaN or Inf values.")
+    try:
+        check_finite_weights(state, source)
+    except ValueError as err:
+        raise OfficialCheckpointError(str(err)) from None
     try:
         module.load_state_dict(state, strict=False)
     except RuntimeError as err:  # size mismatches

@@ -13,7 +13,7 @@ def loss_fn():
     from perceive_ir.testing import tiny_clip_config
 
     torch.manual_seed(0)
-    return QualityAwareLoss(QualityPerceiver(tiny_clip_config(), None, n_ctx=4), difficulty=1.0)
+    return QualityAwareLoss(QualityPerceiver(tiny_clip_config(), None, n_ctx=4), feature_space="clip", difficulty=1.0)
 
 
 def _batch(dtype):
