@@ -1,8 +1,11 @@
 """Find where to guide a restoration network: a dry run that records every submodule's output.
 
 :func:`probe_backbone` runs the network twice under ``torch.no_grad()`` in eval mode, on a
-small ``2×3×s×s`` probe and on a ``1×3×2s×2s`` probe, and records for every submodule how
-often it ran, in what order it finished and the shape of what it returned.
+small ``2×3×s×s`` probe (``1×3×s×s`` when batch 2 fails) and on a ``1×3×2s×2s`` probe (not
+for a network of fixed input size), and records for every submodule how often it ran, in what
+order it finished and the shape of what it returned; and whether the network wrote into its
+input in place. An input adapter (e.g. :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap`)
+turns the RGB probe into what the network takes.
 :func:`select_guidance_layers` turns that record into the levels to guide; the rule is in its
 docstring and in ``docs/wrap_backbone.md``.
 """
@@ -10,7 +13,7 @@ docstring and in ``docs/wrap_backbone.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -37,7 +40,8 @@ class ModuleRecord:
         has_params: It (or a submodule) owns trainable parameters.
         scales: Its output is a ``(B, C, H, W)`` map whose height and width double when the
             probe's do, with the probe's batch size: a spatial feature map, not a pooled vector
-            or a window/attention tensor.
+            or a window/attention tensor. For a network of fixed input size (no second probe):
+            a 4-D output of the probe's batch size, larger than ``1×1``.
 
     Example:
         >>> from torch import nn
@@ -83,6 +87,17 @@ class ModuleRecord:
 class ProbeResult:
     """Records of every submodule (root excluded), the completion order and the network output.
 
+    Attributes:
+        size: Side of the (small) probe.
+        records: One :class:`ModuleRecord` per submodule that ran.
+        events: Module names in completion order.
+        output_shapes: Shapes of the 4-D tensors the network returned.
+        module_names: Every submodule name, run or not.
+        batch: Batch size of the small probe (2, or 1 for a network that refused 2).
+        input_shape: Shape of what the network itself received (after the input adapter).
+        mutates_input: The network wrote into its input tensor in place (e.g. RCAN's mean
+            shift): a wrapper must give it a copy.
+
     Example:
         >>> from torch import nn
         >>> result = probe_backbone(nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 3, 1)), 8)
@@ -95,6 +110,9 @@ class ProbeResult:
     events: list[str]
     output_shapes: list[tuple[int, ...]] = field(default_factory=list)
     module_names: frozenset[str] = frozenset()
+    batch: int = _PROBE_BATCH
+    input_shape: tuple[int, ...] = ()
+    mutates_input: bool = False
 
     def hookable(self) -> list[ModuleRecord]:
         """Every module a guidance hook can sit on, in execution order."""
@@ -138,7 +156,10 @@ def _reference(net: nn.Module) -> Tensor:
     return torch.empty(0)
 
 
-def _run(net: nn.Module, size: int, batch: int) -> ProbeResult:
+InputAdapter = Callable[[Tensor], Tensor]
+
+
+def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | None) -> ProbeResult:
     records: dict[str, ModuleRecord] = {}
     events: list[str] = []
     handles = []
@@ -169,12 +190,9 @@ def _run(net: nn.Module, size: int, batch: int) -> ProbeResult:
                 handles.append(module.register_forward_hook(make_hook(name), with_kwargs=True))
         net.eval()
         with torch.no_grad():
-            out = net(probe)
-    except Exception as err:
-        raise RuntimeError(
-            f"The dry run of the network on a {tuple(probe.shape)} probe failed ({type(err).__name__}: {err}). "
-            "Pass `probe_size=` (a size the network accepts) or `pad_to=` (its size multiple)."
-        ) from err
+            x = probe if input_adapter is None else input_adapter(probe)
+            version = x._version
+            out = net(x)
     finally:
         for handle in handles:
             handle.remove()
@@ -184,21 +202,54 @@ def _run(net: nn.Module, size: int, batch: int) -> ProbeResult:
     for name, module in net.named_modules():
         if name in records:
             records[name].has_params = any(p.requires_grad for p in module.parameters())
-    return ProbeResult(size, records, events, _tensor_shapes(out), names)
+    return ProbeResult(size, records, events, _tensor_shapes(out), names, batch=batch, input_shape=tuple(x.shape),
+                       mutates_input=x._version != version)
 
 
-def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
+def _failure(err: Exception, shape: tuple[int, ...], input_adapter: InputAdapter | None) -> RuntimeError:
+    """The dry-run error, with the advice that fits what failed."""
+    text = f"{type(err).__name__}: {err}"
+    advice = [
+        "`probe_size=` (a size the network accepts) or `pad_to=` (its size multiple, e.g. 8 or 64)",
+        "`input_size=` for a network that takes one fixed size only (e.g. 512 for GFPGAN)",
+    ]
+    if input_adapter is None and "channels" in text:
+        advice.append(
+            "`input_adapter=` when the network takes more than the RGB image (e.g. "
+            "perceive_ir.retrofit.NoiseLevelMap(15 / 255) for DRUNet's noise-level channel)"
+        )
+    return RuntimeError(
+        f"The dry run of the network on a {shape} RGB probe failed ({text}). Depending on the cause, pass "
+        + "; or ".join(advice)
+        + "."
+    )
+
+
+def probe_backbone(
+    net: nn.Module,
+    size: int = 64,
+    *,
+    input_adapter: InputAdapter | None = None,
+    fixed_size: bool = False,
+) -> ProbeResult:
     """Dry-run ``net`` on ``2×3×size×size`` and ``1×3×2size×2size`` random probes.
 
     The network runs in eval mode under ``torch.no_grad()`` (its train/eval flags are
-    restored afterwards, so BatchNorm statistics and the global RNG are untouched).
+    restored afterwards, so BatchNorm statistics and the global RNG are untouched). A network
+    that fails at batch 2 is probed at batch 1.
 
     Args:
-        net: The restoration network; takes ``(B, 3, H, W)``.
+        net: The restoration network; takes ``(B, 3, H, W)`` (or what ``input_adapter`` makes).
         size: Side of the small probe.
+        input_adapter: Applied to the RGB probe before the network (e.g. to add a noise map).
+        fixed_size: The network takes ``size × size`` inputs only: no second probe; spatial
+            maps are then the 4-D outputs of the probe's batch size larger than ``1×1``.
 
     Returns:
         A :class:`ProbeResult` for the small probe, with ``scales`` set from the large one.
+
+    Raises:
+        RuntimeError: the network fails on the probes (the message says what to pass).
 
     Example:
         >>> from torch import nn
@@ -209,8 +260,24 @@ def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
     if not isinstance(net, nn.Module):
         raise TypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}.")
     check_int(size, "probe_size", minimum=2)
-    small = _run(net, size, _PROBE_BATCH)
-    large = _run(net, 2 * size, 1)
+    if input_adapter is not None and not callable(input_adapter):
+        raise TypeError(f"`input_adapter` must be a module or callable, got {type(input_adapter).__name__}.")
+    try:
+        small = _run(net, size, _PROBE_BATCH, input_adapter)
+    except Exception as err:
+        try:
+            small = _run(net, size, 1, input_adapter)  # some networks only take one image at a time
+        except Exception:
+            raise _failure(err, (_PROBE_BATCH, 3, size, size), input_adapter) from err
+    if fixed_size:
+        for rec in small.records.values():
+            shape = rec.output_shape
+            rec.scales = shape is not None and len(shape) == 4 and shape[0] == small.batch and shape[2] * shape[3] > 1
+        return small
+    try:
+        large = _run(net, 2 * size, 1, input_adapter)
+    except Exception as err:
+        raise _failure(err, (1, 3, 2 * size, 2 * size), input_adapter) from err
     for name, rec in small.records.items():
         other = large.records.get(name)
         shape, big = rec.output_shape, other.output_shape if other else None
@@ -219,7 +286,7 @@ def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
             and big is not None
             and len(shape) == 4
             and len(big) == 4
-            and shape[0] == _PROBE_BATCH
+            and shape[0] == small.batch
             and big[0] == 1
             and big[1] == shape[1]
             and big[2] == 2 * shape[2]
@@ -227,6 +294,7 @@ def probe_backbone(net: nn.Module, size: int = 64) -> ProbeResult:
             and other is not None
             and other.calls == rec.calls
         )
+    small.mutates_input = small.mutates_input or large.mutates_input
     return small
 
 
@@ -238,7 +306,7 @@ def _candidates(result: ProbeResult) -> list[ModuleRecord]:
     """Hookable modules minus the head, the insides of resamplers, and children a parent repeats."""
     records = result.records
     heads = set(result.output_shapes)
-    network_input = (_PROBE_BATCH, 3, result.size, result.size)
+    network_input = result.input_shape
     resamplers = [
         r.name
         for r in records.values()
@@ -272,6 +340,31 @@ def _evenly_spaced(items: Sequence[ModuleRecord], k: int) -> list[ModuleRecord]:
     return [items[math.floor((j + 1) * n / k + 0.5) - 1] for j in range(k)]
 
 
+def _body_chain(cands: Sequence[ModuleRecord]) -> list[ModuleRecord]:
+    """The longest run of numbered sibling blocks with one output shape (``body.0``, ``body.1``, ...).
+
+    Blocks are grouped by their name with one integer component replaced by ``*`` (so
+    ``layers.*.conv`` gathers SwinIR's per-stage convolutions, ``body.*`` RCAN's residual
+    groups) and by output shape; the largest group wins, then the outermost (shortest name),
+    then the earliest. Fewer than two members: no chain.
+    """
+    groups: dict[tuple[str, tuple[int, ...] | None], list[ModuleRecord]] = {}
+    for r in cands:
+        parts = r.name.split(".")
+        for i, part in enumerate(parts):
+            if part.isdigit():
+                key = ".".join([*parts[:i], "*", *parts[i + 1 :]])
+                groups.setdefault((key, r.output_shape), []).append(r)
+    if not groups:
+        return []
+    best = min(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][0].count("."), kv[1][0].first_event))[1]
+    return best if len(best) >= 2 else []
+
+
+def _inside_any(name: str, blocks: Sequence[ModuleRecord]) -> bool:
+    return any(name == b.name or _is_ancestor(b.name, name) for b in blocks)
+
+
 def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[str, ...]:
     """Choose up to ``max_levels`` modules to guide, from a :func:`probe_backbone` record.
 
@@ -286,16 +379,25 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
        network input itself; and a module whose parent finishes right after it with the same
        output shape (the outermost module wins, e.g. ``decoders.0`` over ``decoders.0.0``).
     2. **Latent**: the last candidate to run at the lowest resolution.
-    3. **Decoder levels**: for each higher resolution, the last candidate to run there after
-       the latent; the resolutions closest to the latent first, until ``max_levels`` levels.
-    4. **No decoder path** (the network never goes back up, e.g. a plain conv net or SwinIR):
-       ``max_levels`` candidates at the lowest resolution, evenly spaced in execution order,
-       ending with the last one.
+    3. **U-Net**: the network comes back up through resolutions it went down through — a
+       candidate runs at the resolution just above the lowest both before and after the
+       latent. Its **decoder levels**: for each resolution seen before the latent, the last
+       candidate to run there after the latent; the resolutions closest to the latent first,
+       until ``max_levels`` levels.
+    4. **Residual body** (no U-Net, or one that lies inside a single block of a chain — a
+       multi-scale block such as MIRNet-v2's): the longest chain of numbered sibling blocks of
+       one output shape (``body.0 … body.n``, ``layers.*.conv``; see :func:`_body_chain`) —
+       ``max_levels`` of its blocks at evenly spaced depths, ending with the last. This is the
+       body of super-resolution networks (SwinIR, HAT, RCAN, ESRGAN, ...): the upsampler
+       after it is never chosen, since it runs at resolutions the network never went down
+       through.
+    5. **Neither**: ``max_levels`` candidates at the lowest resolution, evenly spaced in
+       execution order, ending with the last one.
 
     The result is in execution order.
 
     Raises:
-        ValueError: no candidate exists; the message lists the hookable modules.
+        ValueError: no candidate exists; the message says why and what to pass.
 
     Example:
         >>> from torch import nn
@@ -306,26 +408,47 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
     """
     cands = _candidates(result)
     if not cands:
-        raise ValueError(
-            "Could not choose guidance layers automatically: no submodule returns a spatial (B, C, H, W) "
-            "feature map other than the final output. If the network pads its input internally to a multiple "
-            "(e.g. SCUNet: 64), pass `probe_size=` of at least that multiple; otherwise pass `layers=` with "
-            "module names. Hookable modules:\n" + result.listing()
-        )
+        raise ValueError(_no_candidate_message(result))
     area = {r.name: r.hw[0] * r.hw[1] for r in cands}
     lowest = min(area.values())
     at_lowest = [r for r in cands if area[r.name] == lowest]
     latent = at_lowest[-1]
+    before = {area[r.name] for r in cands if r.first_event < latent.first_event and area[r.name] > lowest}
     later: dict[int, ModuleRecord] = {}
     for r in cands:
-        if r.first_event > latent.first_event and area[r.name] > lowest:
+        if r.first_event > latent.first_event and area[r.name] in before:
             later[area[r.name]] = r  # execution order: the last one per resolution wins
+    chain = _body_chain(cands)
+    unet = bool(before) and min(before) in later
     decoder = [later[a] for a in sorted(later)][: max_levels - 1]
-    if decoder:
+    if unet and not (chain and all(_inside_any(r.name, chain) for r in (latent, *decoder))):
         chosen = [latent, *decoder]
+    elif chain:
+        chosen = _evenly_spaced(chain, min(max_levels, len(chain)))
     else:
         chosen = _evenly_spaced(at_lowest, min(max_levels, len(at_lowest)))
     return tuple(r.name for r in sorted(chosen, key=lambda r: r.first_event))
+
+
+def _no_candidate_message(result: ProbeResult) -> str:
+    """Why no module can be guided, and what to pass instead."""
+    four_d = [r for r in result.records.values() if r.output_shape is not None and len(r.output_shape) == 4]
+    if not any(r.scales for r in four_d):
+        why = (
+            "no submodule returns a (B, C, H, W) map that follows the image size: its blocks work on token "
+            "sequences, windows or pooled vectors, or the network resizes its input internally"
+        )
+    elif not any(r.hookable and r.output_shape not in set(result.output_shapes) for r in four_d):
+        why = "the only spatial maps are the final output or come from modules that run more than once per forward"
+    else:
+        why = "every spatial map comes from a parameter-free module (activation, reshape) or from inside a resampler"
+    return (
+        f"Could not choose guidance layers automatically: {why}. Pass `layers=` with the names of modules that "
+        "run once and return a (B, C, H, W) feature map (any conv inside the body will do); if the network pads "
+        "its input internally to a multiple (e.g. SCUNet: 64), pass `probe_size=`/`pad_to=` of at least that "
+        "multiple; if it takes a fixed size, `input_size=`; if it takes more than an RGB image, "
+        "`input_adapter=`. Hookable modules:\n" + result.listing()
+    )
 
 
 def resolve_layers(result: ProbeResult, layers: Sequence[str]) -> tuple[str, ...]:
@@ -349,7 +472,7 @@ def resolve_layers(result: ProbeResult, layers: Sequence[str]) -> tuple[str, ...
             what = "never runs in forward" if name in result.module_names else "is not a submodule of the network"
             raise ValueError(
                 f"`layers` names {name!r}, which {what}. "
-                f"Valid names (output shape at a {result.size}x{result.size} probe, batch {_PROBE_BATCH}):\n"
+                f"Valid names (output shape at a {result.size}x{result.size} probe, batch {result.batch}):\n"
                 + result.listing()
             )
         if rec.calls != 1:
