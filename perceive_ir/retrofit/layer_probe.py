@@ -13,6 +13,7 @@ docstring and in ``docs/wrap_backbone.md``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class ModuleRecord:
         output_kind: Type name of the output (for error messages).
         input_shape: Shape of its first 4-D tensor input, if any.
         has_params: It (or a submodule) owns trainable parameters.
+        n_params: How many trainable parameters it (with its submodules) owns.
+        kind: Its class name.
         scales: Its output is a ``(B, C, H, W)`` map whose height and width double when the
             probe's do, with the probe's batch size: a spatial feature map, not a pooled vector
             or a window/attention tensor. For a network of fixed input size (no second probe):
@@ -58,6 +61,8 @@ class ModuleRecord:
     input_shape: tuple[int, ...] | None = None
     has_params: bool = False
     scales: bool = False
+    n_params: int = 0
+    kind: str = ""
 
     @property
     def hw(self) -> tuple[int, int]:
@@ -97,6 +102,7 @@ class ProbeResult:
         input_shape: Shape of what the network itself received (after the input adapter).
         mutates_input: The network wrote into its input tensor in place (e.g. RCAN's mean
             shift): a wrapper must give it a copy.
+        n_params: Trainable parameters of the whole network.
 
     Example:
         >>> from torch import nn
@@ -113,6 +119,7 @@ class ProbeResult:
     batch: int = _PROBE_BATCH
     input_shape: tuple[int, ...] = ()
     mutates_input: bool = False
+    n_params: int = 0
 
     def hookable(self) -> list[ModuleRecord]:
         """Every module a guidance hook can sit on, in execution order."""
@@ -201,9 +208,12 @@ def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | No
     names = frozenset(n for n, _ in net.named_modules() if n)
     for name, module in net.named_modules():
         if name in records:
-            records[name].has_params = any(p.requires_grad for p in module.parameters())
+            records[name].kind = type(module).__name__
+            records[name].n_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
+            records[name].has_params = records[name].n_params > 0
     return ProbeResult(size, records, events, _tensor_shapes(out), names, batch=batch, input_shape=tuple(x.shape),
-                       mutates_input=x._version != version)
+                       mutates_input=x._version != version,
+                       n_params=sum(p.numel() for p in net.parameters() if p.requires_grad))
 
 
 def _failure(err: Exception, shape: tuple[int, ...], input_adapter: InputAdapter | None) -> RuntimeError:
@@ -302,11 +312,18 @@ def _is_ancestor(parent: str, child: str) -> bool:
     return child.startswith(parent + ".")
 
 
-def _candidates(result: ProbeResult) -> list[ModuleRecord]:
-    """Hookable modules minus the head, the insides of resamplers, and children a parent repeats."""
+def _side_branch(rec: ModuleRecord) -> bool:
+    """A module that returns no feature map: a tuple, list or vector (e.g. MMRealSR's degradation estimator)."""
+    shape = rec.output_shape
+    return rec.calls == 1 and (shape is None or len(shape) <= 2)
+
+
+def _candidates(result: ProbeResult, outermost: bool = True) -> list[ModuleRecord]:
+    """Hookable modules minus the head, the insides of resamplers, and (``outermost``) children a parent repeats."""
     records = result.records
     heads = set(result.output_shapes)
     network_input = result.input_shape
+    total = result.n_params
     resamplers = [
         r.name
         for r in records.values()
@@ -314,15 +331,21 @@ def _candidates(result: ProbeResult) -> list[ModuleRecord]:
         and r.output_shape is not None
         and len(r.output_shape) == 4
         and r.input_shape[-2:] != r.hw
-        and r.input_shape != network_input  # a whole network in a shell (e.g. an SR model) stays open
+        # a whole network in a shell (an SR model, one behind a pixel-unshuffle) stays open
+        and r.input_shape != network_input
+        and r.n_params < total
     ]
+    side = [r.name for r in records.values() if _side_branch(r)]
     kept = [
         r
         for r in result.hookable()
         if r.output_shape not in heads
         and r.has_params
         and not any(_is_ancestor(p, r.name) for p in resamplers)
+        and not any(_is_ancestor(p, r.name) for p in side)
     ]
+    if not outermost:
+        return kept
     kept_names = {r.name for r in kept}
     out = []
     for r in kept:
@@ -340,25 +363,42 @@ def _evenly_spaced(items: Sequence[ModuleRecord], k: int) -> list[ModuleRecord]:
     return [items[math.floor((j + 1) * n / k + 0.5) - 1] for j in range(k)]
 
 
-def _body_chain(cands: Sequence[ModuleRecord]) -> list[ModuleRecord]:
-    """The longest run of numbered sibling blocks with one output shape (``body.0``, ``body.1``, ...).
+_NUMBERED = re.compile(r"^(\D*?)(\d+)$")
 
-    Blocks are grouped by their name with one integer component replaced by ``*`` (so
-    ``layers.*.conv`` gathers SwinIR's per-stage convolutions, ``body.*`` RCAN's residual
-    groups) and by output shape; the largest group wins, then the outermost (shortest name),
-    then the earliest. Fewer than two members: no chain.
+
+def _body_chain(result: ProbeResult) -> list[ModuleRecord]:
+    """The longest chain of numbered sibling blocks that map a feature map to one of the same shape.
+
+    Members are candidates (before the outermost-module rule) whose input and output have the
+    same shape, no larger than the network input (an upsampler's stages are not the body),
+    grouped by their name with one numbered component made a wildcard (``body.0`` →
+    ``body.*``, ``layers.2.conv`` → ``layers.*.conv``, ``block_3`` → ``block_*``), by shape
+    and by class. Groups of two or more compete: the most parameters (the body holds the
+    network's weights), then indexed containers (``body.*``) before named blocks
+    (``block_*``), the outermost (fewest dots), the longest, the earliest.
     """
-    groups: dict[tuple[str, tuple[int, ...] | None], list[ModuleRecord]] = {}
-    for r in cands:
+    groups: dict[tuple[str, tuple[int, ...] | None, str], list[ModuleRecord]] = {}
+    input_area = result.input_shape[-2] * result.input_shape[-1]
+    for r in _candidates(result, outermost=False):
+        if r.input_shape != r.output_shape or r.hw[0] * r.hw[1] > input_area:
+            continue  # a body block keeps the shape (not the first conv, 3 -> C) and is not in the upsampler
         parts = r.name.split(".")
         for i, part in enumerate(parts):
-            if part.isdigit():
-                key = ".".join([*parts[:i], "*", *parts[i + 1 :]])
-                groups.setdefault((key, r.output_shape), []).append(r)
-    if not groups:
+            match = _NUMBERED.match(part)
+            if match:
+                key = ".".join([*parts[:i], match.group(1) + "*", *parts[i + 1 :]])
+                groups.setdefault((key, r.output_shape, r.kind), []).append(r)
+    chains = [(key, members) for (key, _, _), members in groups.items() if len(members) >= 2]
+    if not chains:
         return []
-    best = min(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][0].count("."), kv[1][0].first_event))[1]
-    return best if len(best) >= 2 else []
+    # the body holds the weights; then indexed containers (body.0) before named ones (block_1);
+    # outermost; longest; earliest
+    return min(
+        chains,
+        key=lambda c: (
+            -sum(m.n_params for m in c[1]), "*." not in c[0] + ".", c[0].count("."), -len(c[1]), c[1][0].first_event
+        ),
+    )[1]
 
 
 def _inside_any(name: str, blocks: Sequence[ModuleRecord]) -> bool:
@@ -372,11 +412,13 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
        return a ``(B, C, H, W)`` tensor whose height and width double when the probe's do
        (pooled ``B×C×1×1`` vectors and window/attention tensors drop out) and that own
        trainable parameters (directly or in a submodule: reshapes, activations and
-       pooling are not blocks), except: modules
+       pooling are not blocks), except: modules inside a *side branch* (a module returning a
+       tuple, list or vector, e.g. MMRealSR's degradation estimator);
        whose output has the shape of a 4-D tensor the network returns (the final head);
        modules inside a *resampler* — a module whose first 4-D input and its output differ in
        size, such as NAFNet's ``ups.i`` or Restormer's ``Upsample`` — unless that input is the
-       network input itself; and a module whose parent finishes right after it with the same
+       network input itself or the resampler holds every parameter (a whole network behind a
+       pixel-unshuffle); and a module whose parent finishes right after it with the same
        output shape (the outermost module wins, e.g. ``decoders.0`` over ``decoders.0.0``).
     2. **Latent**: the last candidate to run at the lowest resolution.
     3. **U-Net**: the network comes back up through resolutions it went down through — a
@@ -384,8 +426,8 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
        latent. Its **decoder levels**: for each resolution seen before the latent, the last
        candidate to run there after the latent; the resolutions closest to the latent first,
        until ``max_levels`` levels.
-    4. **Residual body** (no U-Net, or one that lies inside a single block of a chain — a
-       multi-scale block such as MIRNet-v2's): the longest chain of numbered sibling blocks of
+    4. **Residual body** (no U-Net, or a latent inside one block of a chain — a multi-scale
+       block such as MIRNet-v2's): the outermost chain of numbered sibling blocks of
        one output shape (``body.0 … body.n``, ``layers.*.conv``; see :func:`_body_chain`) —
        ``max_levels`` of its blocks at evenly spaced depths, ending with the last. This is the
        body of super-resolution networks (SwinIR, HAT, RCAN, ESRGAN, ...): the upsampler
@@ -418,10 +460,10 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
     for r in cands:
         if r.first_event > latent.first_event and area[r.name] in before:
             later[area[r.name]] = r  # execution order: the last one per resolution wins
-    chain = _body_chain(cands)
+    chain = _body_chain(result)
     unet = bool(before) and min(before) in later
     decoder = [later[a] for a in sorted(later)][: max_levels - 1]
-    if unet and not (chain and all(_inside_any(r.name, chain) for r in (latent, *decoder))):
+    if unet and not (chain and _inside_any(latent.name, chain)):
         chosen = [latent, *decoder]
     elif chain:
         chosen = _evenly_spaced(chain, min(max_levels, len(chain)))
