@@ -198,7 +198,7 @@ def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | No
         net.eval()
         with torch.no_grad():
             x = probe if input_adapter is None else input_adapter(probe)
-            version = x._version
+            version = None if x.is_inference() else x._version
             out = net(x)
     finally:
         for handle in handles:
@@ -212,7 +212,7 @@ def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | No
             records[name].n_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
             records[name].has_params = records[name].n_params > 0
     return ProbeResult(size, records, events, _tensor_shapes(out), names, batch=batch, input_shape=tuple(x.shape),
-                       mutates_input=x._version != version,
+                       mutates_input=version is not None and x._version != version,
                        n_params=sum(p.numel() for p in net.parameters() if p.requires_grad))
 
 

@@ -371,7 +371,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         if shared and self.mutates_input:
             x = x.clone()
             shared = False
-        version = x._version
+        version = None if x.is_inference() else x._version  # inference tensors keep no version counter
         ctx = _CallContext(params)
         handles = []
         try:
@@ -382,7 +382,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         finally:
             for handle in handles:
                 handle.remove()
-        if shared and x._version != version:
+        if shared and version is not None and x._version != version:
             self.mutates_input = True  # the dry run did not show it (e.g. only in training mode)
             warnings.warn(
                 "The backbone wrote into its input in place; the wrapper copies the input from the next call on. "

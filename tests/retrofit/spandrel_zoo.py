@@ -31,6 +31,7 @@ class Entry:
     wrap: dict[str, Any] = field(default_factory=dict)  # pad_to, input_size, input_adapter, probe_size
     size: int = 24  # the odd-size check uses size + 1 (padded to pad_to by the wrapper)
     refused: str | None = None  # the wrap error (regex) of an architecture that cannot be wrapped
+    local: bool = True  # tiles restore like the whole image (False: vector quantisation snaps each tile)
     slow: bool = False
 
     def build(self) -> nn.Module:
@@ -53,9 +54,6 @@ ZOO: list[Entry] = [
           {"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1, "dec_blk_nums": [1, 1]}, wrap={"pad_to": 4}),
     Entry("KBNet_s", _S + "KBNet", "KBNet_s",
           {"width": 8, "middle_blk_num": 1, "enc_blk_nums": [1, 1], "dec_blk_nums": [1, 1]}, wrap={"pad_to": 4}),
-    Entry("KBNet_l", _S + "KBNet", "KBNet_l",
-          {"dim": 16, "num_blocks": [1, 1, 1, 1], "num_refinement_blocks": 1, "heads": [1, 1, 1, 1]},
-          wrap={"pad_to": 8}),
     Entry("Restormer", _X + "Restormer", "Restormer",
           {"dim": 8, "num_blocks": [1, 1, 1, 1], "num_refinement_blocks": 1, "heads": [1, 1, 1, 1]},
           wrap={"pad_to": 8}),
@@ -90,10 +88,15 @@ ZOO: list[Entry] = [
     Entry("GRL", _S + "GRL", "GRL",
           {"img_size": 16, "embed_dim": 8, "depths": [1, 1], "num_heads_window": [1, 1], "num_heads_stripe": [1, 1],
            "window_size": 4, "stripe_size": [4, 4], "mlp_ratio": 2.0, "upscale": 1}, wrap={"pad_to": 4}),
-    Entry("DRCT", _S + "DRCT", "DRCT", {"img_size": 16, **_SWIN, "upscale": 1, "gc": 4}, wrap={"pad_to": 16}, size=32),
     Entry("ATD", _S + "ATD", "ATD",
           {"img_size": 16, "embed_dim": 8, "depths": (1, 1), "num_heads": (2, 2), "window_size": 4,
            "category_size": 16, "num_tokens": 8, "reducted_dim": 2, "upscale": 1}, wrap={"pad_to": 4}),
+    Entry("RestoreFormer", _S + "RestoreFormer", "RestoreFormer",
+          {"n_embed": 32, "embed_dim": 8, "ch": 32, "ch_mult": (1, 2), "num_res_blocks": 1, "attn_resolutions": (),
+           "resolution": 32, "z_channels": 8, "head_size": 2}, wrap={"pad_to": 2}, local=False),
+    Entry("GFPGAN", _S + "GFPGAN", "GFPGAN",
+          {"out_size": 32, "num_style_feat": 32, "channel_multiplier": 1, "num_mlp": 2, "narrow": 0.125},
+          wrap={"input_size": 32}, size=32),
     # -- super-resolution -------------------------------------------------------------------
     Entry("SwinIR-x2", _S + "SwinIR", "SwinIR",
           {"img_size": 16, **_SWIN, "upscale": 2, "upsampler": "pixelshuffle"}, scale=2),
@@ -126,7 +129,7 @@ ZOO: list[Entry] = [
           scale=2, wrap={"pad_to": 4}),
     Entry("ESRGAN-x4", _S + "ESRGAN", "ESRGAN", {"num_filters": 8, "num_blocks": 2, "scale": 4}, scale=4),
     Entry("ESRGAN-x2-unshuffle", _S + "ESRGAN", "ESRGAN",
-          {"in_nc": 12, "num_filters": 8, "num_blocks": 2, "scale": 2, "shuffle_factor": 2}, scale=2, wrap={"pad_to": 2}),
+          {"in_nc": 12, "num_filters": 8, "num_blocks": 2, "scale": 4, "shuffle_factor": 2}, scale=2, wrap={"pad_to": 2}),
     Entry("ESRGAN-x1", _S + "ESRGAN", "ESRGAN", {"num_filters": 8, "num_blocks": 2, "scale": 1}),
     Entry("Compact-x2", _S + "Compact", "Compact", {"num_feat": 8, "num_conv": 4, "upscale": 2}, scale=2),
     Entry("SPAN-x2", _S + "SPAN", "SPAN", {"num_in_ch": 3, "num_out_ch": 3, "feature_channels": 8, "upscale": 2},
@@ -141,8 +144,8 @@ ZOO: list[Entry] = [
           {"scale": 2, "n_resgroups": 2, "n_resblocks": 1, "n_feats": 8, "reduction": 2}, scale=2),
     Entry("SAFMN-x2", _S + "SAFMN", "SAFMN", {"dim": 8, "n_blocks": 2, "upscaling_factor": 2}, scale=2,
           wrap={"pad_to": 8}),
-    Entry("SAFMNBCIE-x2", _S + "SAFMNBCIE", "SAFMNBCIE", {"dim": 8, "n_blocks": 2, "num_layers": 1,
-          "upscaling_factor": 2}, scale=2, wrap={"pad_to": 16}, size=32),
+    Entry("SAFMNBCIE", _S + "SAFMNBCIE", "SAFMNBCIE", {"dim": 8, "n_blocks": 2, "num_layers": 1,
+          "upscaling_factor": 2}, wrap={"pad_to": 16}, size=32),  # x1 overall: it downsamples first
     Entry("DITN-x2", _S + "DITN", "DITN", {"dim": 8, "ITL_blocks": 1, "SAL_blocks": 1, "UFONE_blocks": 2, "upscale": 2, "patch_size": 8},
           scale=2, wrap={"pad_to": 8}),
     Entry("DCTLSA-x2", _S + "DCTLSA", "DCTLSA", {"nf": 10, "num_modules": 6, "upscale": 2, "num_head": 2}, scale=2),
