@@ -60,7 +60,8 @@ def restore(
     Args:
         model: A :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or any ``nn.Module`` mapping
             ``(B, 3, h, w)`` to ``(B, 3, k·h, k·w)`` (``k`` = 1 for restoration, the scale of a
-            super-resolution network), or to a tuple, list or dict holding that image. It runs in eval mode (its mode is restored after).
+            super-resolution network), or to a tuple, list or dict holding that image. It runs
+            in eval mode (its mode is restored after).
             A string or path is resolved with :func:`~perceive_ir.models.load_model` (a folder,
             a checkpoint file, a preset name or a Hub id).
         image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.

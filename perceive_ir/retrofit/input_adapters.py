@@ -50,6 +50,7 @@ class NoiseLevelMap(nn.Module):
         return torch.cat([image, level], dim=1)
 
     def extra_repr(self) -> str:
+        """``level=…, channels=…`` in the module's repr."""
         return f"level={self.level:.6g}, channels={self.channels}"
 
 

@@ -10,7 +10,6 @@ error they must get. ``docs/wrap_backbone.md``'s table is generated from this li
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +36,6 @@ class Entry:
     def build(self) -> nn.Module:
         module = importlib.import_module(self.module)
         return getattr(module, self.cls)(**self.kwargs).eval()
-
-    @property
-    def builder(self) -> Callable[[], nn.Module]:
-        return self.build
 
 
 _S = "spandrel.architectures."
@@ -129,12 +124,14 @@ ZOO: list[Entry] = [
           scale=2, wrap={"pad_to": 4}),
     Entry("ESRGAN-x4", _S + "ESRGAN", "ESRGAN", {"num_filters": 8, "num_blocks": 2, "scale": 4}, scale=4),
     Entry("ESRGAN-x2-unshuffle", _S + "ESRGAN", "ESRGAN",
-          {"in_nc": 12, "num_filters": 8, "num_blocks": 2, "scale": 4, "shuffle_factor": 2}, scale=2, wrap={"pad_to": 2}),
+          {"in_nc": 12, "num_filters": 8, "num_blocks": 2, "scale": 4, "shuffle_factor": 2}, scale=2,
+          wrap={"pad_to": 2}),
     Entry("ESRGAN-x1", _S + "ESRGAN", "ESRGAN", {"num_filters": 8, "num_blocks": 2, "scale": 1}),
     Entry("Compact-x2", _S + "Compact", "Compact", {"num_feat": 8, "num_conv": 4, "upscale": 2}, scale=2),
     Entry("SPAN-x2", _S + "SPAN", "SPAN", {"num_in_ch": 3, "num_out_ch": 3, "feature_channels": 8, "upscale": 2},
           scale=2),
-    Entry("OmniSR-x2", _S + "OmniSR", "OmniSR", {"num_feat": 8, "block_num": 1, "res_num": 2, "window_size": 4, "up_scale": 2},
+    Entry("OmniSR-x2", _S + "OmniSR", "OmniSR",
+          {"num_feat": 8, "block_num": 1, "res_num": 2, "window_size": 4, "up_scale": 2},
           scale=2, wrap={"pad_to": 4}),
     Entry("PLKSR-x2", _S + "PLKSR", "PLKSR", {"dim": 8, "n_blocks": 3, "upscaling_factor": 2, "kernel_size": 7},
           scale=2),
@@ -146,7 +143,8 @@ ZOO: list[Entry] = [
           wrap={"pad_to": 8}),
     Entry("SAFMNBCIE", _S + "SAFMNBCIE", "SAFMNBCIE", {"dim": 8, "n_blocks": 2, "num_layers": 1,
           "upscaling_factor": 2}, wrap={"pad_to": 16}, size=32),  # x1 overall: it downsamples first
-    Entry("DITN-x2", _S + "DITN", "DITN", {"dim": 8, "ITL_blocks": 1, "SAL_blocks": 1, "UFONE_blocks": 2, "upscale": 2, "patch_size": 8},
+    Entry("DITN-x2", _S + "DITN", "DITN",
+          {"dim": 8, "ITL_blocks": 1, "SAL_blocks": 1, "UFONE_blocks": 2, "upscale": 2, "patch_size": 8},
           scale=2, wrap={"pad_to": 8}),
     Entry("DCTLSA-x2", _S + "DCTLSA", "DCTLSA", {"nf": 10, "num_modules": 6, "upscale": 2, "num_head": 2}, scale=2),
     Entry("SwiftSRGAN-x2", _S + "SwiftSRGAN", "SwiftSRGAN", {"num_channels": 8, "num_blocks": 2, "upscale_factor": 2},
