@@ -11,7 +11,7 @@ import torch
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
     from ..models.factory import LoadedModel
 
-__all__ = ["add_inference_arguments", "add_model_arguments", "load_model_from_args", "resolve_device"]
+__all__ = ["add_inference_arguments", "add_model_arguments", "load_model_from_args", "output_key", "resolve_device"]
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +29,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def output_key(text: str) -> int | str:
+    """``--output-key``: an index (``0``, ``-1``) of a tuple/list output, else a dict key.
+
+    Example:
+        >>> output_key("1"), output_key("-1"), output_key("image")
+        (1, -1, 'image')
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--tile``, ``--overlap``, ``--device``, ``--half``."""
+    """``--tile``, ``--overlap``, ``--device``, ``--half``, ``--output-key``."""
     parser.add_argument("--tile", type=int, default=None, help="tile side in pixels (default: whole image)")
     parser.add_argument("--overlap", type=int, default=32, help="overlap between tiles in pixels (default 32)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     parser.add_argument("--half", action="store_true", help="float16 autocast (CUDA only)")
+    parser.add_argument(
+        "--output-key", type=output_key, default=None,
+        help="for a network returning a tuple, list or dict: the index or key of the image (default: the first "
+        "image-shaped tensor)",
+    )
 
 
 def resolve_device(name: str | None) -> torch.device:

@@ -321,7 +321,7 @@ def _side_branch(rec: ModuleRecord) -> bool:
 def _candidates(result: ProbeResult, outermost: bool = True) -> list[ModuleRecord]:
     """Hookable modules minus the head, the insides of resamplers, and (``outermost``) children a parent repeats."""
     records = result.records
-    heads = set(result.output_shapes)
+    heads = {s for s in result.output_shapes if s[1] == 3}  # images, not feature maps a network also returns
     network_input = result.input_shape
     total = result.n_params
     resamplers = [
@@ -414,7 +414,7 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
        trainable parameters (directly or in a submodule: reshapes, activations and
        pooling are not blocks), except: modules inside a *side branch* (a module returning a
        tuple, list or vector, e.g. MMRealSR's degradation estimator);
-       whose output has the shape of a 4-D tensor the network returns (the final head);
+       whose output has the shape of an RGB image the network returns (the final head);
        modules inside a *resampler* — a module whose first 4-D input and its output differ in
        size, such as NAFNet's ``ups.i`` or Restormer's ``Upsample`` — unless that input is the
        network input itself or the resampler holds every parameter (a whole network behind a
@@ -472,6 +472,10 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
     return tuple(r.name for r in sorted(chosen, key=lambda r: r.first_event))
 
 
+def _is_head(rec: ModuleRecord, result: ProbeResult) -> bool:
+    return rec.output_shape is not None and rec.output_shape[1] == 3 and rec.output_shape in result.output_shapes
+
+
 def _no_candidate_message(result: ProbeResult) -> str:
     """Why no module can be guided, and what to pass instead."""
     four_d = [r for r in result.records.values() if r.output_shape is not None and len(r.output_shape) == 4]
@@ -480,7 +484,7 @@ def _no_candidate_message(result: ProbeResult) -> str:
             "no submodule returns a (B, C, H, W) map that follows the image size: its blocks work on token "
             "sequences, windows or pooled vectors, or the network resizes its input internally"
         )
-    elif not any(r.hookable and r.output_shape not in set(result.output_shapes) for r in four_d):
+    elif all(not r.hookable or _is_head(r, result) for r in four_d):
         why = "the only spatial maps are the final output or come from modules that run more than once per forward"
     else:
         why = "every spatial map comes from a parameter-free module (activation, reshape) or from inside a resampler"
