@@ -445,8 +445,8 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
         >>> from torch import nn
         >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
         ...                     nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 3, 3, padding=1))
-        >>> select_guidance_layers(probe_backbone(net, 16))
-        ('0', '2', '3')
+        >>> select_guidance_layers(probe_backbone(net, 16))  # the body: the two 8 -> 8 convolutions
+        ('2', '3')
     """
     cands = _candidates(result)
     if not cands:
