@@ -99,16 +99,16 @@ def test_upsampling_pointwise_function_equals_direct(scale: int) -> None:
         tiled_apply(fn, x, tile=32, overlap=8, scale=1)
 
 
-def test_local_super_resolution_network_matches_within_tolerance() -> None:
+def test_local_super_resolution_network_matches_within_tolerance(device) -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="replicate"), nn.ReLU(),
-                        nn.Conv2d(8, 12, 3, padding=1, padding_mode="replicate"), nn.PixelShuffle(2))
-    x = torch.rand(1, 3, 90, 75)
+                        nn.Conv2d(8, 12, 3, padding=1, padding_mode="replicate"), nn.PixelShuffle(2)).to(device)
+    x = torch.rand(1, 3, 90, 75, device=device)
     with torch.no_grad():
         direct = net(x)
         tiled = tiled_apply(net, x, tile=32, overlap=12)
         no_overlap = tiled_apply(net, x, tile=32, overlap=0)
-    assert tiled.shape == direct.shape == (1, 3, 180, 150)
+    assert tiled.shape == direct.shape == (1, 3, 180, 150) and tiled.device == x.device
     err = (tiled - direct).abs().max()
     assert err < 1e-3
     assert (no_overlap - direct).abs().max() > 10 * err  # the blending, at output resolution, removes seams

@@ -153,3 +153,13 @@ def test_odd_sizes_reach_the_network_padded() -> None:
     with torch.no_grad():
         padded = F.pad(x, (0, 5, 0, 3), mode="reflect")
         torch.testing.assert_close(model(x), net(padded)[..., :42, :38], rtol=0, atol=0)
+
+
+def test_seemore_is_probed_at_batch_one_and_rcan_gets_a_copy() -> None:
+    """The two dry-run adaptations the issue named, on the real networks."""
+    from perceive_ir.retrofit.layer_probe import probe_backbone
+
+    seemore = next(e for e in ZOO if e.name == "SeemoRe-x2")
+    assert probe_backbone(seemore.build(), 16).batch == 1  # its dry run fails at batch 2
+    rcan = next(e for e in ZOO if e.name == "RCAN-x2")
+    assert wrap_backbone(rcan.build(), **wrap_options(rcan)).mutates_input
