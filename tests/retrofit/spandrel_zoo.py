@@ -92,6 +92,9 @@ ZOO: list[Entry] = [
     Entry("GFPGAN", _S + "GFPGAN", "GFPGAN",
           {"out_size": 32, "num_style_feat": 32, "channel_multiplier": 1, "num_mlp": 2, "narrow": 0.125},
           wrap={"input_size": 32}, size=32),
+    Entry("IPT", _S + "IPT", "IPT",
+          {"patch_size": 16, "patch_dim": 4, "n_feats": 8, "num_heads": 2, "num_layers": 1, "scale": [1],
+           "rgb_range": 1}, wrap={"input_size": 16}, size=16),
     # -- super-resolution -------------------------------------------------------------------
     Entry("SwinIR-x2", _S + "SwinIR", "SwinIR",
           {"img_size": 16, **_SWIN, "upscale": 2, "upsampler": "pixelshuffle"}, scale=2),
