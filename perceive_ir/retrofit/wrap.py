@@ -160,8 +160,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         backbone: The network, ``(B, 3, H, W) → output``; it is not modified.
         layers: Names (from ``backbone.named_modules()``) of the modules whose 4-D outputs are
             guided, or ``None`` to choose up to four automatically by a dry run (the rule is in
-            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: the latent plus the decoder
-            levels nearest to it). See ``model.hooked_layers``.
+            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: for a U-Net the latent
+            plus the decoder levels nearest to it, for a residual-body network — most
+            super-resolution networks — evenly spaced blocks of its body). See ``model.hooked_layers``.
         semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
             saved files), a transformers config or config dict (random init; tests, offline),
             an in-memory transformers model (configs and models are saved with their weights),
@@ -356,7 +357,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             guidance: From :meth:`compute_guidance`, with ``B`` samples or 1 (shared by all).
 
         Returns:
-            What ``backbone`` returns, cropped back to ``h × w`` when ``pad_to`` padded it.
+            What ``backbone`` returns, cropped back to ``h × w`` (``k·h × k·w`` for a ×k
+            super-resolution output) when ``pad_to`` padded it.
         """
         check_image(degraded, "degraded", min_size=1)
         if not isinstance(guidance, Guidance):
