@@ -7,7 +7,9 @@ Three measurements, in one run:
    during ``restore`` (the kernel's VmHWM mark, reset just before the call) minus the resident
    set just before it (the input image is already
    held then), less the one image-sized buffer any method must add: the output
-   (3 channels × 4 bytes × H × W). That remainder is what tiling bounds. Target: flat within
+   (3 channels × 4 bytes × kH × kW, k the network's scale). ``--model sr-x2`` measures a wrapped
+   ×2 super-resolution network (a local conv body and a pixel-shuffle upsampler), blended and
+   stitched at output resolution. That remainder is what tiling bounds. Target: flat within
    10 % from 1024² up. On CUDA the peak is ``torch.cuda.max_memory_allocated`` over the same
    interval. On CPU, each size runs twice: once for the time, and once for the memory with
    ``MALLOC_MMAP_THRESHOLD_=65536``, which makes glibc return every freed tensor to the system
@@ -29,6 +31,7 @@ Models are the library's ``small`` presets with random weights (speed and seams 
 trained weights; the seam figure for attention networks may differ with trained weights).
 
     .venv/bin/python benchmarks/bench_tiled_restore.py [--sizes 512 1024 2048 4096] [--tile 256] [--condition cfe]
+    .venv/bin/python benchmarks/bench_tiled_restore.py --model sr-x2 --sizes 512 1024 2048 --skip seams guidance
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import time
 import torch
 from torch import nn
 
-from perceive_ir import restore
+from perceive_ir import restore, wrap_backbone
 from perceive_ir.amirnet import DegradationTree
 from perceive_ir.models import create_model
 from perceive_ir.models.official import PerceiveIRNet
@@ -87,6 +90,10 @@ def _model(name: str, condition: str = "cfe") -> nn.Module:
         body = [m for i in range(4) for m in (nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1), nn.GELU())]
         return nn.Sequential(*body, nn.Conv2d(32, 3, 3, padding=1)).eval()
     sources = {"cfe": "cfe", "tree": DegradationTree(), "cfe+tree": ["cfe", DegradationTree()]}
+    if name == "sr-x2":
+        body = [m for i in range(4) for m in (nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1), nn.GELU())]
+        net = nn.Sequential(*body, nn.Conv2d(32, 12, 3, padding=1), nn.PixelShuffle(2))
+        return wrap_backbone(net, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
     return create_model(name, semantic_encoder=tiny_dinov2_config(), condition=sources[condition]).eval()
 
 
@@ -104,13 +111,13 @@ def one_size(name: str, condition: str, size: int, tile: int, overlap: int, devi
     if not _reset_peak_rss():
         raise SystemExit("cannot reset the peak-RSS mark (/proc/self/clear_refs); run on Linux >= 4.0")
     start = time.perf_counter()
-    restore(model, image, tile=tile, overlap=overlap, device=device)
+    out = restore(model, image, tile=tile, overlap=overlap, device=device)
     seconds = time.perf_counter() - start
     if device.startswith("cuda"):
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
         peak = _peak_rss_mib() - before
-    image_buffers = 3 * 4 * size * size / 2**20  # the output
+    image_buffers = out.numel() * out.element_size() / 2**20  # the output (k² times the input for ×k)
     return {"size": size, "seconds": seconds, "peak_mib": peak, "image_buffers_mib": image_buffers,
             "working_mib": peak - image_buffers}
 

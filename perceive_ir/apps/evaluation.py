@@ -20,6 +20,7 @@ from torchmetrics.functional import peak_signal_noise_ratio, structural_similari
 
 from .._validation import check_int
 from ..data.datasets import FileListDataset
+from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from .published_results import SETTINGS
 
@@ -110,6 +111,7 @@ def evaluate_filelists(
     multiple: int | None = None,
     limit: int | None = None,
     progress: bool = False,
+    output: OutputKey = None,
 ) -> list[EvaluationRow]:
     """PSNR / SSIM of ``model`` on each file list (one row per test set and degradation).
 
@@ -124,12 +126,15 @@ def evaluate_filelists(
         multiple: Pad inputs to a multiple of this; ``None``: ``model.pad_to`` for a wrapped network, else 1.
         limit: Evaluate only the first ``limit`` images of each list (smoke tests).
         progress: A tqdm bar over the images.
+        output: Which part of a tuple/list/dict output is the image (index or key); ``None``: the
+            first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
 
     Returns:
         The rows, in file-list order.
 
     Raises:
-        ValueError: no file lists, one listed twice, or a bad ``limit``.
+        ValueError: no file lists, one listed twice, a bad ``limit``, or a restored image whose
+            size is not the clean image's (a super-resolution network).
 
     Example:
         >>> import tempfile, torch
@@ -168,12 +173,17 @@ def evaluate_filelists(
                 )
             sample = dataset[i]
             restored = restore(model, sample["degraded"], tile=tile, overlap=overlap, device=device,
-                               half=half, multiple=multiple).clamp(0, 1)
+                               half=half, multiple=multiple, output=output).clamp(0, 1)
             row.images.append(_score(sample["name"], restored, sample["clean"]))
     return list(rows.values())
 
 
 def _score(name: str, restored: torch.Tensor, clean: torch.Tensor) -> ImageScore:
+    if restored.shape != clean.shape:
+        raise ValueError(
+            f"{name}: the model restored a {tuple(restored.shape)} image for a {tuple(clean.shape)} clean one; the "
+            "restoration protocol compares images of the input's size (a super-resolution network does not fit it)."
+        )
     pred, target = restored[None].double(), clean[None].to(restored.device).double()
     psnr = float(peak_signal_noise_ratio(pred, target, data_range=1.0))
     ssim = float(structural_similarity_index_measure(pred, target, data_range=1.0))

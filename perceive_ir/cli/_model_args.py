@@ -18,6 +18,7 @@ __all__ = [
     "add_model_arguments",
     "clip_model_from_arg",
     "load_model_from_args",
+    "output_key",
     "resolve_device",
 ]
 
@@ -43,12 +44,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def output_key(text: str) -> int | str:
+    """``--output-key``: an index (``0``, ``-1``) of a tuple/list output, else a dict key.
+
+    Example:
+        >>> output_key("1"), output_key("-1"), output_key("image")
+        (1, -1, 'image')
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--tile``, ``--overlap``, ``--device``, ``--half``."""
+    """``--tile``, ``--overlap``, ``--device``, ``--half``, ``--output-key``."""
     parser.add_argument("--tile", type=int, default=None, help="tile side in pixels (default: whole image)")
     parser.add_argument("--overlap", type=int, default=32, help="overlap between tiles in pixels (default 32)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     parser.add_argument("--half", action="store_true", help="float16 autocast (CUDA only)")
+    parser.add_argument(
+        "--output-key", type=output_key, default=None,
+        help="for a network returning a tuple, list or dict: the index or key of the image (default: the first "
+        "image-shaped tensor)",
+    )
 
 
 def resolve_device(name: str | None) -> torch.device:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
         rows = evaluate_filelists(
             loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
-            multiple=loaded.multiple, limit=args.limit, progress=not args.quiet,
+            multiple=loaded.multiple, limit=args.limit, progress=not args.quiet, output=args.output_key,
         )
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = read_image(src)
             out = restore(loaded.module, image, tile=args.tile, overlap=args.overlap, device=device,
-                          half=args.half, multiple=loaded.multiple)
+                          half=args.half, multiple=loaded.multiple, output=args.output_key)
         except torch.OutOfMemoryError:
             hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
             print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)

@@ -1,7 +1,9 @@
 """Restore images of any size with any network, tile by tile, with whole-image guidance.
 
 :func:`restore` pads to the network's multiple, optionally cuts the image into overlapping
-tiles (blended by :func:`~perceive_ir.inference.tiling.tiled_apply`), and crops back. For a
+tiles (blended by :func:`~perceive_ir.inference.tiling.tiled_apply`, at output resolution for a
+super-resolution network), and crops back. A network that returns a tuple, list or dict gives
+its image (:func:`~perceive_ir.inference.outputs.select_image`). For a
 :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or the authors' ``PerceiveIRNet`` the guidance
 (degradation condition and semantic features) is computed once per image on the *whole* image
 and shared by all its tiles, so a tile sees the same conditioning it would see without tiling.
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 
 from .._validation import check_image, check_int
 from ..models.factory import load_model, model_multiple
+from .outputs import OutputKey, select_image
 from .tiling import tiled_apply
 
 __all__ = ["restore"]
@@ -48,12 +51,16 @@ def restore(
     half: bool = False,
     progress: bool = False,
     multiple: int | None = None,
+    output: OutputKey = None,
+    scale: int | None = None,
 ) -> Tensor:
     """Restore ``image`` with ``model``, whole or in overlapping tiles.
 
     Args:
         model: A :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or any ``nn.Module`` mapping
-            ``(B, 3, h, w)`` to ``(B, 3, h, w)``. It runs in eval mode (its mode is restored after).
+            ``(B, 3, h, w)`` to ``(B, 3, k·h, k·w)`` (``k`` = 1 for restoration, the scale of a
+            super-resolution network), or to a tuple, list or dict holding that image. It runs
+            in eval mode (its mode is restored after).
             A string or path is resolved with :func:`~perceive_ir.models.load_model` (a folder,
             a checkpoint file, a preset name or a Hub id).
         image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.
@@ -65,15 +72,19 @@ def restore(
         progress: Show a tqdm bar over the tiles.
         multiple: Pad inputs to a multiple of this; default ``model.pad_to`` for a wrapped
             network, else 1 (give it for plain networks that need one, e.g. 8 for a bare Restormer).
+        output: Which part of a tuple/list/dict output is the image (an index or key); ``None``:
+            the first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
+        scale: The network's integer scale; ``None``: inferred from its output on the first tile.
 
     Returns:
-        The restored image(s), same shape, dtype and device as ``image`` (computed in float32,
-        or float16 autocast with ``half``). Values are not clamped.
+        The restored image(s): ``image``'s shape with height and width times the scale (the
+        same shape for restoration), ``image``'s dtype and device (computed in float32, or
+        float16 autocast with ``half``). Values are not clamped.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
-        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``, or ``half``
-            off CUDA.
+        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``,
+            ``half`` off CUDA, or an output that is not the input scaled by one integer factor.
 
     Example:
         >>> import torch
@@ -84,6 +95,9 @@ def restore(
         >>> image = torch.rand(3, 70, 90)
         >>> restore(model, image, tile=48, overlap=16).shape
         torch.Size([3, 70, 90])
+        >>> sr = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))  # a x2 network
+        >>> restore(sr, image, tile=48, overlap=16).shape
+        torch.Size([3, 140, 180])
     """
     if isinstance(model, (str, os.PathLike)):
         loaded = load_model(model)
@@ -120,12 +134,12 @@ def restore(
     try:
         with torch.inference_mode(), autocast:
             x = batch.to(target, torch.float32)
-            run = _tile_function(model, x)
+            run = _tile_function(model, x, output)
             fn = (lambda t: run(t).float()) if half else run  # blend in float32
             h, w = x.shape[-2:]
             side = tile if tile is not None else -(-max(h, w) // multiple) * multiple
             out = tiled_apply(fn, x, tile=side, overlap=overlap if tile is not None else 0,
-                              multiple=multiple, progress=progress)
+                              multiple=multiple, progress=progress, scale=scale)
     finally:
         model.train(was_training)
     out = out.to(image.device, image.dtype)
@@ -137,8 +151,8 @@ def _is_guided(model: nn.Module) -> bool:
     return all(callable(getattr(model, name, None)) for name in ("compute_guidance", "forward_with_guidance"))
 
 
-def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor]:
-    """What runs on each tile: the network, with the whole image's guidance for a guided one.
+def _tile_function(model: nn.Module, whole: Tensor, output: OutputKey) -> Callable[[Tensor], Tensor]:
+    """What runs on each tile: the network (with the whole image's guidance for a guided one), its image output.
 
     A guided network (a :class:`~perceive_ir.retrofit.wrap.WrappedBackbone`, the authors'
     :class:`~perceive_ir.models.official.PerceiveIRNet`, or any module with both methods)
@@ -146,5 +160,5 @@ def _tile_function(model: nn.Module, whole: Tensor) -> Callable[[Tensor], Tensor
     """
     if _is_guided(model):
         guidance = model.compute_guidance(whole)  # once per image, shared by every tile
-        return lambda tiles: model.forward_with_guidance(tiles, guidance)
-    return model
+        return lambda tiles: select_image(model.forward_with_guidance(tiles, guidance), tiles, output)
+    return lambda tiles: select_image(model(tiles), tiles, output)

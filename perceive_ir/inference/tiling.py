@@ -5,6 +5,11 @@ image into overlapping tiles, runs the function on each, and blends the tiles ba
 smooth weights (a raised-cosine ramp across the middle of each overlap), so no seams show. Images
 smaller than a tile are padded (reflect where possible) and cropped back, and every tile
 is padded to a multiple of ``multiple`` for networks that downsample.
+
+Super-resolution functions work too: a function whose output is ``k`` times its input (an
+integer scale, inferred from the first tile or given) is blended and stitched at output
+resolution. Besides the output itself, the memory used does not grow with the image: the
+blending weights are two 1-D sums.
 """
 
 from __future__ import annotations
@@ -81,13 +86,16 @@ def tiled_apply(
     overlap: int = 32,
     multiple: int = 1,
     progress: bool = False,
+    scale: int | None = None,
 ) -> Tensor:
     """Apply ``fn`` to ``image`` in overlapping tiles and blend the results.
 
-    ``fn`` must map ``B×C×h×w`` to ``B×C'×h×w`` (same spatial size; any channel count).
-    The output equals ``fn(image)`` up to float rounding (the blend weights sum to one) for
-    pointwise functions, and closely for local ones whose receptive field is smaller than
-    the overlap. Wrap the call in ``torch.no_grad()`` for inference.
+    ``fn`` must map ``B×C×h×w`` to ``B×C'×kh×kw`` for one integer scale ``k`` (1 for
+    restoration, 2 or 4 for super-resolution; any channel count). Tiles are cut from the input
+    and blended at output resolution (tile ``k·tile``, overlap ``k·overlap``). The output
+    equals ``fn(image)`` up to float rounding (the blend weights sum to one) for pointwise
+    functions, and closely for local ones whose receptive field is smaller than the overlap.
+    Wrap the call in ``torch.no_grad()`` for inference.
 
     Args:
         fn: The function or ``nn.Module`` to apply.
@@ -97,13 +105,16 @@ def tiled_apply(
         multiple: Every tile given to ``fn`` has H and W divisible by this (e.g. 8 for
             a U-Net with three downsamplings); padding is cropped back.
         progress: Show a tqdm progress bar over tiles.
+        scale: The integer factor ``fn`` enlarges by; ``None``: inferred from the first tile
+            (every other tile must agree).
 
     Returns:
-        ``B×C'×H×W`` tensor on ``image``'s device.
+        ``B×C'×kH×kW`` tensor on ``image``'s device.
 
     Raises:
         TypeError: ``image`` is not a 4-D floating-point tensor or ``fn`` is not callable.
-        ValueError: bad ``tile``/``overlap``/``multiple``, or ``fn`` changed the spatial size.
+        ValueError: bad ``tile``/``overlap``/``multiple``/``scale``, or ``fn`` changed the batch
+            size or did not scale the spatial size by one integer factor (``scale`` when given).
 
     Example:
         >>> import torch
@@ -111,6 +122,9 @@ def tiled_apply(
         >>> y = tiled_apply(lambda t: t * 2, x, tile=32, overlap=8)
         >>> torch.allclose(y, x * 2)
         True
+        >>> up = lambda t: torch.nn.functional.interpolate(t, scale_factor=2, mode="nearest")
+        >>> tiled_apply(up, x, tile=32, overlap=8).shape  # super-resolution: stitched at 2x
+        torch.Size([1, 3, 200, 140])
     """
     if not callable(fn):
         raise TypeError(f"`fn` must be callable, got {type(fn).__name__}.")
@@ -127,12 +141,14 @@ def tiled_apply(
     if not isinstance(overlap, int) or not 0 <= overlap < tile:
         raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
 
+    check_int(scale, "scale", optional=True)
+
     h, w = image.shape[-2:]
     if h <= tile and w <= tile:
         padded, _ = pad_to_multiple(image, multiple)
         out = fn(padded)
-        _check_out(out, padded)
-        return out[..., :h, :w]
+        k = _check_out(out, padded, scale)
+        return out[..., : k * h, : k * w]
 
     # pad the whole image so every tile is a full tile of a legal size
     th, tw = min(tile, math.ceil(h / multiple) * multiple), min(tile, math.ceil(w / multiple) * multiple)
@@ -141,17 +157,6 @@ def tiled_apply(
     stride_h, stride_w = max(th - overlap, 1), max(tw - overlap, 1)
     ys, xs = _starts(ph, th, stride_h), _starts(pw, tw, stride_w)
     boxes = [(y, x) for y in ys for x in xs]
-
-    # every tile's weight is wy ⊗ wx and tiles lie on a grid, so the summed weight map is
-    # separable: two 1-D sums instead of an image-sized map
-    weight_y = torch.zeros(ph, dtype=torch.float32, device=image.device)
-    weight_x = torch.zeros(pw, dtype=torch.float32, device=image.device)
-    ramps_y = {y: _ramp(th, overlap, y == 0, y + th >= ph, image.device) for y in ys}
-    ramps_x = {x: _ramp(tw, overlap, x == 0, x + tw >= pw, image.device) for x in xs}
-    for y, ramp in ramps_y.items():
-        weight_y[y : y + th] += ramp
-    for x, ramp in ramps_x.items():
-        weight_x[x : x + tw] += ramp
 
     acc: Tensor | None = None
     iterator = boxes
@@ -162,20 +167,44 @@ def tiled_apply(
     for y, x in iterator:
         patch = padded[..., y : y + th, x : x + tw]
         out = fn(patch)
-        _check_out(out, patch)
-        if acc is None:
-            acc = torch.zeros(out.shape[0], out.shape[1], ph, pw, dtype=out.dtype, device=image.device)
+        scale = _check_out(out, patch, scale)
+        if acc is None:  # the first tile tells the scale: everything below is at output resolution
+            acc = torch.zeros(out.shape[0], out.shape[1], scale * ph, scale * pw, dtype=out.dtype, device=image.device)
+            # every tile's weight is wy ⊗ wx and tiles lie on a grid, so the summed weight map is
+            # separable: two 1-D sums instead of an image-sized map
+            ramps_y, weight_y = _weights(ys, scale * th, scale * overlap, scale * ph, scale, image.device)
+            ramps_x, weight_x = _weights(xs, scale * tw, scale * overlap, scale * pw, scale, image.device)
         wt = (ramps_y[y][:, None] * ramps_x[x][None, :]).to(out.dtype)
-        acc[..., y : y + th, x : x + tw].addcmul_(out.to(image.device), wt)
-    assert acc is not None
+        oy, ox = scale * y, scale * x
+        acc[..., oy : oy + scale * th, ox : ox + scale * tw].addcmul_(out.to(image.device), wt)
+    assert acc is not None and scale is not None
     acc.div_(weight_y.to(acc.dtype)[:, None]).div_(weight_x.to(acc.dtype))  # in place: no second image
-    return acc[..., :h, :w]
+    return acc[..., : scale * h, : scale * w]
 
 
-def _check_out(out: object, patch: Tensor) -> None:
+def _weights(
+    starts: list[int], length: int, overlap: int, total: int, scale: int, device: torch.device
+) -> tuple[dict[int, Tensor], Tensor]:
+    """Per-start 1-D ramps of output ``length`` and their sum over the output axis of ``total``."""
+    ramps = {s: _ramp(length, overlap, s == 0, scale * s + length >= total, device) for s in starts}
+    weight = torch.zeros(total, dtype=torch.float32, device=device)
+    for s, ramp in ramps.items():
+        weight[scale * s : scale * s + length] += ramp
+    return ramps, weight
+
+
+def _check_out(out: object, patch: Tensor, scale: int | None) -> int:
+    """The integer scale of ``out`` over ``patch`` (checked against ``scale`` when given)."""
     if not isinstance(out, Tensor) or out.ndim != 4:
         raise TypeError(f"`fn` must return a B×C×H×W tensor, got {getattr(out, 'shape', type(out).__name__)}.")
-    if out.shape[-2:] != patch.shape[-2:] or out.shape[0] != patch.shape[0]:
+    (h, w), (oh, ow) = patch.shape[-2:], out.shape[-2:]
+    k = oh // h
+    if out.shape[0] != patch.shape[0] or k < 1 or oh != k * h or ow != k * w:
         raise ValueError(
-            f"`fn` must keep the batch and spatial size: input {tuple(patch.shape)}, output {tuple(out.shape)}."
+            f"`fn` must keep the batch size and scale the spatial size by one integer factor: input "
+            f"{tuple(patch.shape)}, output {tuple(out.shape)}."
         )
+    if scale is not None and k != scale:
+        raise ValueError(f"`fn` scaled a tile by {k}, expected `scale`={scale}: input {tuple(patch.shape)}, "
+                         f"output {tuple(out.shape)}.")
+    return k

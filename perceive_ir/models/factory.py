@@ -31,7 +31,7 @@ from .checkpoint import load_restoration_model
 from .official import MediumRestorer, PerceiveIRNet, load_official
 from .official.checkpoint import official_kind_of_file
 from .official.unet import RestormerUNet
-from .user_network import load_user_descriptor
+from .user_network import load_user_descriptor, rgb_network
 
 __all__ = [
     "LoadedModel",
@@ -205,7 +205,9 @@ def load_model(
 
     ``source`` is tried, in order, as: a checkpoint **file** — one of the Perceive-IR authors'
     restorer or medium-restorer ``.pth`` files (:func:`~perceive_ir.models.official.load_official`),
-    else a plain network (loaded with spandrel); a local **folder** written by
+    else a plain network (loaded with spandrel; a super-resolution network restores at its scale,
+    and a network that takes an extra noise-level channel comes behind
+    :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap`); a local **folder** written by
     ``save_restoration_model`` or ``save_pretrained`` (a converted official model included);
     a **preset** name of :func:`list_models` (random weights unless ``backbone`` gives the
     backbone's); a **Hub** repository id. With ``source=None``, ``backbone`` alone is loaded
@@ -225,8 +227,8 @@ def load_model(
         The :class:`LoadedModel`.
 
     Raises:
-        ValueError: neither ``source`` nor ``backbone``, an unusable combination, a
-            super-resolution network, or weights that do not fit.
+        ValueError: neither ``source`` nor ``backbone``, an unusable combination, or weights
+            that do not fit.
         FileNotFoundError: a missing file.
         PretrainedNotFoundError: a folder or Hub id that holds no model.
 
@@ -245,10 +247,10 @@ def load_model(
         if official is not None:
             return official
         descriptor = load_user_descriptor(path)  # type: ignore[arg-type]
-        if getattr(descriptor, "scale", 1) != 1:
-            raise ValueError(f"{path} is a ×{descriptor.scale} super-resolution network; restoration needs scale 1.")
         multiple = int(getattr(descriptor.size_requirements, "multiple_of", 1) or 1)
-        return LoadedModel(descriptor.model.eval(), multiple, f"{descriptor.architecture.id} from {path}")
+        scale = int(getattr(descriptor, "scale", 1) or 1)
+        what = f"{descriptor.architecture.id}{f' ×{scale}' if scale != 1 else ''} from {path}"
+        return LoadedModel(rgb_network(descriptor).eval(), multiple, what)
     name = str(source)
     if name in _MODELS and not Path(name).is_dir():  # a local folder wins over a preset name
         net = create_model(name, backbone_weights=backbone, **kwargs)

@@ -9,8 +9,9 @@ from typing import Any
 from torch import Tensor, nn
 
 from .._files import check_finite_weights, without_unsafe_advice
+from ..retrofit.input_adapters import AdaptedInput, NoiseLevelMap
 
-__all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict"]
+__all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict", "rgb_network"]
 
 _INSTALL_HINT = (
     'Loading checkpoints of other networks needs spandrel: pip install "perceive-ir[backbones]" '
@@ -98,6 +99,27 @@ def load_user_network(path: str | os.PathLike[str]) -> nn.Module:
         'NAFNet'
     """
     return load_user_descriptor(path).model.eval()
+
+
+def rgb_network(descriptor: Any) -> nn.Module:
+    """The network of a spandrel descriptor, taking ``(B, 3, H, W)`` images like the descriptor does.
+
+    spandrel runs some networks with an extra input channel it makes itself: DRUNet and
+    FDnCNN take a noise-level map (15/255, their default) beside the image. Such a network
+    comes back behind :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap` (an
+    :class:`~perceive_ir.retrofit.input_adapters.AdaptedInput`); any other network as it is.
+
+    Example:
+        >>> from spandrel.architectures.DRUNet import DRUNet
+        >>> net = DRUNet(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=3)
+        >>> type(rgb_network(network_from_state_dict(net.state_dict()))).__name__
+        'AdaptedInput'
+    """
+    model = descriptor.model
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if first is not None and first.in_channels == descriptor.input_channels + 1:
+        return AdaptedInput(model, NoiseLevelMap())  # the channel spandrel generates: the noise level
+    return model
 
 
 def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state dict") -> Any:

@@ -141,11 +141,31 @@ class QualityPerceiver(nn.Module, HubMixin):
 
     @property
     def vision_depth(self) -> int:
-        """Number of blocks of the CLIP vision tower (for choosing perceptual layers)."""
+        """How many intermediates the CLIP vision tower can return (for choosing perceptual layers).
+
+        A ViT: its transformer blocks; open_clip's ResNet (RN50, ...): its stem and four stages;
+        a timm tower (ConvNeXt, ...): its feature stages.
+
+        Raises:
+            ValueError: a tower that cannot return intermediates (the message names it).
+        """
         visual = self.clip.visual
-        if hasattr(visual, "transformer"):
-            return len(visual.transformer.resblocks)
-        raise AttributeError(f"Cannot tell the depth of a {type(visual).__name__} vision tower.")
+        depth = None
+        if hasattr(visual, "forward_intermediates"):
+            if hasattr(visual, "transformer") and hasattr(visual.transformer, "resblocks"):
+                depth = len(visual.transformer.resblocks)
+            elif all(hasattr(visual, n) for n in ("stem", "layer1", "layer2", "layer3", "layer4")):
+                depth = 5  # ModifiedResNet.forward_intermediates: stem, layer1..layer4
+            elif hasattr(getattr(visual, "trunk", None), "forward_intermediates"):
+                info = getattr(visual.trunk, "feature_info", None)
+                depth = len(info) if info is not None else None
+        if not depth:
+            raise ValueError(
+                f"The CLIP vision tower {type(visual).__name__} cannot return intermediate features, so the 'clip' "
+                "feature space cannot use it: pass feature_space='vgg16' (or your own) to QualityAwareLoss, or use a "
+                "ViT, ResNet (RN50, ...) or timm (ConvNeXt, ...) CLIP model."
+            )
+        return depth
 
     def logits_from_features(self, image_features: Tensor, logit_scale: bool = True) -> Tensor:
         """Tier logits from normalised image features: ``logit_scale.exp() · cos``.

@@ -3,17 +3,22 @@
 * :func:`wrap_backbone` / :class:`WrappedBackbone` — semantic guidance and degradation
   conditioning enter a user's network through forward hooks; its ``state_dict`` stays its own.
 * :func:`probe_backbone`, :func:`select_guidance_layers` — which modules to guide.
+* :class:`NoiseLevelMap`, :class:`AdaptedInput` — input adapters, for networks that take more
+  than the RGB image (DRUNet's noise-level channel).
 * :class:`ConditionSource` — the protocol of a condition source (the CFE, AMIRNet's tree, or
   a user's module); a new kind of source needs nothing here but that protocol.
 """
 
 from .condition import ConditionSource
+from .input_adapters import AdaptedInput, NoiseLevelMap
 from .layer_probe import probe_backbone, select_guidance_layers
 from .wrap import Guidance, WrappedBackbone, wrap_backbone
 
 __all__ = [
+    "AdaptedInput",
     "ConditionSource",
     "Guidance",
+    "NoiseLevelMap",
     "WrappedBackbone",
     "probe_backbone",
     "select_guidance_layers",

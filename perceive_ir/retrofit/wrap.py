@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -25,7 +26,8 @@ from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
 from .condition_spec import build_condition, check_condition_source, describe_condition
-from .layer_probe import probe_backbone, resolve_layers, select_guidance_layers
+from .input_adapters import NoiseLevelMap
+from .layer_probe import InputAdapter, probe_backbone, resolve_layers, select_guidance_layers
 
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 
@@ -111,6 +113,29 @@ def _crop(out: Any, padded: tuple[int, int], size: tuple[int, int]) -> Any:
     return out
 
 
+def _shares_memory(a: Tensor, b: Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
+def _describe_input_adapter(adapter: InputAdapter | None) -> dict[str, Any] | None:
+    if adapter is None:
+        return None
+    if isinstance(adapter, NoiseLevelMap):
+        return {"class": "NoiseLevelMap", "level": adapter.level, "channels": adapter.channels}
+    return {"class": type(adapter).__name__}
+
+
+def _build_input_adapter(spec: dict[str, Any] | None, given: InputAdapter | None) -> InputAdapter | None:
+    if given is not None or spec is None:
+        return given
+    if spec.get("class") == "NoiseLevelMap":
+        return NoiseLevelMap(spec["level"], spec["channels"])
+    raise TypeError(
+        f"The model was saved with the input adapter {spec['class']}, which is not rebuilt from files: pass it "
+        "again as `input_adapter=`."
+    )
+
+
 def _device_of(net: nn.Module) -> torch.device:
     for t in (*net.parameters(), *net.buffers()):
         return t.device
@@ -135,8 +160,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         backbone: The network, ``(B, 3, H, W) → output``; it is not modified.
         layers: Names (from ``backbone.named_modules()``) of the modules whose 4-D outputs are
             guided, or ``None`` to choose up to four automatically by a dry run (the rule is in
-            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: the latent plus the decoder
-            levels nearest to it). See ``model.hooked_layers``.
+            :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: for a U-Net the latent
+            plus the decoder levels nearest to it, for a residual-body network — most
+            super-resolution networks — evenly spaced blocks of its body). See ``model.hooked_layers``.
         semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
             saved files), a transformers config or config dict (random init; tests, offline),
             an in-memory transformers model (configs and models are saved with their weights),
@@ -157,6 +183,16 @@ class WrappedBackbone(nn.Module, HubMixin):
         hidden_dim: Hidden width of each FiLM head.
         image_size: Side of the square the semantic encoder sees.
         probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
+        input_size: The one input side the network accepts (e.g. 512 for GFPGAN or
+            CodeFormer): the dry run uses it and skips its second, larger probe.
+        input_adapter: A module or callable that turns the (padded) RGB image into what the
+            backbone takes, in the dry run and in every forward — e.g.
+            :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap` for DRUNet's noise-level
+            channel. The condition sources and the semantic encoder still see the RGB image.
+
+    A backbone that writes into its input in place (RCAN shifts the mean of its input) would
+    corrupt the image the condition sources keep for backward; the dry run notices it, and the
+    wrapper then hands the backbone a copy (only then).
 
     Raises:
         ValueError: unknown or unusable ``layers`` (the message lists valid names and shapes),
@@ -169,6 +205,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         adapter: ``condition`` (ModuleList of condition sources) and ``semantic``
             (:class:`~perceive_ir.perceive.semantic.SemanticGuidance`).
         hooked_layers: Names of the guided modules of ``backbone``, in execution order.
+        mutates_input: The backbone writes into its input (it gets a copy).
 
     Example:
         >>> import torch
@@ -198,6 +235,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         hidden_dim: int = 256,
         image_size: int = 224,
         probe_size: int | None = None,
+        input_size: int | None = None,
+        input_adapter: InputAdapter | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(backbone, nn.Module):
@@ -208,6 +247,11 @@ class WrappedBackbone(nn.Module, HubMixin):
         check_int(cond_dim, "cond_dim")
         if semantic_encoder is None and semantic_layers is not None:
             raise ValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
+        check_int(input_size, "input_size", optional=True, minimum=2)
+        if input_size is not None:
+            if probe_size is not None and probe_size != input_size:
+                raise ValueError(f"`probe_size` ({probe_size}) must equal `input_size` ({input_size}) or be None.")
+            probe_size = input_size
         if probe_size is None:
             multiple = pad_to or 1
             probe_size = -(-_DEFAULT_PROBE // multiple) * multiple
@@ -215,7 +259,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             raise ValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
 
         sources = self._build_sources(condition, cond_dim)
-        probe = probe_backbone(backbone, probe_size)
+        probe = probe_backbone(backbone, probe_size, input_adapter=input_adapter, fixed_size=input_size is not None)
         hooked = select_guidance_layers(probe) if layers is None else resolve_layers(probe, layers)
         channels = tuple(probe.records[name].channels for name in hooked)
 
@@ -223,6 +267,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         self.pad_to = pad_to
         self.cond_dim = cond_dim
         self.probe_size = probe_size
+        self.input_size = input_size
+        self.input_adapter = input_adapter
+        self.mutates_input = probe.mutates_input
         self.hooked_layers: tuple[str, ...] = hooked
         self.total_cond_dim = sum(check_condition_source(s, f"condition[{i}]") for i, s in enumerate(sources))
         semantic = SemanticGuidance(
@@ -311,8 +358,9 @@ class WrappedBackbone(nn.Module, HubMixin):
             guidance: From :meth:`compute_guidance`, with ``B`` samples or 1 (shared by all).
 
         Returns:
-            What ``backbone`` returns, cropped back to ``h × w`` when ``pad_to`` padded it; a
-            tensor comes back in ``degraded``'s dtype (computed in the model's).
+            What ``backbone`` returns, cropped back to ``h × w`` (``k·h × k·w`` for a ×k
+            super-resolution output) when ``pad_to`` padded it; a tensor comes back in
+            ``degraded``'s dtype (computed in the model's).
         """
         check_image(degraded, "degraded", min_size=1)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
@@ -322,6 +370,13 @@ class WrappedBackbone(nn.Module, HubMixin):
         params = self.adapter.semantic.modulation(guidance.features, guidance.z)
         size = (degraded.shape[-2], degraded.shape[-1])
         x = degraded if self.pad_to is None else _pad(degraded, self.pad_to)
+        if self.input_adapter is not None:
+            x = self.input_adapter(x)
+        shared = _shares_memory(x, degraded)  # the condition sources keep `degraded` for backward
+        if shared and self.mutates_input:
+            x = x.clone()
+            shared = False
+        version = None if x.is_inference() else x._version  # inference tensors keep no version counter
         ctx = _CallContext(params)
         handles = []
         try:
@@ -332,10 +387,18 @@ class WrappedBackbone(nn.Module, HubMixin):
         finally:
             for handle in handles:
                 handle.remove()
+        if shared and version is not None and x._version != version:
+            self.mutates_input = True  # the dry run did not show it (e.g. only in training mode)
+            warnings.warn(
+                "The backbone wrote into its input in place; the wrapper copies the input from the next call on. "
+                "Gradients of this call may fail ('modified by an inplace operation').",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         silent = [n for n, fired in zip(self.hooked_layers, ctx.fired, strict=True) if not fired]
         if silent:
             raise RuntimeError(f"The guided module(s) {silent} did not run in this forward of the backbone.")
-        if x is not degraded:
+        if (x.shape[-2], x.shape[-1]) != size:
             out = _crop(out, (x.shape[-2], x.shape[-1]), size)
         return to_input_dtype(out, in_dtype) if isinstance(out, Tensor) else out
 
@@ -377,6 +440,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             "hidden_dim": semantic.hidden_dim,
             "image_size": semantic.image_size,
             "probe_size": self.probe_size,
+            "input_size": self.input_size,
+            "input_adapter": _describe_input_adapter(self.input_adapter),
             "condition": [describe_condition(s) for s in self.adapter.condition],
         }
 
@@ -397,6 +462,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             )
         channels = tuple(config.pop("channels"))
         sources = build_condition(config.pop("condition"), kwargs.pop("condition", None))
+        config["input_adapter"] = _build_input_adapter(config.pop("input_adapter", None),
+                                                       kwargs.pop("input_adapter", None))
         model = cls(backbone, **{**config, **kwargs}, condition=sources)
         if model.level_channels != channels:
             raise ValueError(

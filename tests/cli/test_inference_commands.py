@@ -197,3 +197,43 @@ def test_evaluate_limit_is_stated_and_duplicates_refused(model_dir, tmp_path, ca
     assert [r["n"] for r in doc["rows"]] == [1]  # the first item only: cbsd68 01 at σ 15
     assert "not the full test set" in doc["protocol"]["subset"]
     assert "not the full test set" in (tmp_path / "r" / "results.md").read_text()
+
+
+class _TupleNet(torch.nn.Module):
+    """Returns (a quality vector, the image, features), like FBCNN; ``scale`` 2 makes it super-resolution."""
+
+    def __init__(self, scale: int = 1) -> None:
+        super().__init__()
+        self.body = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.head = torch.nn.Sequential(torch.nn.Conv2d(8, 3 * scale**2, 3, padding=1), torch.nn.PixelShuffle(scale))
+
+    def forward(self, x):
+        feats = self.body(x)
+        return feats.mean(dim=(-2, -1)), torch.sigmoid(self.head(feats)), feats
+
+
+def test_restore_and_evaluate_take_the_image_out_of_a_tuple_output(tmp_path, capsys):
+    torch.manual_seed(0)
+    nets = {1: _TupleNet(1).eval(), 2: _TupleNet(2).eval()}
+    register_model("tuple-test-x1", lambda: nets[1], overwrite=True)
+    register_model("tuple-test-x2", lambda: nets[2], overwrite=True)
+    src = tmp_path / "c.png"
+    save_png(torch.rand(3, 20, 26), src)
+    image = read_image(src)
+    for key in ([], ["--output-key", "1"]):
+        assert main(["restore", str(src), str(tmp_path / "x1"), "--model", "tuple-test-x1", "--quiet", *key]) == 0
+        with torch.no_grad():
+            expected = nets[1](image[None])[1][0]
+        assert torch.allclose(read_image(tmp_path / "x1" / "c.png"), expected, atol=1 / 255)
+    assert main(["restore", str(src), str(tmp_path / "bad"), "--model", "tuple-test-x1", "--output-key", "0"]) == 1
+    assert "`output`=0 selects" in capsys.readouterr().err
+    # super-resolution: twice the size, tiled
+    assert main(["restore", str(src), str(tmp_path / "x2"), "--model", "tuple-test-x2", "--tile", "16",
+                 "--overlap", "4", "--quiet"]) == 0
+    assert read_image(tmp_path / "x2" / "c.png").shape == (3, 40, 52)
+    # evaluation compares with clean images of the input's size: x1 works, x2 is refused clearly
+    lists = _datasets(tmp_path / "data")[:1]
+    common = ["--filelist", str(lists[0]), "--limit", "1", "--quiet"]
+    assert main(["evaluate", "--model", "tuple-test-x1", "--out", str(tmp_path / "r1"), *common]) == 0
+    assert main(["evaluate", "--model", "tuple-test-x2", "--out", str(tmp_path / "r2"), *common]) == 1
+    assert "a super-resolution network does not fit it" in capsys.readouterr().err

@@ -131,3 +131,40 @@ def test_half_on_cuda_matches_float32():
     half = restore(model, image, tile=32, overlap=8, device="cuda", half=True)
     assert half.dtype == torch.float32 and half.device == image.device
     assert psnr(half.clamp(0, 1), full.clamp(0, 1)) > 35.0
+
+
+class TupleSR(nn.Module):
+    """A local x2 network returning (auxiliary vector, image, features), like FBCNN or MMRealSR."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.GELU(), nn.Conv2d(8, 8, 3, padding=1))
+        self.up = nn.Sequential(nn.Conv2d(8, 12, 3, padding=1), nn.PixelShuffle(2))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feats = self.body(x)
+        return feats.mean(dim=(-2, -1)), self.up(feats), feats
+
+
+def test_a_wrapped_super_resolution_network_with_a_tuple_output(tiny_dinov2):
+    model = wrap_backbone(TupleSR(), semantic_encoder=tiny_dinov2, cond_dim=8, hidden_dim=16, image_size=28,
+                          probe_size=16)
+    activate(model)
+    model.eval()
+    assert model.hooked_layers == ("body.0", "body")  # the body, not the upsampler
+    encoder_calls = count_calls(model.adapter.semantic.encoder)
+    image = torch.rand(3, 61, 75)
+    tiled = restore(model, image, tile=32, overlap=12)
+    assert encoder_calls == [1]  # the guidance: once per image, at input resolution
+    whole = restore(model, image)
+    assert tiled.shape == whole.shape == (3, 122, 150)
+    assert psnr(tiled, whole) > 50  # a local network: tiles blend back to the whole image
+    with torch.no_grad():
+        direct = model(image[None])
+    torch.testing.assert_close(whole, direct[1][0])
+    torch.testing.assert_close(restore(model, image, output=1), whole)
+    with pytest.raises(TypeError, match="not a \\(B, C, H, W\\) image"):
+        restore(model, image, output=0)  # the vector
+    with pytest.raises(ValueError, match="expected `scale`=1"):
+        restore(model, image, scale=1)

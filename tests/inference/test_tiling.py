@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from perceive_ir.inference.tiling import pad_to_multiple, tiled_apply
@@ -80,3 +81,46 @@ def test_errors_name_the_argument() -> None:
         tiled_apply(lambda t: t, torch.rand(3, 8, 8))
     with pytest.raises(TypeError, match="fn"):
         tiled_apply(None, x)  # type: ignore[arg-type]
+
+
+# -- super-resolution: tiles blended and stitched at output resolution ------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_upsampling_pointwise_function_equals_direct(scale: int) -> None:
+    x = torch.rand(2, 3, 70, 45)
+    fn = lambda t: torch.sigmoid(F.interpolate(t, scale_factor=scale, mode="nearest") * 2)  # noqa: E731
+    out = tiled_apply(fn, x, tile=32, overlap=8, multiple=4)
+    assert out.shape == (2, 3, 70 * scale, 45 * scale)
+    torch.testing.assert_close(out, fn(x), rtol=1e-5, atol=1e-5)
+    # given the right scale: the same; a wrong one is refused
+    torch.testing.assert_close(tiled_apply(fn, x, tile=32, overlap=8, scale=scale), fn(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=f"scaled a tile by {scale}, expected `scale`=1"):
+        tiled_apply(fn, x, tile=32, overlap=8, scale=1)
+
+
+def test_local_super_resolution_network_matches_within_tolerance(device) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="replicate"), nn.ReLU(),
+                        nn.Conv2d(8, 12, 3, padding=1, padding_mode="replicate"), nn.PixelShuffle(2)).to(device)
+    x = torch.rand(1, 3, 90, 75, device=device)
+    with torch.no_grad():
+        direct = net(x)
+        tiled = tiled_apply(net, x, tile=32, overlap=12)
+        no_overlap = tiled_apply(net, x, tile=32, overlap=0)
+    assert tiled.shape == direct.shape == (1, 3, 180, 150) and tiled.device == x.device
+    err = (tiled - direct).abs().max()
+    assert err < 1e-3
+    assert (no_overlap - direct).abs().max() > 10 * err  # the blending, at output resolution, removes seams
+
+
+def test_non_integer_or_shrinking_outputs_are_refused() -> None:
+    x = torch.rand(1, 3, 40, 40)
+    with pytest.raises(ValueError, match="one integer factor"):
+        tiled_apply(lambda t: F.interpolate(t, scale_factor=1.5), x, tile=16, overlap=4)
+    with pytest.raises(ValueError, match="one integer factor"):
+        tiled_apply(lambda t: F.interpolate(t, size=(2 * t.shape[-2], 3 * t.shape[-1])), x, tile=16, overlap=4)
+    with pytest.raises(ValueError, match="batch"):
+        tiled_apply(lambda t: t[:0], x, tile=64)
+    with pytest.raises(ValueError, match="scale"):
+        tiled_apply(lambda t: t, x, scale=0)

@@ -10,8 +10,10 @@ from spandrel.architectures.NAFNet import NAFNet
 
 from perceive_ir import WrappedBackbone
 from perceive_ir.hub import PretrainedNotFoundError
+from perceive_ir.inference import restore
 from perceive_ir.models import create_model, list_models, load_model, model_multiple, save_restoration_model
 from perceive_ir.models.presets import NAFNET_LAYERS
+from perceive_ir.retrofit import AdaptedInput, NoiseLevelMap
 
 #: A width-8 NAFNet-small: tiny, and still the preset's block layout.
 TINY = {"semantic_encoder": None, "probe_size": 32, "backbone_kwargs": {"width": 8}}
@@ -113,23 +115,29 @@ def test_a_checkpoint_file_gets_spandrels_size_multiple(tmp_path):
     assert loaded.multiple == ModelLoader().load_from_file(path).size_requirements.multiple_of == 8
 
 
-@pytest.mark.xfail(strict=True, reason="load_model returns descriptor.model and drops spandrel's call_fn "
-                                       "(DRUNet's noise-level channel): the network cannot take an RGB image")
 def test_a_checkpoint_file_network_takes_rgb_images_like_spandrels_descriptor(tmp_path):
     path = tmp_path / "drunet.pth"
     torch.save(DRUNet(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=3).state_dict(), path)
     x = torch.rand(1, 3, 16, 16)
-    with torch.no_grad():
-        torch.testing.assert_close(load_model(path).module(x), ModelLoader().load_from_file(path)(x))
+    loaded = load_model(path).module
+    assert isinstance(loaded, AdaptedInput) and isinstance(loaded.adapter, NoiseLevelMap)
+    with torch.no_grad():  # spandrel clamps its output to [0, 1]
+        torch.testing.assert_close(loaded(x).clamp(0, 1), ModelLoader().load_from_file(path)(x))
 
 
-def test_a_super_resolution_checkpoint_is_refused(tmp_path):
+def test_a_super_resolution_checkpoint_restores_at_its_scale(tmp_path):
     from spandrel.architectures.ESRGAN import ESRGAN
 
     path = tmp_path / "sr.pth"
-    torch.save(ESRGAN(num_filters=8, num_blocks=1, scale=2).state_dict(), path)
-    with pytest.raises(ValueError, match="×2 super-resolution network; restoration needs scale 1"):
-        load_model(path)
+    net = ESRGAN(num_filters=8, num_blocks=1, scale=2)
+    torch.save(net.state_dict(), path)
+    loaded = load_model(path)
+    assert loaded.description == f"ESRGAN ×2 from {path}" and _same_state(loaded.module, net)
+    image = torch.rand(3, 20, 30)
+    tiled = restore(loaded.module, image, tile=16, overlap=4)
+    assert tiled.shape == (3, 40, 60)
+    with torch.no_grad():
+        torch.testing.assert_close(restore(loaded.module, image), net(image[None])[0])
 
 
 def test_a_saved_folder(tmp_path):

@@ -92,8 +92,8 @@ def test_auto_layers_restormer(restormer) -> None:
 def test_auto_layers_flat_network_swinir() -> None:
     net = make_swinir()
     model = wrap_backbone(net, semantic_encoder=None, cond_dim=8, probe_size=16)
-    # no resolution change: evenly spaced parameterised blocks, never the final conv_last
-    assert model.hooked_layers == ("conv_first", "layers.0.conv", "layers.1.conv", "conv_after_body")
+    # no resolution change: the residual body (one conv per stage), never the head or conv_last
+    assert model.hooked_layers == ("layers.0.conv", "layers.1.conv")
     x = torch.rand(1, 3, 16, 16)
     assert torch.equal(model(x), net(x))
 
