@@ -237,3 +237,17 @@ def test_a_medium_restorer_is_a_hard_negative_proxy(tiny_clip_config: dict):
     assert out.terms["dpl"] < bare(restored, clean, degraded).terms["dpl"]  # one more negative
     out.loss.backward()
     assert restored.grad is not None
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_other_float_dtypes_are_computed_in_the_networks_and_returned_in_theirs(
+    official_net: PerceiveIRNet, dtype: torch.dtype
+):
+    image = torch.rand(1, 3, 24, 40)
+    medium = MediumRestorer(**TINY).eval()
+    with torch.no_grad():
+        for net in (official_net, medium):
+            out = net(image.to(dtype))
+            assert out.dtype == dtype
+            torch.testing.assert_close(out.float(), net(image), atol=0.05 if dtype == torch.bfloat16 else 1e-5,
+                                       rtol=0)

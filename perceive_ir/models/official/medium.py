@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import Tensor
 
-from ..._validation import check_image
+from ..._validation import check_image, to_input_dtype, to_module_dtype
 from ...hub import HubMixin
 from .network import pad_reflect
 from .unet import RestormerUNet
@@ -57,8 +57,13 @@ class MediumRestorer(RestormerUNet, HubMixin):
         self.decoder1 = self.plain_stage(0, blocks[0])
 
     def forward(self, image: Tensor) -> Tensor:
-        """Restore ``(B, 3, H, W)`` images in ``[0, 1]`` (at least 8×8; padded to multiples of 8 inside)."""
+        """Restore ``(B, 3, H, W)`` images in ``[0, 1]`` (at least 8×8; padded to multiples of 8 inside).
+
+        Any floating-point input is computed in the network's dtype and returned in its own.
+        """
         check_image(image, "image", min_size=self.pad_to)
+        in_dtype = image.dtype
+        image = to_module_dtype(image, self)
         height, width = image.shape[-2:]
         x = pad_reflect(image, self.pad_to)
         enc1, enc2, enc3, latent_in = self.encode(x)
@@ -66,7 +71,7 @@ class MediumRestorer(RestormerUNet, HubMixin):
         decoded = self.decoder3(self.merge(self.up3, self.reduce3, decoded, enc3))
         decoded = self.decoder2(self.merge(self.up2, self.reduce2, decoded, enc2))
         decoded = self.decoder1(self.merge(self.up1, self.reduce1, decoded, enc1))
-        return self.finish(decoded, x)[..., :height, :width]
+        return to_input_dtype(self.finish(decoded, x)[..., :height, :width], in_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (for ``save_pretrained``)."""

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import check_image
+from ..._validation import check_image, to_input_dtype, to_module_dtype
 from ...hub import HubMixin
 from ...perceive.cfe import CompactFeatureExtractor
 from ...perceive.semantic import EncoderSpec
@@ -129,10 +129,14 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
             guidance: From :meth:`compute_guidance` on the whole image(s), same batch.
 
         Returns:
-            ``(B, 3, H, W)``, not clamped (the authors' output).
+            ``(B, 3, H, W)`` in ``image``'s dtype (computed in the network's), not clamped (the
+            authors' output).
         """
         check_image(image, "image", min_size=self.pad_to)
-        semantic, degradation = guidance
+        in_dtype = image.dtype
+        image = to_module_dtype(image, self)
+        semantic = [to_module_dtype(f, self) for f in guidance.semantic]
+        degradation = to_module_dtype(guidance.degradation, self)
         if len(semantic) != LEVELS or degradation.shape[0] != image.shape[0]:
             raise ValueError(
                 f"`guidance` must hold {LEVELS} semantic tensors and a degradation embedding for the batch of "
@@ -151,7 +155,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
         ):
             merged = self.merge(up, reduce, decoded, skip)
             decoded = stage(merged, self.pgm[level](merged, semantic[level], degradation))
-        return self.finish(decoded, x)[..., :height, :width]
+        return to_input_dtype(self.finish(decoded, x)[..., :height, :width], in_dtype)
 
     def forward(self, image: Tensor) -> Tensor:
         """Restore whole images ``(B, 3, H, W)`` in ``[0, 1]``: guidance, then the network."""
