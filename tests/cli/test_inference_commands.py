@@ -225,7 +225,7 @@ def test_restore_and_evaluate_take_the_image_out_of_a_tuple_output(tmp_path, cap
         with torch.no_grad():
             expected = nets[1](image[None])[1][0]
         assert torch.allclose(read_image(tmp_path / "x1" / "c.png"), expected, atol=1 / 255)
-    assert main(["restore", str(src), str(tmp_path / "bad"), "--model", "tuple-test-x1", "--output-key", "0"]) == 1
+    assert main(["restore", str(src), str(tmp_path / "bad"), "--model", "tuple-test-x1", "--output-key", "0"]) == 2
     assert "`output`=0 selects" in capsys.readouterr().err
     # super-resolution: twice the size, tiled
     assert main(["restore", str(src), str(tmp_path / "x2"), "--model", "tuple-test-x2", "--tile", "16",
@@ -235,5 +235,5 @@ def test_restore_and_evaluate_take_the_image_out_of_a_tuple_output(tmp_path, cap
     lists = _datasets(tmp_path / "data")[:1]
     common = ["--filelist", str(lists[0]), "--limit", "1", "--quiet"]
     assert main(["evaluate", "--model", "tuple-test-x1", "--out", str(tmp_path / "r1"), *common]) == 0
-    assert main(["evaluate", "--model", "tuple-test-x2", "--out", str(tmp_path / "r2"), *common]) == 1
+    assert main(["evaluate", "--model", "tuple-test-x2", "--out", str(tmp_path / "r2"), *common]) == 2
     assert "a super-resolution network does not fit it" in capsys.readouterr().err

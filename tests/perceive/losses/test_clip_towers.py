@@ -24,7 +24,7 @@ def test_the_loss_path_works_on_every_tower(tower: str) -> None:
     torch.manual_seed(0)
     perceiver = QualityPerceiver({"embed_dim": 16, "vision_cfg": vision, "text_cfg": TEXT}, None, n_ctx=4)
     assert perceiver.vision_depth == depth
-    loss_fn = QualityAwareLoss(perceiver)  # feature_space="clip": the tower's own intermediates
+    loss_fn = QualityAwareLoss(perceiver, feature_space="clip")  # the tower's own intermediates
     assert isinstance(loss_fn.feature_space, ClipFeatureSpace) and loss_fn.feature_space.blocks[-1] == depth - 1
     images = torch.rand(2, 3, 40, 40)
     embedding, features = perceiver.encode_images_with_intermediates(images, loss_fn.feature_space.blocks)
@@ -47,5 +47,5 @@ def test_a_tower_without_intermediates_is_refused_at_construction() -> None:
 
     perceiver.clip.visual = Opaque()
     with pytest.raises(ValueError, match=r"Opaque cannot return intermediate features.*feature_space='vgg16'"):
-        QualityAwareLoss(perceiver)
+        QualityAwareLoss(perceiver, feature_space="clip")
     assert QualityAwareLoss(perceiver, feature_space=lambda x: [x]).feature_space is not None  # other spaces work
