@@ -17,7 +17,7 @@ from .._version import __version__
 __all__ = ["main", "SUBCOMMANDS", "build_parser"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("demo", "train_perceiver", "train", "evaluate", "restore", "score")
+SUBCOMMANDS: tuple[str, ...] = ("demo", "train_perceiver", "train", "evaluate", "restore", "score", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
