@@ -5,12 +5,13 @@ On the photographs that ship with scikit-image, :func:`run_demo`
 1. cuts scenes from fixed train / test photographs and synthesises the 3-task degradations
    (noise σ 25, rain, haze) with fixed seeds, written as paired folders;
 2. builds the medium tier with the paper's 2-fold cross-fitting (``build_triplets``);
-3. trains the quality perceiver's prompts on the (low, medium, high) triplets (stage 1);
+3. trains the quality perceiver's prompts on the (low, medium, high) triplets (stage 1) and
+   measures its tier accuracy on triplets of the held-out scenes;
 4. trains the ``nafnet-small`` preset's backbone bare with L1, and the same backbone wrapped
    (CFE + semantic guidance) with :class:`~perceive_ir.QualityAwareLoss`, on the same data,
-   steps and seed (stage 2);
+   steps and seed (stage 2), both starting at the identity;
 5. evaluates both on the held-out scenes (PSNR/SSIM per task with torchmetrics, whole image)
-   and writes a report folder (:mod:`perceive_ir.apps.demo_report`).
+   and writes a report folder (:mod:`perceive_ir.apps.demo_report`) with the wall time.
 
 Without network access CLIP and DINOv2 are tiny *random* models built from configs: the
 pipeline runs end to end, but the perceiver and the semantic guidance carry no pretrained
@@ -170,7 +171,7 @@ class DemoWorkspace:
         s = self.settings
         train_sets = [self.paired(task, "train", s.crop) for task in DEMO_TASKS]
         config = self._config(name, s.steps, s.batch_size, s.lr, seed, max(1, s.steps // 20), s.grad_clip)
-        RestorationTrainer(model, train_sets, config, loss=loss).train()
+        RestorationTrainer(model, train_sets, config, loss=loss, repeats=s.task_repeats).train()
         return self.work / name / "metrics.csv"
 
     @torch.no_grad()

@@ -32,10 +32,11 @@ def _protocol(settings: DemoSettings, multiple: int) -> str:
     tasks = ", ".join(f"{t} ({p})" for t, p in DEMO_TASKS.items())
     return (f"3-task degradations {tasks} on {settings.scene_size}² scenes of the scikit-image photographs; "
             f"train {', '.join(TRAIN_PHOTOS)} ({settings.scenes_per_photo} scenes each), test "
-            f"{', '.join(TEST_PHOTOS)} (2 scenes each). Both models: nafnet-small backbone, same initial weights, "
-            f"{settings.steps} steps, batch {settings.batch_size}, {settings.crop}² crops, AdamW lr {settings.lr} "
-            f"warmup-cosine, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], whole image, "
-            f"padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
+            f"{', '.join(TEST_PHOTOS)} (2 scenes each). Both models: nafnet-small backbone, same initial weights "
+            f"(the identity: last convolution zeroed), {settings.steps} steps, batch {settings.batch_size}, "
+            f"{settings.crop}² crops, task repeats {settings.task_repeats}, AdamW lr {settings.lr} warmup-cosine, "
+            f"gradient clip {settings.grad_clip}, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], "
+            f"whole image, padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
             f"({settings.crossfit_steps} steps per half); perceiver: {settings.perceiver_steps} prompt steps.")
 
 
