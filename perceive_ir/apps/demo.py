@@ -5,12 +5,13 @@ On the photographs that ship with scikit-image, :func:`run_demo`
 1. cuts scenes from fixed train / test photographs and synthesises the 3-task degradations
    (noise σ 25, rain, haze) with fixed seeds, written as paired folders;
 2. builds the medium tier with the paper's 2-fold cross-fitting (``build_triplets``);
-3. trains the quality perceiver's prompts on the (low, medium, high) triplets (stage 1);
+3. trains the quality perceiver's prompts on the (low, medium, high) triplets (stage 1) and
+   measures its tier accuracy on triplets of the held-out scenes;
 4. trains the ``nafnet-small`` preset's backbone bare with L1, and the same backbone wrapped
    (CFE + semantic guidance) with :class:`~perceive_ir.QualityAwareLoss`, on the same data,
-   steps and seed (stage 2);
+   steps and seed (stage 2), both starting at the identity;
 5. evaluates both on the held-out scenes (PSNR/SSIM per task with torchmetrics, whole image)
-   and writes a report folder (:mod:`perceive_ir.apps.demo_report`).
+   and writes a report folder (:mod:`perceive_ir.apps.demo_report`) with the wall time.
 
 Without network access CLIP and DINOv2 are tiny *random* models built from configs: the
 pipeline runs end to end, but the perceiver and the semantic guidance carry no pretrained
@@ -19,6 +20,7 @@ knowledge, and the report says so at the top.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from torch import nn
 from .._seeding import stable_seed
 from ..data import (
     PairedFolderDataset,
+    TripletDataset,
     build_triplets,
     get_degradation,
     load_crossfit_restorers,
@@ -45,6 +48,8 @@ from .demo_report import write_report
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
 __all__ = ["DemoWorkspace", "run_demo"]
+
+_TIERS = ("low", "medium", "high")
 
 def _write_scenes(root: Path, settings: DemoSettings) -> dict[str, dict[str, Path]]:
     """Paired folders ``root/{task}/{split}/{lq,gt}`` from the sample photographs."""
@@ -74,6 +79,16 @@ def _perceiver_factory(settings: DemoSettings):
     return lambda: QualityPerceiver(clip_model=settings.clip_model, clip_pretrained=settings.clip_pretrained)
 
 
+def _start_at_identity(net: nn.Module) -> None:
+    """Zero NAFNet's last convolution: with its global residual the network starts as the identity.
+
+    A random last layer adds a random image to the input, which the demo's short budget spends
+    most of its steps undoing; from the identity every step can only refine the input.
+    """
+    nn.init.zeros_(net.ending.weight)
+    nn.init.zeros_(net.ending.bias)
+
+
 class DemoWorkspace:
     """The demo's data and steps, reusable one by one (the ablation benchmark runs them per seed).
 
@@ -93,10 +108,11 @@ class DemoWorkspace:
         return PairedFolderDataset(base / "lq", base / "gt", task=task, crop=crop, hflip=crop is not None,
                                    seed=self.settings.seed if crop is not None else None)
 
-    def _config(self, name: str, steps: int, batch_size: int, lr: float, seed: int, warmup: int) -> Any:
+    def _config(self, name: str, steps: int, batch_size: int, lr: float, seed: int, warmup: int,
+                grad_clip: float | None = None) -> Any:
 
         return TrainConfig(output_dir=str(self.work / name), batch_size=batch_size, max_steps=steps, lr=lr,
-                           warmup_steps=warmup, seed=seed, log_every=max(1, steps // 50),
+                           warmup_steps=warmup, seed=seed, log_every=max(1, steps // 50), grad_clip=grad_clip,
                            checkpoint_every=max(steps, 1), keep_checkpoints=1, progress=self.settings.progress,
                            cpu=not torch.cuda.is_available())
 
@@ -130,11 +146,36 @@ class DemoWorkspace:
         return loss, (f"Quality-aware loss: paper weights, L_dpl in {what}, the two cross-fit restorers as proxies "
                       "with the per-epoch probe-PSNR difficulty rule.")
 
+    def held_out_tier_accuracy(self, perceiver: QualityPerceiver) -> dict[str, float]:
+        """Stage-1 accuracy on triplets of the *test* scenes (chance: 1/3).
+
+        Their medium tier is rendered by the first cross-fit restorer, trained on training
+        scenes only, so no image of these triplets was seen by the restorer or the perceiver.
+        """
+        from torch.utils.data import ConcatDataset
+
+        scenes = ConcatDataset([self.paired(task, "test", None) for task in DEMO_TASKS])
+        restorer = load_crossfit_restorers(self.manifest)[0]
+        manifest = build_triplets(scenes, self.work / "test-triplets", strategy="model", model=restorer,
+                                  seed=self.settings.seed, progress=False)
+        triplets = TripletDataset(manifest, crop=None, hflip=False)
+        correct = {tier: 0 for tier in _TIERS}
+        with torch.no_grad():
+            for i in range(len(triplets)):
+                sample = triplets[i]
+                picks = perceiver.probabilities(torch.stack([sample[t] for t in _TIERS])).argmax(dim=-1).tolist()
+                for k, tier in enumerate(_TIERS):
+                    correct[tier] += int(picks[k] == k)
+        n = len(triplets)
+        return {"accuracy": sum(correct.values()) / (3 * n), "chance": 1 / 3, "triplets": n,
+                **{f"{tier}_recall": correct[tier] / n for tier in _TIERS}}
+
     def models(self, seed: int) -> tuple[nn.Module, nn.Module]:
         """The bare ``nafnet-small`` backbone and the same backbone (same initial weights) wrapped."""
         encoder = self.settings.semantic_encoder or tiny_dinov2_config()
         torch.manual_seed(seed)
         wrapped = create_model("nafnet-small", semantic_encoder=encoder)
+        _start_at_identity(wrapped.backbone)
         bare = create_model("nafnet-small", wrap=False)
         bare.load_state_dict(wrapped.backbone.state_dict())
         self.multiple = int(wrapped.pad_to or 1)  # evaluate both on the same padded pixels
@@ -144,8 +185,8 @@ class DemoWorkspace:
         """Stage 2 on the three tasks; returns the run's ``metrics.csv``."""
         s = self.settings
         train_sets = [self.paired(task, "train", s.crop) for task in DEMO_TASKS]
-        config = self._config(name, s.steps, s.batch_size, s.lr, seed, max(1, s.steps // 20))
-        RestorationTrainer(model, train_sets, config, loss=loss).train()
+        config = self._config(name, s.steps, s.batch_size, s.lr, seed, max(1, s.steps // 20), s.grad_clip)
+        RestorationTrainer(model, train_sets, config, loss=loss, repeats=s.task_repeats).train()
         return self.work / name / "metrics.csv"
 
     @torch.no_grad()
@@ -157,7 +198,7 @@ class DemoWorkspace:
         results = {}
         for task in DEMO_TASKS:
             dataset = self.paired(task, "test", None)
-            psnr, ssim, psnr_in = [], [], []
+            psnr, ssim, psnr_in, ssim_in = [], [], [], []
             for i in range(len(dataset)):
                 sample = dataset[i]
                 degraded, clean = sample["degraded"][None], sample["clean"][None]
@@ -165,8 +206,10 @@ class DemoWorkspace:
                 psnr.append(float(peak_signal_noise_ratio(restored, clean, data_range=1.0)))
                 ssim.append(float(structural_similarity_index_measure(restored, clean, data_range=1.0)))
                 psnr_in.append(float(peak_signal_noise_ratio(degraded, clean, data_range=1.0)))
-            results[task] = {"psnr": sum(psnr) / len(psnr), "ssim": sum(ssim) / len(ssim),
-                             "psnr_input": sum(psnr_in) / len(psnr_in), "images": len(psnr)}
+                ssim_in.append(float(structural_similarity_index_measure(degraded, clean, data_range=1.0)))
+            n = len(psnr)
+            results[task] = {"psnr": sum(psnr) / n, "ssim": sum(ssim) / n, "psnr_input": sum(psnr_in) / n,
+                             "ssim_input": sum(ssim_in) / n, "images": n}
         return results
 
     #: Padding multiple used to evaluate every model (set by :meth:`models`).
@@ -181,9 +224,11 @@ def run_demo(settings: DemoSettings) -> Path:
         >>> folder = run_demo(DemoSettings(out_dir=tempfile.mkdtemp(), scenes_per_photo=1, steps=1,
         ...     perceiver_steps=1, crossfit_steps=1, scene_size=64, crop=32, progress=False))  # doctest: +SKIP
     """
+    start = time.perf_counter()
     out = Path(settings.out_dir)
     workspace = DemoWorkspace(settings)
     perceiver = workspace.train_perceiver()
+    tier_accuracy = workspace.held_out_tier_accuracy(perceiver)
     bare, wrapped = workspace.models(settings.seed)
     quality_loss, loss_note = workspace.quality_loss(perceiver)
     curves = {
@@ -194,5 +239,6 @@ def run_demo(settings: DemoSettings) -> Path:
     test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
     write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
                  models={"bare (L1)": bare, "wrapped (quality-aware)": wrapped}, manifest=workspace.manifest,
-                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note)
+                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note,
+                 tier_accuracy=tier_accuracy, seconds=time.perf_counter() - start)
     return out

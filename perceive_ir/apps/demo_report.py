@@ -32,10 +32,11 @@ def _protocol(settings: DemoSettings, multiple: int) -> str:
     tasks = ", ".join(f"{t} ({p})" for t, p in DEMO_TASKS.items())
     return (f"3-task degradations {tasks} on {settings.scene_size}² scenes of the scikit-image photographs; "
             f"train {', '.join(TRAIN_PHOTOS)} ({settings.scenes_per_photo} scenes each), test "
-            f"{', '.join(TEST_PHOTOS)} (2 scenes each). Both models: nafnet-small backbone, same initial weights, "
-            f"{settings.steps} steps, batch {settings.batch_size}, {settings.crop}² crops, AdamW lr {settings.lr} "
-            f"warmup-cosine, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], whole image, "
-            f"padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
+            f"{', '.join(TEST_PHOTOS)} (2 scenes each). Both models: nafnet-small backbone, same initial weights "
+            f"(the identity: last convolution zeroed), {settings.steps} steps, batch {settings.batch_size}, "
+            f"{settings.crop}² crops, task repeats {settings.task_repeats}, AdamW lr {settings.lr} warmup-cosine, "
+            f"gradient clip {settings.grad_clip}, seed {settings.seed}. PSNR/SSIM (torchmetrics) on RGB in [0, 1], "
+            f"whole image, padded to a multiple of {multiple} and cropped back. Medium tier: 2-fold cross-fitting "
             f"({settings.crossfit_restorer} restorer, {settings.crossfit_steps} steps per half; the paper's: a "
             f"Restormer, 20K steps); perceiver: {settings.perceiver_steps} prompt steps.")
 
@@ -103,8 +104,15 @@ def write_report(
     hooked_layers: list[str],
     multiple: int,
     loss_note: str = "",
+    tier_accuracy: Mapping[str, float] | None = None,
+    seconds: float | None = None,
 ) -> None:
-    """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``."""
+    """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``.
+
+    ``tier_accuracy`` is the stage-1 perceiver's accuracy on held-out triplets
+    (:meth:`~perceive_ir.apps.demo.DemoWorkspace.held_out_tier_accuracy`); ``seconds`` the
+    run's wall time.
+    """
     out.mkdir(parents=True, exist_ok=True)
     columns = ["degraded", *models, "clean"]
     rows, ratings = [], {}
@@ -126,21 +134,34 @@ def write_report(
         "results": results,
         "hooked_layers": hooked_layers,
         "perceiver_tier_probabilities": {"tiers": ["low", "medium", "high"], "by_task": ratings},
+        "perceiver_held_out_tier_accuracy": dict(tier_accuracy) if tier_accuracy is not None else None,
         "triplet_manifest": str(manifest),
+        "wall_seconds": seconds,
     }
     atomic_write_bytes(out / "results.json", json.dumps(doc, indent=2).encode())
     lines = [
         "# perceive-ir demo", "", f"> {doc['note']}", "", f"Protocol: {doc['protocol']}", "",
-        f"| task | input PSNR | {first} PSNR / SSIM | {second} PSNR / SSIM |", "|---|---|---|---|",
+        f"| task | input PSNR / SSIM | {first} PSNR / SSIM (gain) | {second} PSNR / SSIM (gain) |",
+        "|---|---|---|---|",
     ]
     for task in results[first]:
         a, b = results[first][task], results[second][task]
         lines.append(
-            f"| {task} | {a['psnr_input']:.2f} | {a['psnr']:.2f} / {a['ssim']:.3f} "
-            f"| {b['psnr']:.2f} / {b['ssim']:.3f} |"
+            f"| {task} | {a['psnr_input']:.2f} / {a['ssim_input']:.3f} "
+            f"| {a['psnr']:.2f} / {a['ssim']:.3f} ({a['psnr'] - a['psnr_input']:+.2f} dB) "
+            f"| {b['psnr']:.2f} / {b['ssim']:.3f} ({b['psnr'] - b['psnr_input']:+.2f} dB) |"
         )
-    lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", "",
-              "Perceiver tier probabilities (low / medium / high) on the first test scene of each task:", "",
+    lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", ""]
+    if tier_accuracy is not None:
+        lines += [
+            f"Stage-1 perceiver on {tier_accuracy['triplets']} held-out triplets (test scenes; medium = a "
+            f"cross-fit restorer that never saw them): tier accuracy {tier_accuracy['accuracy']:.2f} against "
+            f"chance {tier_accuracy['chance']:.2f} (recall low {tier_accuracy['low_recall']:.2f}, medium "
+            f"{tier_accuracy['medium_recall']:.2f}, high {tier_accuracy['high_recall']:.2f}).", "",
+        ]
+    if seconds is not None:
+        lines += [f"Wall time of the whole run: {seconds:.0f} s.", ""]
+    lines += ["Perceiver tier probabilities (low / medium / high) on the first test scene of each task:", "",
               "| task | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for task, by_column in ratings.items():
         lines.append(f"| {task} | " + " | ".join(" / ".join(f"{p:.2f}" for p in by_column[c]) for c in columns) + " |")

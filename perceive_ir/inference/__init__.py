@@ -1,7 +1,8 @@
 """Inference on images of any size: padding to the network's multiple, tiling, shared guidance."""
 
+from .export import ONNX_OPSET, export_onnx
 from .outputs import OutputKey, select_image
 from .restore import restore
 from .tiling import pad_to_multiple, tiled_apply
 
-__all__ = ["OutputKey", "pad_to_multiple", "restore", "select_image", "tiled_apply"]
+__all__ = ["ONNX_OPSET", "OutputKey", "export_onnx", "pad_to_multiple", "restore", "select_image", "tiled_apply"]
