@@ -7,10 +7,18 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
-__all__ = ["CodeRunningPayload", "clip_args", "malicious_checkpoint", "reference_tensors", "truncated_copy"]
+__all__ = [
+    "CodeRunningPayload",
+    "clip_args",
+    "malicious_checkpoint",
+    "one_line_error",
+    "reference_tensors",
+    "truncated_copy",
+]
 
 
 def clip_args(ref: Path) -> dict[str, Any]:
@@ -47,3 +55,10 @@ def truncated_copy(source: Path, destination: Path) -> Path:
     data = source.read_bytes()
     destination.write_bytes(data[: len(data) // 2])
     return destination
+
+
+def one_line_error(err: pytest.ExceptionInfo, file: Path) -> str:
+    """The message of a refused file: one line, naming the file, never advising ``weights_only=False``."""
+    message = str(err.value)
+    assert "\n" not in message and str(file) in message and "weights_only=False" not in message
+    return message

@@ -20,7 +20,7 @@ from perceive_ir.models.official import (
 )
 from perceive_ir.models.official.checkpoint import read_official
 
-from .._official_files import malicious_checkpoint, reference_tensors, truncated_copy
+from .._official_files import malicious_checkpoint, one_line_error, reference_tensors, truncated_copy
 
 TOL = 1e-5
 TINY = {"dim": 8, "blocks": (1, 1, 1, 1), "heads": (1, 1, 1, 1), "refinement_blocks": 1}
@@ -160,31 +160,26 @@ def test_medium_with_a_missing_tensor_names_it(restorer_file: Path, tmp_path: Pa
         load_official(tmp_path / "medium.pth")
 
 
-def _one_line(err: pytest.ExceptionInfo, file: Path) -> str:
-    message = str(err.value)
-    assert "\n" not in message and str(file) in message and "weights_only=False" not in message
-    return message
-
 
 def test_bad_files_get_one_line_errors(official_ref: Path, restorer_file: Path, dinov2: str, tmp_path: Path):
     random_dict = tmp_path / "random.pth"
     torch.save({"conv.weight": torch.randn(4, 3, 3, 3)}, random_dict)
     with pytest.raises(OfficialCheckpointError) as err:
         load_official(random_dict)
-    assert "plain state dict" in _one_line(err, random_dict)
+    assert "plain state dict" in one_line_error(err, random_dict)
 
     truncated = truncated_copy(restorer_file, tmp_path / "truncated.pth")
     with pytest.raises(OfficialCheckpointError) as err:
         load_official(truncated, semantic_encoder=dinov2)
-    assert "truncated" in _one_line(err, truncated)
+    assert "truncated" in one_line_error(err, truncated)
 
     prompts = official_ref / "perceiver" / "quality_prompts_100000.pth"
     with pytest.raises(OfficialCheckpointError) as err:
         load_official(prompts, kind="restorer")
-    assert "stage-1 prompt checkpoint" in _one_line(err, prompts)
+    assert "stage-1 prompt checkpoint" in one_line_error(err, prompts)
     with pytest.raises(OfficialCheckpointError) as err:
         load_official(restorer_file, kind="medium", semantic_encoder=dinov2)
-    assert "stage-2 restorer" in _one_line(err, restorer_file)
+    assert "stage-2 restorer" in one_line_error(err, restorer_file)
 
 
 def test_nan_weights_and_conflicting_config_are_refused(restorer_file: Path, dinov2: str, tmp_path: Path):
@@ -215,7 +210,7 @@ def test_pickle_with_code_is_refused_and_never_run(tmp_path: Path):
     file = malicious_checkpoint(tmp_path / "evil.pth", marker)
     with pytest.raises(OfficialCheckpointError) as err:
         load_official(file)
-    assert "nothing in it was run" in _one_line(err, file) and not marker.exists()
+    assert "nothing in it was run" in one_line_error(err, file) and not marker.exists()
     torch.load(file, weights_only=False)  # the payload is real: a full unpickle runs it
     assert marker.exists()
 

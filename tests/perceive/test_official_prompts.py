@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from perceive_ir import QualityAwareLoss, QualityPerceiver
 from perceive_ir.perceive.official_prompts import OfficialCheckpointError, load_official_prompts
 
-from .._official_files import clip_args, malicious_checkpoint, reference_tensors, truncated_copy
+from .._official_files import clip_args, malicious_checkpoint, one_line_error, reference_tensors, truncated_copy
 
 TOL = 1e-5  # the reference set's tolerance (float32, CPU)
 
@@ -93,18 +93,12 @@ def test_prompts_of_another_clip_width_are_refused(prompts_file: Path, tiny_clip
         QualityPerceiver.from_official(prompts_file, clip_model=tiny_clip_config, clip_pretrained=None)
 
 
-def _one_line_error(err: pytest.ExceptionInfo, file: Path) -> str:
-    message = str(err.value)
-    assert "\n" not in message and str(file) in message
-    assert "weights_only=False" not in message
-    return message
-
 
 def test_restorer_checkpoint_is_refused_by_the_prompt_loader(official_ref: Path):
     restorer = official_ref / "restorer" / "perceiveIR_500000.pth"
     with pytest.raises(OfficialCheckpointError) as err:
         QualityPerceiver.from_official(restorer, **clip_args(official_ref))
-    assert "looks like a restorer checkpoint" in _one_line_error(err, restorer)
+    assert "looks like a restorer checkpoint" in one_line_error(err, restorer)
 
 
 def test_random_state_dict_truncated_file_and_nan_prompts_are_refused(prompts_file: Path, tmp_path: Path):
@@ -112,12 +106,12 @@ def test_random_state_dict_truncated_file_and_nan_prompts_are_refused(prompts_fi
     torch.save({"conv.weight": torch.randn(4, 3, 3, 3)}, random_dict)
     with pytest.raises(OfficialCheckpointError) as err:
         load_official_prompts(random_dict)
-    assert "plain state dict" in _one_line_error(err, random_dict)
+    assert "plain state dict" in one_line_error(err, random_dict)
 
     truncated = truncated_copy(prompts_file, tmp_path / "truncated.pth")
     with pytest.raises(OfficialCheckpointError) as err:
         load_official_prompts(truncated)
-    assert "truncated" in _one_line_error(err, truncated)
+    assert "truncated" in one_line_error(err, truncated)
 
     checkpoint = torch.load(prompts_file, weights_only=True)
     checkpoint["prompt_learner"]["context"][0, 0, 0] = float("nan")
@@ -131,7 +125,7 @@ def test_pickle_with_code_is_refused_and_never_run(tmp_path: Path):
     file = malicious_checkpoint(tmp_path / "evil.pth", marker)
     with pytest.raises(OfficialCheckpointError) as err:
         load_official_prompts(file)
-    assert "nothing in it was run" in _one_line_error(err, file)
+    assert "nothing in it was run" in one_line_error(err, file)
     assert not marker.exists()
 
 
