@@ -37,6 +37,9 @@ __all__ = ["ONNX_OPSET", "export_onnx"]
 ONNX_OPSET = 18
 
 _AA_BILINEAR = "aten::_upsample_bilinear2d_aa"
+_AA_BICUBIC = "aten::_upsample_bicubic2d_aa"
+#: PyTorch's antialiased bicubic filter uses a = -0.5 (PIL's), not the -0.75 of its plain bicubic.
+_AA_CUBIC_A = -0.5
 
 
 def _resize_aa_symbolic(g: Any, x: Any, output_size: Any, align_corners: Any, scale_factors: Any) -> Any:
@@ -44,6 +47,16 @@ def _resize_aa_symbolic(g: Any, x: Any, output_size: Any, align_corners: Any, sc
 
     ``exclude_outside=1`` renormalises the filter weights at the border, as PyTorch does.
     """
+    return _resize_aa(g, x, output_size, align_corners, mode="linear")
+
+
+def _resize_aa_cubic_symbolic(g: Any, x: Any, output_size: Any, align_corners: Any, scale_factors: Any) -> Any:
+    """ONNX ``Resize`` (cubic, a = -0.5, antialiased) for PyTorch's antialiased bicubic interpolation."""
+    return _resize_aa(g, x, output_size, align_corners, mode="cubic")
+
+
+def _resize_aa(g: Any, x: Any, output_size: Any, align_corners: Any, mode: str) -> Any:
+    """The shared ONNX ``Resize`` node of the antialiased interpolations, to a fixed output size."""
     from torch.onnx import symbolic_helper as sh
 
     size = sh._maybe_get_const(output_size, "is")
@@ -56,9 +69,10 @@ def _resize_aa_symbolic(g: Any, x: Any, output_size: Any, align_corners: Any, sc
     )
     sizes = g.op("Concat", batch_channels, g.op("Constant", value_t=torch.tensor(list(size))), axis_i=0)
     empty = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
+    cubic = {"cubic_coeff_a_f": _AA_CUBIC_A} if mode == "cubic" else {}
     return g.op(
-        "Resize", x, empty, empty, sizes, mode_s="linear", antialias_i=1, exclude_outside_i=1,
-        coordinate_transformation_mode_s="align_corners" if corners else "half_pixel",
+        "Resize", x, empty, empty, sizes, mode_s=mode, antialias_i=1, exclude_outside_i=1,
+        coordinate_transformation_mode_s="align_corners" if corners else "half_pixel", **cubic,
     )
 
 
@@ -131,6 +145,7 @@ def export_onnx(
     was_training = model.training
     model.eval()
     torch.onnx.register_custom_op_symbolic(_AA_BILINEAR, _resize_aa_symbolic, opset)
+    torch.onnx.register_custom_op_symbolic(_AA_BICUBIC, _resize_aa_cubic_symbolic, opset)
     try:
         with warnings.catch_warnings(), torch.no_grad():
             # the trace follows the example's Python branches; input checks become constants
@@ -148,6 +163,7 @@ def export_onnx(
         atomic_write_bytes(out, tmp.read_bytes())
     finally:
         torch.onnx.unregister_custom_op_symbolic(_AA_BILINEAR, opset)
+        torch.onnx.unregister_custom_op_symbolic(_AA_BICUBIC, opset)
         tmp.unlink(missing_ok=True)
         model.train(was_training)
     return out
