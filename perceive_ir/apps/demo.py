@@ -39,7 +39,7 @@ from ..data import (
 )
 from ..data.io import save_png
 from ..inference.restore import restore
-from ..models import create_model
+from ..models import create_model, load_model, load_official
 from ..perceive.losses import Proxy, QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
 from ..perceive.perceiver import QualityPerceiver
 from ..testing import tiny_clip_config, tiny_dinov2_config
@@ -236,9 +236,30 @@ def run_demo(settings: DemoSettings) -> Path:
         "wrapped_quality_aware": workspace.train("wrapped_quality_aware", wrapped, quality_loss, settings.seed),
     }
     results = {"bare_l1": workspace.evaluate(bare), "wrapped_quality_aware": workspace.evaluate(wrapped)}
+    models: dict[str, nn.Module] = {"bare (L1)": bare, "wrapped (quality-aware)": wrapped}
+    official_accuracy = None
+    if settings.official_restorer is not None:
+        authors = _official_restorer(settings)
+        results["authors_restorer"] = workspace.evaluate(authors)
+        models["authors' restorer"] = authors
+    if settings.official_prompts is not None:
+        authors_perceiver = QualityPerceiver.from_official(
+            settings.official_prompts, clip_model=settings.official_clip_model,
+            clip_pretrained=settings.official_clip_pretrained,
+        )
+        official_accuracy = workspace.held_out_tier_accuracy(authors_perceiver)
     test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
     write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
-                 models={"bare (L1)": bare, "wrapped (quality-aware)": wrapped}, manifest=workspace.manifest,
+                 models=models, manifest=workspace.manifest,
                  hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note,
-                 tier_accuracy=tier_accuracy, seconds=time.perf_counter() - start)
+                 tier_accuracy=tier_accuracy, official_tier_accuracy=official_accuracy,
+                 seconds=time.perf_counter() - start)
     return out
+
+
+def _official_restorer(settings: DemoSettings) -> nn.Module:
+    """The authors' restorer: their ``.pth`` file, or a folder converted from it."""
+    source = Path(settings.official_restorer)  # type: ignore[arg-type]
+    if source.is_dir():
+        return load_model(source).module
+    return load_official(source, kind="restorer", semantic_encoder=settings.official_semantic_encoder)

@@ -106,12 +106,15 @@ def write_report(
     loss_note: str = "",
     tier_accuracy: Mapping[str, float] | None = None,
     seconds: float | None = None,
+    official_tier_accuracy: Mapping[str, float] | None = None,
 ) -> None:
     """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``.
 
     ``tier_accuracy`` is the stage-1 perceiver's accuracy on held-out triplets
-    (:meth:`~perceive_ir.apps.demo.DemoWorkspace.held_out_tier_accuracy`); ``seconds`` the
-    run's wall time.
+    (:meth:`~perceive_ir.apps.demo.DemoWorkspace.held_out_tier_accuracy`),
+    ``official_tier_accuracy`` the same for the authors' prompts when given; ``seconds`` the
+    run's wall time. ``results`` has one entry per evaluated model (the two trained ones, and
+    the authors' restorer when given), each a column of the table.
     """
     out.mkdir(parents=True, exist_ok=True)
     columns = ["degraded", *models, "clean"]
@@ -127,7 +130,6 @@ def write_report(
             ratings[task] = {col: [round(float(p), 3) for p in row] for col, row in zip(columns, probs, strict=True)}
     _plots(out, curves, rows, columns)
 
-    first, second = list(results)
     doc = {
         "note": _note(settings),
         "protocol": " ".join(filter(None, [_protocol(settings, multiple), loss_note])),
@@ -135,22 +137,24 @@ def write_report(
         "hooked_layers": hooked_layers,
         "perceiver_tier_probabilities": {"tiers": ["low", "medium", "high"], "by_task": ratings},
         "perceiver_held_out_tier_accuracy": dict(tier_accuracy) if tier_accuracy is not None else None,
+        "authors_perceiver_held_out_tier_accuracy": (
+            dict(official_tier_accuracy) if official_tier_accuracy is not None else None
+        ),
         "triplet_manifest": str(manifest),
         "wall_seconds": seconds,
     }
     atomic_write_bytes(out / "results.json", json.dumps(doc, indent=2).encode())
     lines = [
         "# perceive-ir demo", "", f"> {doc['note']}", "", f"Protocol: {doc['protocol']}", "",
-        f"| task | input PSNR / SSIM | {first} PSNR / SSIM (gain) | {second} PSNR / SSIM (gain) |",
-        "|---|---|---|---|",
+        "| task | input PSNR / SSIM | " + " | ".join(f"{name} PSNR / SSIM (gain)" for name in results) + " |",
+        "|---" * (len(results) + 2) + "|",
     ]
-    for task in results[first]:
-        a, b = results[first][task], results[second][task]
-        lines.append(
-            f"| {task} | {a['psnr_input']:.2f} / {a['ssim_input']:.3f} "
-            f"| {a['psnr']:.2f} / {a['ssim']:.3f} ({a['psnr'] - a['psnr_input']:+.2f} dB) "
-            f"| {b['psnr']:.2f} / {b['ssim']:.3f} ({b['psnr'] - b['psnr_input']:+.2f} dB) |"
-        )
+    first = next(iter(results.values()))
+    for task, reference in first.items():
+        cells = [f"{r['psnr']:.2f} / {r['ssim']:.3f} ({r['psnr'] - r['psnr_input']:+.2f} dB)"
+                 for r in (by_model[task] for by_model in results.values())]
+        lines.append(f"| {task} | {reference['psnr_input']:.2f} / {reference['ssim_input']:.3f} | "
+                     + " | ".join(cells) + " |")
     lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", ""]
     if tier_accuracy is not None:
         lines += [
@@ -158,6 +162,13 @@ def write_report(
             f"cross-fit restorer that never saw them): tier accuracy {tier_accuracy['accuracy']:.2f} against "
             f"chance {tier_accuracy['chance']:.2f} (recall low {tier_accuracy['low_recall']:.2f}, medium "
             f"{tier_accuracy['medium_recall']:.2f}, high {tier_accuracy['high_recall']:.2f}).", "",
+        ]
+    if official_tier_accuracy is not None:
+        a = official_tier_accuracy
+        lines += [
+            f"The authors' stage-1 prompts on the same {a['triplets']} triplets: tier accuracy {a['accuracy']:.2f} "
+            f"against chance {a['chance']:.2f} (recall low {a['low_recall']:.2f}, medium {a['medium_recall']:.2f}, "
+            f"high {a['high_recall']:.2f}).", "",
         ]
     if seconds is not None:
         lines += [f"Wall time of the whole run: {seconds:.0f} s.", ""]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from .._validation import check_float, check_int
 
@@ -42,6 +44,15 @@ class DemoSettings:
         clip_model: open_clip model name or id; ``None``: tiny random CLIP (offline).
         clip_pretrained: open_clip pretrained tag.
         semantic_encoder: DINOv2 Hub id; ``None``: tiny random DINOv2 (offline).
+        official_prompts: The Perceive-IR authors' stage-1 prompt checkpoint
+            (``quality_prompts_100000.pth``); its held-out tier accuracy is reported too.
+        official_restorer: The authors' stage-2 restorer (``perceiveIR_3task.pth``) or a folder
+            converted from it; it is evaluated beside the two trained models.
+        official_clip_model: CLIP of ``official_prompts`` (the authors': ``ViT-B-32``; an
+            open_clip name or config dict).
+        official_clip_pretrained: Its weights (``openai``, or a local file with a config dict).
+        official_semantic_encoder: DINOv2 of ``official_restorer`` (the authors':
+            ``facebook/dinov2-base``; a Hub id or local folder).
         progress: tqdm bars.
     """
 
@@ -62,6 +73,11 @@ class DemoSettings:
     clip_model: str | None = None
     clip_pretrained: str | None = None
     semantic_encoder: str | None = None
+    official_prompts: str | None = None
+    official_restorer: str | None = None
+    official_clip_model: str | dict[str, Any] = "ViT-B-32"
+    official_clip_pretrained: str | None = "openai"
+    official_semantic_encoder: str = "facebook/dinov2-base"
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -70,6 +86,10 @@ class DemoSettings:
             check_int(getattr(self, name), name)
         check_int(self.seed, "seed", minimum=0)
         check_float(self.lr, "lr", minimum=0, exclusive=True)
+        for name in ("official_prompts", "official_restorer"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).exists():
+                raise ValueError(f"`{name}` {path} does not exist (expected the authors' file or a converted folder).")
         if self.crop > self.scene_size:
             raise ValueError(f"`crop` ({self.crop}) must not exceed `scene_size` ({self.scene_size}).")
 

@@ -33,6 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-model", default=None, help="open_clip model (default: tiny random, offline)")
     parser.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag, e.g. openai")
     parser.add_argument("--semantic-encoder", default=None, help="DINOv2 Hub id (default: tiny random, offline)")
+    parser.add_argument("--official-prompts", default=None,
+                        help="the Perceive-IR authors' prompt checkpoint (quality_prompts_100000.pth): its held-out "
+                             "tier accuracy is reported beside the demo perceiver's")
+    parser.add_argument("--official-restorer", default=None,
+                        help="the authors' restorer (perceiveIR_3task.pth, or a folder from convert-official): "
+                             "evaluated beside the two trained models")
+    parser.add_argument("--official-clip-model", default=d.official_clip_model,
+                        help=f"CLIP of --official-prompts: open_clip name or .json config (default "
+                             f"{d.official_clip_model})")
+    parser.add_argument("--official-clip-pretrained", default=d.official_clip_pretrained,
+                        help=f"its weights (default {d.official_clip_pretrained})")
+    parser.add_argument("--official-semantic-encoder", default=d.official_semantic_encoder,
+                        help=f"DINOv2 of --official-restorer: Hub id or folder (default {d.official_semantic_encoder})")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -40,14 +53,19 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo with the parsed options, print its ``results.md`` and return the exit status (0)."""
     from ..apps.demo import run_demo
     from ..apps.demo_settings import DemoSettings
+    from ._model_args import clip_model_from_arg
 
     flags = {"steps": "--steps", "perceiver_steps": "--perceiver-steps", "crossfit_steps": "--crossfit-steps",
              "batch_size": "--batch-size", "scenes_per_photo": "--scenes-per-photo", "seed": "--seed",
-             "crossfit_restorer": "--crossfit-restorer", "feature_space": "--feature-space"}
+             "crossfit_restorer": "--crossfit-restorer", "feature_space": "--feature-space",
+             "official_prompts": "--official-prompts", "official_restorer": "--official-restorer",
+             "official_clip_pretrained": "--official-clip-pretrained",
+             "official_semantic_encoder": "--official-semantic-encoder"}
     try:  # checked before anything runs, and named by the flag the user typed
         settings = DemoSettings(
             out_dir=args.out, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
             semantic_encoder=args.semantic_encoder, progress=not args.no_progress,
+            official_clip_model=clip_model_from_arg(args.official_clip_model),
             **{name: getattr(args, name) for name in flags},
         )
     except ValueError as err:

@@ -32,3 +32,31 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "held-out triplets" in text and "against chance 0.33" in text and "Wall time" in text
     assert (out / "curves.png").stat().st_size > 5_000 and (out / "crops.png").stat().st_size > 20_000
     assert "Report:" in capsys.readouterr().out
+
+
+def test_demo_shows_the_authors_weights(tmp_path, official_ref):
+    out = tmp_path / "report"
+    perceiver, restorer = official_ref / "perceiver", official_ref / "restorer"
+    code = main(["demo", "--out", str(out), "--steps", "1", "--perceiver-steps", "1", "--crossfit-steps", "1",
+                 "--scenes-per-photo", "1", "--batch-size", "4", "--no-progress",
+                 "--official-prompts", str(perceiver / "quality_prompts_100000.pth"),
+                 "--official-clip-model", str(perceiver / "ref-clip-tiny.json"),
+                 "--official-clip-pretrained", str(perceiver / "clip_openai_tiny.safetensors"),
+                 "--official-restorer", str(restorer / "perceiveIR_500000.pth"),
+                 "--official-semantic-encoder", str(restorer / "dinov2_tiny")])
+    assert code == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert set(doc["results"]) == {"bare_l1", "wrapped_quality_aware", "authors_restorer"}
+    assert all(r["images"] == 4 for r in doc["results"]["authors_restorer"].values())
+    authors = doc["authors_perceiver_held_out_tier_accuracy"]
+    assert authors["triplets"] == 12 and 0 <= authors["accuracy"] <= 1
+    text = (out / "results.md").read_text()
+    assert "authors_restorer PSNR / SSIM (gain)" in text and "The authors' stage-1 prompts on the same 12" in text
+    assert "authors' restorer" in doc["perceiver_tier_probabilities"]["by_task"]["denoise"]
+
+
+def test_demo_names_a_missing_official_file_by_its_flag(tmp_path, capsys):
+    code = main(["demo", "--out", str(tmp_path / "r"), "--official-restorer", str(tmp_path / "none.pth")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--official-restorer" in err and "Traceback" not in err
