@@ -13,10 +13,8 @@ from typing import Any
 
 from torch import Tensor
 
-from ..._validation import check_image, to_input_dtype, to_module_dtype
 from ...hub import HubMixin
-from .network import pad_reflect
-from .unet import RestormerUNet
+from .unet import AUTHORS_BLOCKS, AUTHORS_DIM, AUTHORS_HEADS, AUTHORS_REFINEMENT_BLOCKS, RestormerUNet
 
 __all__ = ["MediumRestorer"]
 
@@ -41,10 +39,10 @@ class MediumRestorer(RestormerUNet, HubMixin):
 
     def __init__(
         self,
-        dim: int = 48,
-        blocks: Sequence[int] = (4, 6, 6, 8),
-        heads: Sequence[int] = (1, 2, 4, 8),
-        refinement_blocks: int = 4,
+        dim: int = AUTHORS_DIM,
+        blocks: Sequence[int] = AUTHORS_BLOCKS,
+        heads: Sequence[int] = AUTHORS_HEADS,
+        refinement_blocks: int = AUTHORS_REFINEMENT_BLOCKS,
         heldout_fold: int | None = None,
     ) -> None:
         super().__init__(dim, blocks, heads, refinement_blocks)
@@ -61,17 +59,14 @@ class MediumRestorer(RestormerUNet, HubMixin):
 
         Any floating-point input is computed in the network's dtype and returned in its own.
         """
-        check_image(image, "image", min_size=self.pad_to)
-        in_dtype = image.dtype
-        image = to_module_dtype(image, self)
-        height, width = image.shape[-2:]
-        x = pad_reflect(image, self.pad_to)
-        enc1, enc2, enc3, latent_in = self.encode(x)
+        return self.restore_with(image, self._decode)
+
+    def _decode(self, latent_in: Tensor, skips: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        enc1, enc2, enc3 = skips
         decoded = self.latent(latent_in)
         decoded = self.decoder3(self.merge(self.up3, self.reduce3, decoded, enc3))
         decoded = self.decoder2(self.merge(self.up2, self.reduce2, decoded, enc2))
-        decoded = self.decoder1(self.merge(self.up1, self.reduce1, decoded, enc1))
-        return to_input_dtype(self.finish(decoded, x)[..., :height, :width], in_dtype)
+        return self.decoder1(self.merge(self.up1, self.reduce1, decoded, enc1))
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (for ``save_pretrained``)."""

@@ -17,18 +17,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import check_image, to_input_dtype, to_module_dtype
+from ..._validation import check_image, to_module_dtype
 from ...hub import HubMixin
 from ...perceive.cfe import CompactFeatureExtractor
 from ...perceive.semantic import EncoderSpec
 from .blocks import GuidedStage, PromptGuidance
 from .semantic import OFFICIAL_SEMANTIC_LAYERS, DinoClsFeatures
-from .unet import LEVELS, RestormerUNet
+from .unet import (
+    AUTHORS_BLOCKS,
+    AUTHORS_DIM,
+    AUTHORS_HEADS,
+    AUTHORS_REFINEMENT_BLOCKS,
+    LEVELS,
+    RestormerUNet,
+)
 
-__all__ = ["DEGRADATION_DIM", "PerceiveIRGuidance", "PerceiveIRNet", "pad_reflect"]
+__all__ = ["DEGRADATION_DIM", "PerceiveIRGuidance", "PerceiveIRNet"]
 
 #: Size of the CFE degradation embedding in the authors' network.
 DEGRADATION_DIM = 128
@@ -44,19 +50,6 @@ class PerceiveIRGuidance(NamedTuple):
 
     semantic: list[Tensor]
     degradation: Tensor
-
-
-def pad_reflect(image: Tensor, multiple: int) -> Tensor:
-    """Reflect-pad the bottom and right of ``image`` to multiples of ``multiple`` (as the authors' evaluation does).
-
-    Example:
-        >>> import torch
-        >>> pad_reflect(torch.rand(1, 3, 30, 41), 8).shape
-        torch.Size([1, 3, 32, 48])
-    """
-    height, width = image.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
 
 
 class PerceiveIRNet(RestormerUNet, HubMixin):
@@ -89,10 +82,10 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
 
     def __init__(
         self,
-        dim: int = 48,
-        blocks: Sequence[int] = (4, 6, 6, 8),
-        heads: Sequence[int] = (1, 2, 4, 8),
-        refinement_blocks: int = 4,
+        dim: int = AUTHORS_DIM,
+        blocks: Sequence[int] = AUTHORS_BLOCKS,
+        heads: Sequence[int] = AUTHORS_HEADS,
+        refinement_blocks: int = AUTHORS_REFINEMENT_BLOCKS,
         semantic_encoder: EncoderSpec = "facebook/dinov2-base",
         semantic_encoder_revision: str | None = None,
         semantic_layers: Sequence[int] = OFFICIAL_SEMANTIC_LAYERS,
@@ -132,9 +125,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
             ``(B, 3, H, W)`` in ``image``'s dtype (computed in the network's), not clamped (the
             authors' output).
         """
-        check_image(image, "image", min_size=self.pad_to)
-        in_dtype = image.dtype
-        image = to_module_dtype(image, self)
+        check_image(image, "image", min_size=self.pad_to)  # before the guidance is compared with it
         semantic = [to_module_dtype(f, self) for f in guidance.semantic]
         degradation = to_module_dtype(guidance.degradation, self)
         if len(semantic) != LEVELS or degradation.shape[0] != image.shape[0]:
@@ -142,20 +133,17 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
                 f"`guidance` must hold {LEVELS} semantic tensors and a degradation embedding for the batch of "
                 f"{image.shape[0]}, got {len(semantic)} tensors and a batch of {degradation.shape[0]}."
             )
-        height, width = image.shape[-2:]
-        x = pad_reflect(image, self.pad_to)
-        enc1, enc2, enc3, latent_in = self.encode(x)
-        latent = self.latent(latent_in, self.pgm[3](latent_in, semantic[3], degradation))
-        decoded = latent
-        for level, (up, reduce, stage, skip) in zip(
-            (2, 1, 0),
-            ((self.up3, self.reduce3, self.decoder3, enc3), (self.up2, self.reduce2, self.decoder2, enc2),
-             (self.up1, self.reduce1, self.decoder1, enc1)),
-            strict=True,
-        ):
-            merged = self.merge(up, reduce, decoded, skip)
-            decoded = stage(merged, self.pgm[level](merged, semantic[level], degradation))
-        return to_input_dtype(self.finish(decoded, x)[..., :height, :width], in_dtype)
+
+        def decode(latent_in: Tensor, skips: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+            decoded = self.latent(latent_in, self.pgm[3](latent_in, semantic[3], degradation))
+            stages = ((self.up3, self.reduce3, self.decoder3), (self.up2, self.reduce2, self.decoder2),
+                      (self.up1, self.reduce1, self.decoder1))
+            for level, (up, reduce, stage) in zip((2, 1, 0), stages, strict=True):
+                merged = self.merge(up, reduce, decoded, skips[level])
+                decoded = stage(merged, self.pgm[level](merged, semantic[level], degradation))
+            return decoded
+
+        return self.restore_with(image, decode)
 
     def forward(self, image: Tensor) -> Tensor:
         """Restore whole images ``(B, 3, H, W)`` in ``[0, 1]``: guidance, then the network."""

@@ -8,18 +8,49 @@ the restorer), which each subclass builds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..._validation import check_int
+from ..._validation import check_image, check_int, to_input_dtype, to_module_dtype
 from .blocks import Downsample, TransformerBlock, Upsample
 
-__all__ = ["LEVELS", "RestormerUNet", "check_architecture"]
+__all__ = [
+    "AUTHORS_BLOCKS",
+    "AUTHORS_DIM",
+    "AUTHORS_HEADS",
+    "AUTHORS_REFINEMENT_BLOCKS",
+    "LEVELS",
+    "RestormerUNet",
+    "check_architecture",
+    "pad_reflect",
+]
 
 #: Levels of the U-Net (three downsamplings): inputs must be multiples of ``2 ** (LEVELS - 1)``.
 LEVELS = 4
+#: The authors' released size (their ``model.py`` defaults): first-level channels, blocks and
+#: heads per level, refinement blocks.
+AUTHORS_DIM = 48
+AUTHORS_BLOCKS: tuple[int, int, int, int] = (4, 6, 6, 8)
+AUTHORS_HEADS: tuple[int, int, int, int] = (1, 2, 4, 8)
+AUTHORS_REFINEMENT_BLOCKS = 4
+
+#: What a subclass decodes with: ``(latent input, (enc1, enc2, enc3)) -> finest decoded map``.
+Decoder = Callable[[Tensor, tuple[Tensor, Tensor, Tensor]], Tensor]
+
+
+def pad_reflect(image: Tensor, multiple: int) -> Tensor:
+    """Reflect-pad the bottom and right of ``image`` to multiples of ``multiple`` (as the authors' evaluation does).
+
+    Example:
+        >>> pad_reflect(torch.rand(1, 3, 30, 41), 8).shape
+        torch.Size([1, 3, 32, 48])
+    """
+    height, width = image.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
 
 
 def check_architecture(dim: int, blocks: Sequence[int], heads: Sequence[int], refinement_blocks: int) -> None:
@@ -99,6 +130,17 @@ class RestormerUNet(nn.Module):
         """Upsample the coarser level, concatenate the skip connection, reduce the channels."""
         return reduce(torch.cat((up(coarse), skip), dim=1))
 
-    def finish(self, decoded: Tensor, image: Tensor) -> Tensor:
-        """Refinement, output conv and the global residual (not clamped)."""
-        return self.output(self.refinement(decoded)) + image
+    def restore_with(self, image: Tensor, decode: Decoder) -> Tensor:
+        """The path both networks share around their own decoder.
+
+        Checks ``image`` (at least 8×8), computes in the network's dtype, reflect-pads to
+        multiples of 8, encodes, calls ``decode``, then refinement, output conv and the global
+        residual; crops back and returns in ``image``'s dtype (not clamped).
+        """
+        check_image(image, "image", min_size=self.pad_to)
+        in_dtype = image.dtype
+        height, width = image.shape[-2:]
+        x = pad_reflect(to_module_dtype(image, self), self.pad_to)
+        enc1, enc2, enc3, latent_in = self.encode(x)
+        restored = self.output(self.refinement(decode(latent_in, (enc1, enc2, enc3)))) + x
+        return to_input_dtype(restored[..., :height, :width], in_dtype)
