@@ -11,7 +11,9 @@ On the photographs that ship with scikit-image, :func:`run_demo`
    (CFE + semantic guidance) with :class:`~perceive_ir.QualityAwareLoss`, on the same data,
    steps and seed (stage 2), both starting at the identity;
 5. evaluates both on the held-out scenes (PSNR/SSIM per task with torchmetrics, whole image)
-   and writes a report folder (:mod:`perceive_ir.apps.demo_report`) with the wall time.
+   and writes a report folder (:mod:`perceive_ir.apps.demo_report`) with the wall time, and the
+   trained networks and perceiver (:mod:`perceive_ir.apps.demo_models`), which ``perceive-ir app``
+   offers on its web page.
 
 Without network access CLIP and DINOv2 are tiny *random* models built from configs: the
 pipeline runs end to end, but the perceiver and the semantic guidance carry no pretrained
@@ -44,6 +46,7 @@ from ..perceive.losses import Proxy, QualityAwareLoss, VGG16FeatureSpace, VGG16W
 from ..perceive.perceiver import QualityPerceiver
 from ..testing import tiny_clip_config, tiny_dinov2_config
 from ..training import PerceiverTrainer, RestorationTrainer, TrainConfig
+from .demo_models import save_demo_models
 from .demo_report import write_report
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
@@ -248,11 +251,12 @@ def run_demo(settings: DemoSettings) -> Path:
             clip_pretrained=settings.official_clip_pretrained,
         )
         official_accuracy = workspace.held_out_tier_accuracy(authors_perceiver)
+    saved = save_demo_models(out, bare=bare, wrapped=wrapped, perceiver=perceiver)
     test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
     write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
                  models=models, manifest=workspace.manifest,
                  hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note,
-                 tier_accuracy=tier_accuracy, official_tier_accuracy=official_accuracy,
+                 tier_accuracy=tier_accuracy, official_tier_accuracy=official_accuracy, saved=saved,
                  seconds=time.perf_counter() - start)
     return out
 

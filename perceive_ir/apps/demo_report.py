@@ -13,6 +13,7 @@ from torch import nn
 from .._atomic import atomic_write_bytes
 from ..inference.restore import restore
 from ..perceive.perceiver import QualityPerceiver
+from .demo_models import DemoModels
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
 __all__ = ["write_report"]
@@ -107,6 +108,7 @@ def write_report(
     tier_accuracy: Mapping[str, float] | None = None,
     seconds: float | None = None,
     official_tier_accuracy: Mapping[str, float] | None = None,
+    saved: DemoModels | None = None,
 ) -> None:
     """Write ``results.json``, ``results.md``, ``curves.png`` and ``crops.png`` into ``out``.
 
@@ -114,7 +116,8 @@ def write_report(
     (:meth:`~perceive_ir.apps.demo.DemoWorkspace.held_out_tier_accuracy`),
     ``official_tier_accuracy`` the same for the authors' prompts when given; ``seconds`` the
     run's wall time. ``results`` has one entry per evaluated model (the two trained ones, and
-    the authors' restorer when given), each a column of the table.
+    the authors' restorer when given), each a column of the table. ``saved`` says where the
+    trained networks and the perceiver were saved.
     """
     out.mkdir(parents=True, exist_ok=True)
     columns = ["degraded", *models, "clean"]
@@ -141,6 +144,8 @@ def write_report(
             dict(official_tier_accuracy) if official_tier_accuracy is not None else None
         ),
         "triplet_manifest": str(manifest),
+        "saved_models": {label: str(path) for label, path in saved.models.items()} if saved else None,
+        "saved_perceiver": str(saved.perceiver) if saved and saved.perceiver else None,
         "wall_seconds": seconds,
     }
     atomic_write_bytes(out / "results.json", json.dumps(doc, indent=2).encode())
@@ -172,6 +177,10 @@ def write_report(
         ]
     if seconds is not None:
         lines += [f"Wall time of the whole run: {seconds:.0f} s.", ""]
+    if saved is not None and saved.models:
+        kept = ", ".join(f"{label}: `{path}`" for label, path in saved.models.items())
+        lines += [f"Trained networks kept: {kept}; perceiver: `{saved.perceiver}`. Try them on any photograph in "
+                  f"the web page: `perceive-ir app --demo-report {out}` (needs `pip install 'perceive-ir[app]'`).", ""]
     lines += ["Perceiver tier probabilities (low / medium / high) on the first test scene of each task:", "",
               "| task | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for task, by_column in ratings.items():

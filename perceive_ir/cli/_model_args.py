@@ -12,12 +12,14 @@ import torch
 
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
     from ..models.factory import LoadedModel
+    from ..perceive.perceiver import QualityPerceiver
 
 __all__ = [
     "add_inference_arguments",
     "add_model_arguments",
     "clip_model_from_arg",
     "load_model_from_args",
+    "load_perceiver_from_args",
     "output_key",
     "resolve_device",
 ]
@@ -120,3 +122,36 @@ def load_model_from_args(model: str | None, backbone: str | None, semantic_encod
             file=sys.stderr,
         )
     return loaded
+
+
+def load_perceiver_from_args(
+    source: str, clip_model: str | None = None, clip_pretrained: str | None = None, revision: str | None = None
+) -> QualityPerceiver:
+    """Resolve ``--perceiver`` (with ``--clip-model``, ``--clip-pretrained``, ``--revision``) into a perceiver.
+
+    ``source`` is the Perceive-IR authors' prompt checkpoint (a file: its CLIP is ViT-B-32 /
+    openai unless ``clip_model`` says otherwise), or a folder or Hub id written by
+    ``save_pretrained``. ``clip_model`` ``"tiny"`` rebuilds the tiny random CLIP of
+    :func:`perceive_ir.testing.tiny_clip_config` (offline smoke tests).
+
+    Raises:
+        FileNotFoundError, PretrainedNotFoundError, OfficialCheckpointError, ValueError: what
+            :meth:`~perceive_ir.QualityPerceiver.from_pretrained` / ``from_official`` raise.
+    """
+    from ..perceive.perceiver import QualityPerceiver
+
+    if Path(source).is_file():  # the authors' prompt checkpoint
+        if clip_model is None:
+            return QualityPerceiver.from_official(source)
+        return QualityPerceiver.from_official(
+            source, clip_model=clip_model_from_arg(clip_model), clip_pretrained=clip_pretrained
+        )
+    overrides: dict[str, Any] = {}
+    if clip_model is not None:
+        if clip_model == "tiny":
+            from ..testing import tiny_clip_config
+
+            overrides = {"clip_model": tiny_clip_config(), "clip_pretrained": None}
+        else:
+            overrides = {"clip_model": clip_model_from_arg(clip_model), "clip_pretrained": clip_pretrained}
+    return QualityPerceiver.from_pretrained(source, revision=revision, **overrides)

@@ -24,7 +24,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules of ``perceive_ir.cli``, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "demo", "train_perceiver", "train", "evaluate", "restore", "score", "export", "convert_official"
+    "demo", "train_perceiver", "train", "evaluate", "restore", "score", "export", "convert_official", "app"
 )
 
 

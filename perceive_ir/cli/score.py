@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -56,27 +55,6 @@ def _files(paths: list[str]) -> list[Path]:
     return files
 
 
-def _perceiver(args: argparse.Namespace) -> Any:
-    from ..perceive.perceiver import QualityPerceiver
-    from ._model_args import clip_model_from_arg
-
-    if Path(args.perceiver).is_file():  # the authors' prompt checkpoint
-        if args.clip_model is None:
-            return QualityPerceiver.from_official(args.perceiver)
-        return QualityPerceiver.from_official(
-            args.perceiver, clip_model=clip_model_from_arg(args.clip_model), clip_pretrained=args.clip_pretrained
-        )
-    overrides: dict[str, Any] = {}
-    if args.clip_model is not None:
-        if args.clip_model == "tiny":
-            from ..testing import tiny_clip_config
-
-            overrides = {"clip_model": tiny_clip_config(), "clip_pretrained": None}
-        else:
-            overrides = {"clip_model": clip_model_from_arg(args.clip_model), "clip_pretrained": args.clip_pretrained}
-    return QualityPerceiver.from_pretrained(args.perceiver, revision=args.revision, **overrides)
-
-
 def run(args: argparse.Namespace) -> int:
     """Print each image's tier probabilities and quality score, as a table or as JSON (``--json``).
 
@@ -87,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.io import read_image
     from ._errors import EXIT_USER_ERROR
-    from ._model_args import resolve_device
+    from ._model_args import load_perceiver_from_args, resolve_device
 
     try:
         files = _files(args.images)
         device = resolve_device(args.device)
-        perceiver = _perceiver(args).to(device).eval()
+        perceiver = load_perceiver_from_args(args.perceiver, args.clip_model, args.clip_pretrained,
+                                             args.revision).to(device).eval()
         results = []
         with torch.inference_mode():
             for f in files:

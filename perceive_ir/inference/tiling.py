@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .._validation import check_int
 
-__all__ = ["tiled_apply", "pad_to_multiple"]
+__all__ = ["count_tiles", "pad_to_multiple", "tiled_apply"]
 
 
 def pad_to_multiple(image: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
@@ -55,6 +55,46 @@ def _starts(size: int, tile: int, stride: int) -> list[int]:
     starts = list(range(0, size - tile, stride))
     starts.append(size - tile)
     return starts
+
+
+def _grid(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
+    """One axis of the tiling: the tile's side on it and where the tiles start (padded coordinates)."""
+    side = min(tile, math.ceil(size / multiple) * multiple)
+    padded = math.ceil(size / multiple) * multiple
+    return side, _starts(padded, side, max(side - overlap, 1))
+
+
+def count_tiles(height: int, width: int, *, tile: int, overlap: int = 32, multiple: int = 1) -> int:
+    """How many tiles :func:`tiled_apply` runs on a ``height × width`` image (1: the whole image at once).
+
+    Args:
+        height: Image height in pixels.
+        width: Image width in pixels.
+        tile: Tile side, a multiple of ``multiple``.
+        overlap: Overlap between tiles, in ``[0, tile)``.
+        multiple: The size multiple the function needs.
+
+    Returns:
+        The number of tiles.
+
+    Raises:
+        ValueError: a size, ``tile``, ``overlap`` or ``multiple`` out of range.
+
+    Example:
+        >>> count_tiles(100, 70, tile=32, overlap=8)
+        12
+        >>> count_tiles(30, 30, tile=64)
+        1
+    """
+    for value, name in ((height, "height"), (width, "width"), (tile, "tile"), (multiple, "multiple")):
+        check_int(value, name)
+    if tile % multiple:
+        raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
+    if not isinstance(overlap, int) or not 0 <= overlap < tile:
+        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+    if height <= tile and width <= tile:
+        return 1
+    return len(_grid(height, tile, overlap, multiple)[1]) * len(_grid(width, tile, overlap, multiple)[1])
 
 
 def _ramp(length: int, overlap: int, at_start: bool, at_end: bool, device: torch.device) -> Tensor:
@@ -151,11 +191,9 @@ def tiled_apply(
         return out[..., : k * h, : k * w]
 
     # pad the whole image so every tile is a full tile of a legal size
-    th, tw = min(tile, math.ceil(h / multiple) * multiple), min(tile, math.ceil(w / multiple) * multiple)
     padded, _ = pad_to_multiple(image, multiple)
     ph, pw = padded.shape[-2:]
-    stride_h, stride_w = max(th - overlap, 1), max(tw - overlap, 1)
-    ys, xs = _starts(ph, th, stride_h), _starts(pw, tw, stride_w)
+    (th, ys), (tw, xs) = _grid(h, tile, overlap, multiple), _grid(w, tile, overlap, multiple)
     boxes = [(y, x) for y in ys for x in xs]
 
     acc: Tensor | None = None

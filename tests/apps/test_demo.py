@@ -3,8 +3,11 @@
 import json
 
 import pytest
+import torch
 
+from perceive_ir.apps.demo_models import read_demo_models
 from perceive_ir.cli.main import main
+from perceive_ir.models import load_model
 
 
 def test_demo_writes_the_report(tmp_path, capsys):
@@ -32,6 +35,14 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert "held-out triplets" in text and "against chance 0.33" in text and "Wall time" in text
     assert (out / "curves.png").stat().st_size > 5_000 and (out / "crops.png").stat().st_size > 20_000
     assert "Report:" in capsys.readouterr().out
+    # the trained networks and the perceiver are kept for `perceive-ir app` and load_model
+    saved = read_demo_models(out)
+    assert list(saved.models) == ["demo: bare (L1)", "demo: wrapped (quality-aware)"] and saved.perceiver is not None
+    assert doc["saved_models"] == {label: str(path) for label, path in saved.models.items()}
+    assert f"perceive-ir app --demo-report {out}" in text
+    image = torch.rand(1, 3, 32, 32)
+    for path in saved.models.values():
+        assert load_model(path).module(image).shape == image.shape
 
 
 def test_demo_shows_the_authors_weights(tmp_path, official_ref):

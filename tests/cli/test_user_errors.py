@@ -108,6 +108,16 @@ def _cases():
         "score with a missing perceiver": (["score", "{d}/img.png", "--perceiver", "{d}/nope"], "nope"),
         "score a file that is no image": (["score", "{d}/fake.png", "--perceiver", "{d}/perceiver", "--device", "cpu"],
                                           "fake.png"),
+        "app with nothing to offer": (["app", "--demo-report", "{d}/imgs"],
+                                      "No model to offer: run `perceive-ir demo`"),
+        "app with a missing demo report": (["app", "--demo-report", "{d}/nope"],
+                                           "--demo-report {d}/nope is not a folder"),
+        "app with a missing model": (["app", "--model", "{d}/nope.pth"], "nope.pth"),
+        "app with a negative tile": (["app", "--model", "{d}/naf.pth", "--tile", "-1"], "--tile must be 0"),
+        "app with overlap beyond tile": (["app", "--model", "{d}/naf.pth", "--tile", "64", "--overlap", "64"],
+                                         "--overlap must be in [0, --tile=64)"),
+        "app with a bad port": (["app", "--model", "{d}/naf.pth", "--port", "70000"], "--port must be in 1..65535"),
+        "app with a missing perceiver": (["app", "--model", "{d}/naf.pth", "--perceiver", "{d}/nope"], "nope"),
     }
 
 

@@ -1,0 +1,233 @@
+"""The restoration web page behind ``perceive-ir app`` (Gradio, the optional extra ``app``).
+
+On the page a user uploads a photograph or picks one of the scikit-image photographs, chooses a
+degradation to synthesise (or none), chooses a model from a
+:class:`~perceive_ir.apps.model_catalog.ModelCatalog` (or types a local folder or file), and
+sees the input and the restored image side by side with a slider, the quality perceiver's tier
+probabilities for both, the time taken and, for a synthesised degradation, the PSNR gain. Large
+images restore in tiles with a progress bar (:func:`~perceive_ir.apps.photo_restoration.restore_photo`).
+
+Gradio is imported when the page is built, so this module imports without it. Gradio's usage
+analytics are off unless ``GRADIO_ANALYTICS_ENABLED`` says otherwise, and the page's fonts are
+the system's: the page needs no connection beyond the one to its own server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..data.degradations.presets import list_degradations
+from ..perceive.perceiver import QualityPerceiver
+from .model_catalog import ModelCatalog
+from .photo_restoration import PhotoResult, restore_photo
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+__all__ = ["AS_IT_IS", "PageSettings", "build_page", "import_gradio", "launch_page"]
+
+#: The degradation choice that restores the photograph as it is.
+AS_IT_IS = "none: restore the photograph as it is"
+
+#: What a request can fail with because of what the user chose or uploaded: a message on the page.
+_USER_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError, RuntimeError)
+
+_INTRO = """# perceive-ir: restore a photograph
+Upload a photograph (or pick a bundled one), synthesise a degradation or keep it as it is, choose a
+model, then **Restore**. Drag the slider over the result to compare the input with the restored image."""
+
+
+class PageSettings:
+    """How the page restores: tiling, device, and what it rates with.
+
+    Args:
+        perceiver: Rates input and output (tier probabilities); ``None``: the page says it has none.
+        tile: Images with a side above this restore in tiles of this side; ``None``: always whole.
+        overlap: Overlap between tiles, in pixels.
+        device: Where to restore (``None``: CUDA when available, else the CPU).
+        default_degradation: The degradation selected when the page opens.
+    """
+
+    def __init__(
+        self,
+        *,
+        perceiver: QualityPerceiver | None = None,
+        tile: int | None = 512,
+        overlap: int = 32,
+        device: str | torch.device | None = None,
+        default_degradation: str = "noise25",
+    ) -> None:
+        if default_degradation not in (AS_IT_IS, *list_degradations()):
+            raise ValueError(f"`default_degradation` must be one of {list_degradations()} or AS_IT_IS, "
+                             f"got {default_degradation!r}.")
+        self.perceiver = perceiver
+        self.tile = tile
+        self.overlap = overlap
+        self.device = torch.device(device) if device is not None else torch.device(
+            "cuda" if torch.cuda.is_available() else "cpu")
+        self.default_degradation = default_degradation
+        if perceiver is not None:
+            perceiver.to(self.device).eval()
+
+
+def import_gradio() -> Any:
+    """Import Gradio, with its usage analytics off unless the environment says otherwise.
+
+    Raises:
+        ImportError: Gradio is not installed (the message says how to install it).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        import gradio
+    except ImportError as err:
+        raise ImportError(
+            f"The web page needs Gradio ({err}); install it with: pip install 'perceive-ir[app]'"
+        ) from None
+    return gradio
+
+
+def _to_tensor(array: np.ndarray) -> Tensor:
+    """An ``H×W×3`` uint8 (or float in [0, 1]) array from the page as a ``3×H×W`` float tensor."""
+    image = torch.from_numpy(np.ascontiguousarray(array))
+    if image.ndim == 2:
+        image = image[..., None].expand(-1, -1, 3)
+    image = image[..., :3].permute(2, 0, 1)
+    return image.float() / 255 if not image.is_floating_point() else image.float().clamp(0, 1)
+
+
+def _to_array(image: Tensor) -> np.ndarray:
+    return (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _bundled_photo(name: str | None) -> np.ndarray | None:
+    from ..data.samples import sample_images
+
+    if not name:
+        return None
+    return _to_array(sample_images([name])[name])
+
+
+def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> Callable[..., Any]:
+    """The function behind the Restore button; a user error becomes a message on the page, not a traceback."""
+
+    def on_restore(
+        photo: np.ndarray | None,
+        degradation: str,
+        seed: float | None,
+        model_label: str,
+        model_path: str,
+        progress: Any = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's way to ask for a progress bar)
+    ) -> tuple[Any, Any, Any, str]:
+        if photo is None:
+            raise gr.Error("Upload a photograph or pick a bundled one first.")
+        choice = (model_path or "").strip() or model_label
+        if not choice:
+            raise gr.Error("Choose a model, or type the path of a local model folder or file.")
+        try:
+            progress(0, desc=f"loading {choice}")
+            model = catalog.load(choice)
+            progress(0.1, desc="restoring")
+            result: PhotoResult = restore_photo(
+                _to_tensor(photo), model, degradation=None if degradation == AS_IT_IS else degradation,
+                seed=int(seed or 0), perceiver=settings.perceiver, tile=settings.tile, overlap=settings.overlap,
+                device=settings.device, progress=True,
+            )
+        except _USER_ERRORS as err:
+            raise gr.Error(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
+        no_rating = {"no perceiver: start the page with --perceiver": 1.0}
+        return (
+            (_to_array(result.degraded), _to_array(result.restored)),
+            result.input_tiers or no_rating,
+            result.output_tiers or no_rating,
+            result.summary(choice),
+        )
+
+    return on_restore
+
+
+def build_page(catalog: ModelCatalog, settings: PageSettings | None = None) -> gr.Blocks:
+    """Build the restoration page.
+
+    Args:
+        catalog: The models offered (the first is selected). With ``catalog.allow_paths`` the
+            page also has a box for the path of a local model folder or file.
+        settings: Tiling, device and perceiver (default :class:`PageSettings`).
+
+    Returns:
+        The Gradio ``Blocks``; start it with :func:`launch_page` (or its ``launch``).
+
+    Raises:
+        ImportError: Gradio is not installed.
+        ValueError: a catalog that offers no model and takes no path.
+
+    Example:
+        >>> from perceive_ir.apps.model_catalog import ModelCatalog
+        >>> page = build_page(ModelCatalog({"nafnet": "nafnet-small"}))  # doctest: +SKIP
+        >>> launch_page(page, port=7860)  # doctest: +SKIP
+    """
+    gr = import_gradio()
+    from ..data.samples import SAMPLE_IMAGE_NAMES
+
+    settings = settings or PageSettings()
+    if not catalog.labels and not catalog.allow_paths:
+        raise ValueError("`catalog` offers no model and takes no path: the page would have nothing to restore with.")
+    with gr.Blocks(title="perceive-ir", analytics_enabled=False) as page:
+        gr.Markdown(_INTRO)
+        with gr.Row():
+            with gr.Column(scale=1):
+                # PNG both ways: the default WebP would change the pixels the network restores
+                photo = gr.Image(label="Photograph", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
+                                 format="png", elem_id="photo")
+                bundled = gr.Dropdown(choices=list(SAMPLE_IMAGE_NAMES), value=None, label="…or a bundled photograph",
+                                      info="from scikit-image", elem_id="bundled")
+                degradation = gr.Dropdown(choices=[AS_IT_IS, *list_degradations()],
+                                          value=settings.default_degradation, label="Degradation to synthesise",
+                                          elem_id="degradation")
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed of the degradation", elem_id="seed")
+                model = gr.Dropdown(choices=catalog.labels, value=catalog.labels[0] if catalog.labels else None,
+                                    label="Model", elem_id="model")
+                model_path = gr.Textbox(label="…or a local model folder or file", visible=catalog.allow_paths,
+                                        placeholder="a folder from convert-official or save_restoration_model, "
+                                                    "or a .pth / .safetensors file", elem_id="model-path")
+                button = gr.Button("Restore", variant="primary", elem_id="restore")
+            with gr.Column(scale=2):
+                comparison = gr.ImageSlider(label="Input ↔ restored", type="numpy", format="png",
+                                            elem_id="comparison")
+                with gr.Row():
+                    input_rating = gr.Label(label="Perceiver on the input", elem_id="input-tiers")
+                    output_rating = gr.Label(label="Perceiver on the restored image", elem_id="output-tiers")
+                summary = gr.Markdown(elem_id="summary")
+        bundled.change(_bundled_photo, inputs=bundled, outputs=photo)
+        button.click(_restore_handler(catalog, settings, gr), inputs=[photo, degradation, seed, model, model_path],
+                     outputs=[comparison, input_rating, output_rating, summary])
+    return page
+
+
+def launch_page(
+    page: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None, open_browser: bool = False,
+    block: bool = True,
+) -> str:
+    """Serve the page; returns its local address.
+
+    Args:
+        page: From :func:`build_page`.
+        host: Address to listen on; ``127.0.0.1`` keeps the page (and the model-path box, which
+            reads local files) to this machine. ``0.0.0.0`` serves the network.
+        port: Port; ``None``: Gradio's (7860, or the next free one).
+        open_browser: Open the page in the default browser.
+        block: Serve until interrupted; ``False`` returns at once (the server runs in a thread;
+            stop it with ``page.close()``).
+    """
+    gr = import_gradio()
+    # system fonts: the default theme would fetch its fonts from the internet
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    _, url, _ = page.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block,
+                            share=False, theme=theme, footer_links=["gradio"], quiet=not block)
+    return str(url)

@@ -1,0 +1,78 @@
+"""The web page without a browser: its parts, the Restore handler's answers, and a clear word without Gradio."""
+
+import sys
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from perceive_ir.apps.model_catalog import ModelCatalog
+from perceive_ir.apps.web_page import AS_IT_IS, PageSettings, _restore_handler, build_page, import_gradio
+from perceive_ir.cli.main import main
+from perceive_ir.perceive.perceiver import QualityPerceiver
+
+
+def _quiet(*args, **kwargs):  # stands in for Gradio's progress tracker outside a request
+    return None
+
+
+@pytest.fixture(scope="module")
+def handler(tiny_report):
+    folder, saved = tiny_report
+    settings = PageSettings(perceiver=QualityPerceiver.from_pretrained(saved.perceiver), tile=64, device="cpu")
+    return _restore_handler(ModelCatalog.from_sources(demo_report=folder), settings, gr)
+
+
+def test_the_page_has_every_control_and_output(tiny_report):
+    page = build_page(ModelCatalog.from_sources(demo_report=tiny_report[0]))
+    ids = {getattr(block, "elem_id", None) for block in page.blocks.values()}
+    assert {"photo", "bundled", "degradation", "seed", "model", "model-path", "restore", "comparison", "input-tiers",
+            "output-tiers", "summary"} <= ids
+    assert type(page).__name__ == "Blocks"
+
+
+def test_the_handler_returns_the_comparison_the_ratings_and_the_summary(handler):
+    photo = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
+    (degraded, restored), rated_in, rated_out, summary = handler(photo, "noise25", 0, "demo: bare (L1)", "",
+                                                                 progress=_quiet)
+    assert degraded.shape == restored.shape == (70, 90, 3) and restored.dtype == np.uint8
+    assert not np.array_equal(degraded, photo)  # the synthesised noise
+    assert set(rated_in) == set(rated_out) == {"low", "medium", "high"}
+    assert "Restored 90×70 with **demo: bare (L1)** on cpu" in summary and "(in 4 tiles)" in summary
+
+    (as_is, _), *_ = handler(photo, AS_IT_IS, 0, "demo: bare (L1)", "", progress=_quiet)
+    assert np.array_equal(as_is, photo)
+
+
+@pytest.mark.parametrize(
+    ("photo", "path", "match"),
+    [
+        (None, "", "Upload a photograph or pick a bundled one first."),
+        (np.zeros((8, 8, 3), np.uint8), "/no/such/model", "'/no/such/model' is not a model label"),
+    ],
+)
+def test_a_bad_request_is_a_message_for_the_page(handler, photo, path, match):
+    with pytest.raises(gr.Error, match=match):
+        handler(photo, "noise25", 0, "demo: bare (L1)", path, progress=_quiet)
+
+
+def test_a_page_without_a_perceiver_says_how_to_add_one(tiny_report):
+    bare = _restore_handler(ModelCatalog.from_sources(demo_report=tiny_report[0]), PageSettings(device="cpu"), gr)
+    _, rated_in, _, _ = bare(np.zeros((16, 16, 3), np.uint8), "blur", 0, "demo: bare (L1)", "", progress=_quiet)
+    assert rated_in == {"no perceiver: start the page with --perceiver": 1.0}
+
+
+def test_settings_and_catalogs_that_cannot_work_are_refused():
+    with pytest.raises(ValueError, match="`default_degradation` must be one of"):
+        PageSettings(default_degradation="fog")
+    with pytest.raises(ValueError, match="offers no model and takes no path"):
+        build_page(ModelCatalog({}, allow_paths=False))
+
+
+def test_without_gradio_the_command_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # what an environment without the extra sees
+    with pytest.raises(ImportError, match=r"pip install 'perceive-ir\[app\]'"):
+        import_gradio()
+    assert main(["app", "--model", "nafnet-small"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'perceive-ir[app]'" in err and "Traceback" not in err
