@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._validation import check_int
 from ..data.degradations.presets import list_degradations
 from ..perceive.perceiver import QualityPerceiver
 from .model_catalog import ModelCatalog
@@ -63,6 +64,9 @@ class PageSettings:
         device: str | torch.device | None = None,
         default_degradation: str = "noise25",
     ) -> None:
+        check_int(tile, "tile", optional=True)
+        if not isinstance(overlap, int) or overlap < 0 or (tile is not None and overlap >= tile):
+            raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
         if default_degradation not in (AS_IT_IS, *list_degradations()):
             raise ValueError(f"`default_degradation` must be one of {list_degradations()} or AS_IT_IS, "
                              f"got {default_degradation!r}.")
@@ -105,6 +109,15 @@ def _to_array(image: Tensor) -> np.ndarray:
     return (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+def _comparison(result: PhotoResult) -> tuple[np.ndarray, np.ndarray]:
+    """The slider's pair: a super-resolution network's input is enlarged (bicubic) to its output's size."""
+    degraded = result.degraded
+    if degraded.shape != result.restored.shape:
+        degraded = torch.nn.functional.interpolate(degraded[None], size=result.restored.shape[-2:], mode="bicubic",
+                                                   align_corners=False)[0]
+    return _to_array(degraded), _to_array(result.restored)
+
+
 def _bundled_photo(name: str | None) -> np.ndarray | None:
     from ..data.samples import sample_images
 
@@ -142,7 +155,7 @@ def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> 
             raise gr.Error(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
         no_rating = {"no perceiver: start the page with --perceiver": 1.0}
         return (
-            (_to_array(result.degraded), _to_array(result.restored)),
+            _comparison(result),
             result.input_tiers or no_rating,
             result.output_tiers or no_rating,
             result.summary(choice),
@@ -177,7 +190,8 @@ def build_page(catalog: ModelCatalog, settings: PageSettings | None = None) -> g
     settings = settings or PageSettings()
     if not catalog.labels and not catalog.allow_paths:
         raise ValueError("`catalog` offers no model and takes no path: the page would have nothing to restore with.")
-    with gr.Blocks(title="perceive-ir", analytics_enabled=False) as page:
+    # the images of each request are files in Gradio's cache: those older than an hour go, hourly
+    with gr.Blocks(title="perceive-ir", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown(_INTRO)
         with gr.Row():
             with gr.Column(scale=1):
@@ -221,13 +235,19 @@ def launch_page(
             reads local files) to this machine. ``0.0.0.0`` serves the network.
         port: Port; ``None``: Gradio's (7860, or the next free one).
         open_browser: Open the page in the default browser.
-        block: Serve until interrupted; ``False`` returns at once (the server runs in a thread;
-            stop it with ``page.close()``).
+        block: Serve until interrupted (Ctrl+C), then return. ``False`` returns at once with the
+            server running in a thread: announce the address, then ``page.block_thread()`` to wait,
+            or ``page.close()`` to stop it.
+
+    Raises:
+        OSError: the port is taken.
     """
     gr = import_gradio()
     # system fonts: the default theme would fetch its fonts from the internet
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
-    _, url, _ = page.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=not block,
-                            share=False, theme=theme, footer_links=["gradio"], quiet=not block)
+    _, url, _ = page.launch(server_name=host, server_port=port, inbrowser=open_browser, prevent_thread_lock=True,
+                            share=False, theme=theme, footer_links=["gradio"], quiet=True)
+    if block:
+        page.block_thread()
     return str(url)

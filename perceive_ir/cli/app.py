@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     page = build_page(catalog, settings)
     print(f"perceive-ir app: models {', '.join(catalog.labels)}; perceiver "
           f"{perceiver_source or 'none (pass --perceiver to rate images)'}; on {device}.", file=sys.stderr)
-    print(f"Serving on http://{args.host}:{args.port} (Ctrl+C to stop).", file=sys.stderr)
-    launch_page(page, host=args.host, port=args.port, open_browser=args.open)
+    url = launch_page(page, host=args.host, port=args.port, open_browser=args.open, block=False)
+    print(f"Serving on {url} (Ctrl+C to stop).", file=sys.stderr, flush=True)
+    page.block_thread()  # until Ctrl+C, then the server closes
     return 0

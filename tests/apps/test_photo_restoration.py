@@ -71,3 +71,9 @@ def test_bad_requests_name_what_was_wrong(wrapped, kwargs, error, match):
     args = {"photo": torch.rand(3, 16, 16), **kwargs}
     with pytest.raises(error, match=match):
         restore_photo(args.pop("photo"), wrapped, **args)
+
+
+def test_the_progress_bar_counts_the_tiles(wrapped, capsys):
+    result = restore_photo(torch.rand(3, 100, 150), wrapped, tile=64, overlap=16, progress=True)
+    err = capsys.readouterr().err  # tqdm's bar, which the web page follows (gr.Progress(track_tqdm=True))
+    assert result.tiles > 1 and f"{result.tiles}/{result.tiles}" in err and "tiles" in err

@@ -5,10 +5,21 @@ import sys
 import gradio as gr
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from perceive_ir.apps.model_catalog import ModelCatalog
-from perceive_ir.apps.web_page import AS_IT_IS, PageSettings, _restore_handler, build_page, import_gradio
+from perceive_ir.apps.photo_restoration import restore_photo
+from perceive_ir.apps.web_page import (
+    AS_IT_IS,
+    PageSettings,
+    _comparison,
+    _restore_handler,
+    build_page,
+    import_gradio,
+)
 from perceive_ir.cli.main import main
+from perceive_ir.models import LoadedModel
 from perceive_ir.perceive.perceiver import QualityPerceiver
 
 
@@ -62,9 +73,24 @@ def test_a_page_without_a_perceiver_says_how_to_add_one(tiny_report):
     assert rated_in == {"no perceiver: start the page with --perceiver": 1.0}
 
 
+def test_a_super_resolution_input_is_enlarged_to_slide_over_its_output():
+    x2 = LoadedModel(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2)), 1, "x2")
+    smooth = torch.linspace(0, 1, 30).expand(3, 20, 30) * torch.linspace(0.5, 1, 20)[:, None]
+    result = restore_photo(smooth, x2)
+    shown_in, shown_out = _comparison(result)
+    assert shown_in.shape == shown_out.shape == (40, 60, 3)
+    small = torch.from_numpy(shown_in).permute(2, 0, 1).float()[None]
+    back = torch.nn.functional.avg_pool2d(small, 2)[0] / 255  # the enlarged input still shows the input
+    assert (back - result.degraded).abs().mean() < 0.01
+
+
 def test_settings_and_catalogs_that_cannot_work_are_refused():
     with pytest.raises(ValueError, match="`default_degradation` must be one of"):
         PageSettings(default_degradation="fog")
+    with pytest.raises(ValueError, match=r"`overlap` must be an int in \[0, tile=64\)"):
+        PageSettings(tile=64, overlap=64)
+    with pytest.raises(ValueError, match="`tile` must be"):
+        PageSettings(tile=0)
     with pytest.raises(ValueError, match="offers no model and takes no path"):
         build_page(ModelCatalog({}, allow_paths=False))
 
