@@ -22,6 +22,8 @@ from perceive_ir.cli.main import main
 from perceive_ir.models import LoadedModel
 from perceive_ir.perceive.perceiver import QualityPerceiver
 
+from .._official_files import clip_args
+
 
 def _quiet(*args, **kwargs):  # stands in for Gradio's progress tracker outside a request
     return None
@@ -102,3 +104,45 @@ def test_without_gradio_the_command_says_how_to_install_it(monkeypatch, capsys):
     assert main(["app", "--model", "nafnet-small"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'perceive-ir[app]'" in err and "Traceback" not in err
+
+
+def test_the_authors_weights_serve_on_the_page(official_ref, tmp_path, monkeypatch, capsys):
+    """``perceive-ir app`` with the authors' restorer (.pth and converted) and prompts; the page restores with them."""
+    from perceive_ir.apps import web_page
+    from perceive_ir.inference import restore
+    from perceive_ir.models import load_official, model_multiple
+
+    restorer, prompts = official_ref / "restorer", official_ref / "perceiver"
+    pth, dinov2 = restorer / "perceiveIR_500000.pth", restorer / "dinov2_tiny"
+    converted = tmp_path / "converted"
+    assert main(["convert-official", str(pth), str(converted), "--semantic-encoder", str(dinov2)]) == 0
+    (tmp_path / "empty-report").mkdir()
+    built = {}
+
+    def serve(page, **kwargs):  # stands in for the server: keep the page, do not block
+        built.update(page=page, **kwargs)
+        return "http://127.0.0.1:0/"
+
+    monkeypatch.setattr(web_page, "launch_page", serve)
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
+    code = main(["app", "--demo-report", str(tmp_path / "empty-report"), "--model", str(converted), "--model", str(pth),
+                 "--semantic-encoder", str(dinov2), "--perceiver", str(prompts / "quality_prompts_100000.pth"),
+                 "--clip-model", str(prompts / "ref-clip-tiny.json"),
+                 "--clip-pretrained", str(prompts / "clip_openai_tiny.safetensors"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"models {tmp_path.name}/converted, restorer/perceiveIR_500000.pth; perceiver" in err
+    assert built["host"] == "127.0.0.1" and built["block"] is False
+
+    catalog = ModelCatalog.from_sources([str(converted), str(pth)], semantic_encoder=str(dinov2))
+    perceiver = QualityPerceiver.from_official(prompts / "quality_prompts_100000.pth", **clip_args(official_ref))
+    handler = _restore_handler(catalog, PageSettings(perceiver=perceiver, tile=None, device="cpu"), gr)
+    photo = (np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)
+    authors = load_official(pth, semantic_encoder=str(dinov2))
+    for label in catalog.labels:
+        (degraded, restored), _, rated_out, summary = handler(photo, AS_IT_IS, 0, label, "", progress=_quiet)
+        expected = restore(authors, torch.from_numpy(photo).permute(2, 0, 1).float() / 255,
+                           multiple=model_multiple(authors)).clamp(0, 1)
+        expected = (expected * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        assert np.abs(restored.astype(int) - expected).max() <= 1 and set(rated_out) == {"low", "medium", "high"}
+        assert f"with **{label}**" in summary
