@@ -26,6 +26,7 @@ __all__ = [
     "check_image",
     "check_int",
     "check_same_shape",
+    "module_device",
     "module_dtype",
     "to_input_dtype",
     "to_module_dtype",
@@ -221,6 +222,18 @@ def module_dtype(module: nn.Module) -> torch.dtype | None:
     for tensor in itertools.chain(module.parameters(), module.buffers()):  # lazily: usually the first one
         if tensor.is_floating_point():
             return tensor.dtype
+    return None
+
+
+def module_device(module: nn.Module) -> torch.device | None:
+    """The device ``module`` lives on: that of its first parameter or buffer (``None`` for a module without any).
+
+    Example:
+        >>> module_device(nn.Linear(2, 2)), module_device(nn.ReLU())
+        (device(type='cpu'), None)
+    """
+    for tensor in itertools.chain(module.parameters(), module.buffers()):  # lazily: the first one tells
+        return tensor.device
     return None
 
 

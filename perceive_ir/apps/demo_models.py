@@ -17,11 +17,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from .._atomic import atomic_write_bytes
-from ..models.checkpoint import save_restoration_model
+from ..models.checkpoint import save_network_weights, save_restoration_model
 from ..perceive.perceiver import QualityPerceiver
 from ..retrofit.wrap import WrappedBackbone
 
@@ -67,12 +65,10 @@ def save_demo_models(
     """
     out = Path(out)
     bare_path, wrapped_path = (out / path for path in DEMO_MODEL_PATHS.values())
-    bare_path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in bare.state_dict().items()}
-    atomic_write_bytes(bare_path, safetensors_bytes(state, metadata={"format": "pt", "class": type(bare).__name__}))
+    save_network_weights(bare, bare_path)
     save_restoration_model(wrapped, wrapped_path)
     perceiver.save_pretrained(out / DEMO_PERCEIVER_PATH)
-    return read_demo_models(out)
+    return DemoModels(dict(zip(DEMO_MODEL_PATHS, (bare_path, wrapped_path), strict=True)), out / DEMO_PERCEIVER_PATH)
 
 
 def read_demo_models(report: str | os.PathLike[str]) -> DemoModels:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .._validation import check_image, check_int
+from .._validation import check_image, check_int, module_device
 from ..data.degradations.presets import get_degradation, list_degradations
 from ..inference.restore import restore
 from ..inference.tiling import count_tiles
@@ -124,17 +124,14 @@ def restore_photo(
     clean = photo.float()
     degraded = clean if degradation is None else get_degradation(degradation)(clean, seed=seed)
     multiple = model.multiple
-    side = None if tile is None else math.ceil(tile / multiple) * multiple
-    h, w = degraded.shape[-2:]
-    if side is not None and max(h, w) <= side:
-        side = None  # small enough to restore whole
-    tiles = 1 if side is None else count_tiles(h, w, tile=side, overlap=overlap, multiple=multiple)
+    side = None if tile is None else math.ceil(tile / multiple) * multiple  # restore() needs a multiple
+    tiles = 1 if side is None else count_tiles(*degraded.shape[-2:], tile=side, overlap=overlap, multiple=multiple)
 
     start = time.perf_counter()
     restored = restore(model.module, degraded, tile=side, overlap=overlap, device=device, multiple=multiple,
                        progress=progress).clamp(0, 1)
     seconds = time.perf_counter() - start
-    where = str(device) if device is not None else str(_device_of(model) or "cpu")
+    where = str(device) if device is not None else str(module_device(model.module) or "cpu")
 
     input_tiers = output_tiers = None
     if perceiver is not None:
@@ -147,16 +144,9 @@ def restore_photo(
                        psnr_input, psnr_restored)
 
 
-def _device_of(model: LoadedModel) -> torch.device | None:
-    for t in (*model.module.parameters(), *model.module.buffers()):
-        return t.device
-    return None
-
-
 @torch.inference_mode()
 def _rate(perceiver: QualityPerceiver, image: Tensor) -> dict[str, float]:
-    probe = next((t for t in (*perceiver.parameters(), *perceiver.buffers())), None)
-    batch = image[None].to(probe.device if probe is not None else image.device)
+    batch = image[None].to(module_device(perceiver) or image.device)
     probabilities = perceiver.eval().probabilities(batch)[0]
     return {tier: float(p) for tier, p in zip(perceiver.tiers, probabilities, strict=True)}
 

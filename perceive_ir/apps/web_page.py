@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from .._validation import check_int
 from ..data.degradations.presets import list_degradations
+from ..data.io import array_to_image, image_to_array
 from ..perceive.perceiver import QualityPerceiver
 from .model_catalog import ModelCatalog
 from .photo_restoration import PhotoResult, restore_photo
@@ -96,26 +96,13 @@ def import_gradio() -> Any:
     return gradio
 
 
-def _to_tensor(array: np.ndarray) -> Tensor:
-    """An ``H×W×3`` uint8 (or float in [0, 1]) array from the page as a ``3×H×W`` float tensor."""
-    image = torch.from_numpy(np.ascontiguousarray(array))
-    if image.ndim == 2:
-        image = image[..., None].expand(-1, -1, 3)
-    image = image[..., :3].permute(2, 0, 1)
-    return image.float() / 255 if not image.is_floating_point() else image.float().clamp(0, 1)
-
-
-def _to_array(image: Tensor) -> np.ndarray:
-    return (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
 def _comparison(result: PhotoResult) -> tuple[np.ndarray, np.ndarray]:
     """The slider's pair: a super-resolution network's input is enlarged (bicubic) to its output's size."""
     degraded = result.degraded
     if degraded.shape != result.restored.shape:
         degraded = torch.nn.functional.interpolate(degraded[None], size=result.restored.shape[-2:], mode="bicubic",
                                                    align_corners=False)[0]
-    return _to_array(degraded), _to_array(result.restored)
+    return image_to_array(degraded), image_to_array(result.restored)
 
 
 def _bundled_photo(name: str | None) -> np.ndarray | None:
@@ -123,7 +110,7 @@ def _bundled_photo(name: str | None) -> np.ndarray | None:
 
     if not name:
         return None
-    return _to_array(sample_images([name])[name])
+    return image_to_array(sample_images([name])[name])
 
 
 def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> Callable[..., Any]:
@@ -147,7 +134,7 @@ def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> 
             model = catalog.load(choice)
             progress(0.1, desc="restoring")
             result: PhotoResult = restore_photo(
-                _to_tensor(photo), model, degradation=None if degradation == AS_IT_IS else degradation,
+                array_to_image(photo), model, degradation=None if degradation == AS_IT_IS else degradation,
                 seed=int(seed or 0), perceiver=settings.perceiver, tile=settings.tile, overlap=settings.overlap,
                 device=settings.device, progress=True,
             )

@@ -13,7 +13,15 @@ from torch import Tensor
 from .._atomic import atomic_write
 from .._validation import check_image
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageReadError", "read_image", "save_png", "list_images"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageReadError",
+    "array_to_image",
+    "image_to_array",
+    "list_images",
+    "read_image",
+    "save_png",
+]
 
 #: File extensions treated as images when scanning folders (lower case).
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -21,6 +29,28 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".
 
 class ImageReadError(OSError):
     """An image file exists but cannot be decoded (truncated, corrupt, not an image)."""
+
+
+def image_to_array(image: Tensor) -> np.ndarray:
+    """A ``3×H×W`` float image in ``[0, 1]`` as an ``H×W×3`` uint8 array (clamped, rounded), as image files hold it.
+
+    Example:
+        >>> import torch
+        >>> image_to_array(torch.full((3, 1, 2), 0.5))[0, 0].tolist()
+        [128, 128, 128]
+    """
+    return (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def array_to_image(array: np.ndarray) -> Tensor:
+    """An ``H×W×3`` uint8 array as a ``3×H×W`` float image in ``[0, 1]`` (the inverse of :func:`image_to_array`).
+
+    Example:
+        >>> import numpy as np
+        >>> array_to_image(np.full((1, 2, 3), 255, np.uint8)).shape
+        torch.Size([3, 1, 2])
+    """
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float() / 255.0
 
 
 def read_image(path: str | os.PathLike[str]) -> Tensor:
@@ -47,7 +77,7 @@ def read_image(path: str | os.PathLike[str]) -> Tensor:
             arr = np.asarray(rgb, dtype=np.uint8).copy()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"Cannot read image {path}: {exc}") from exc
-    return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
+    return array_to_image(arr)
 
 
 def save_png(image: Tensor, path: str | os.PathLike[str]) -> None:
@@ -66,7 +96,7 @@ def save_png(image: Tensor, path: str | os.PathLike[str]) -> None:
         raise ValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arr = (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    arr = image_to_array(image)
     atomic_write(path, lambda f: Image.fromarray(arr).save(f, format="PNG"))
 
 

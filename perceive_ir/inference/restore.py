@@ -18,18 +18,12 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_image, check_int
+from .._validation import check_image, check_int, module_device
 from ..models.factory import load_model, model_multiple
 from .outputs import OutputKey, select_image
 from .tiling import tiled_apply
 
 __all__ = ["restore"]
-
-
-def _device_of(model: nn.Module) -> torch.device | None:
-    for t in (*model.parameters(), *model.buffers()):
-        return t.device
-    return None
 
 
 def _resolve_device(model: nn.Module, device: str | torch.device | None, image: Tensor) -> torch.device:
@@ -38,7 +32,7 @@ def _resolve_device(model: nn.Module, device: str | torch.device | None, image: 
             return torch.device(device)
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"`device` must name a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}.") from err
-    return _device_of(model) or image.device
+    return module_device(model) or image.device
 
 
 def restore(

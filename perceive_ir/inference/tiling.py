@@ -57,6 +57,15 @@ def _starts(size: int, tile: int, stride: int) -> list[int]:
     return starts
 
 
+def _check_tiling(tile: int, overlap: int, multiple: int) -> None:
+    check_int(multiple, "multiple")
+    check_int(tile, "tile")
+    if tile % multiple:
+        raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
+    if not isinstance(overlap, int) or not 0 <= overlap < tile:
+        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+
+
 def _grid(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
     """One axis of the tiling: the tile's side on it and where the tiles start (padded coordinates)."""
     side = min(tile, math.ceil(size / multiple) * multiple)
@@ -86,12 +95,9 @@ def count_tiles(height: int, width: int, *, tile: int, overlap: int = 32, multip
         >>> count_tiles(30, 30, tile=64)
         1
     """
-    for value, name in ((height, "height"), (width, "width"), (tile, "tile"), (multiple, "multiple")):
-        check_int(value, name)
-    if tile % multiple:
-        raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
-    if not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+    check_int(height, "height")
+    check_int(width, "width")
+    _check_tiling(tile, overlap, multiple)
     if height <= tile and width <= tile:
         return 1
     return len(_grid(height, tile, overlap, multiple)[1]) * len(_grid(width, tile, overlap, multiple)[1])
@@ -174,12 +180,7 @@ def tiled_apply(
     if not image.is_floating_point():  # the tiles are blended with float weights
         raise TypeError(f"`image` must be a floating-point tensor, got dtype {image.dtype}; "
                         "convert 8-bit images with `image.float() / 255`.")
-    check_int(multiple, "multiple")
-    check_int(tile, "tile")
-    if tile % multiple:
-        raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
-    if not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+    _check_tiling(tile, overlap, multiple)
 
     check_int(scale, "scale", optional=True)
 

@@ -23,10 +23,33 @@ from ..hub import CONFIG_NAME, PretrainedNotFoundError
 from ..retrofit.wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
 
-__all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_restoration_model"]
+__all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_network_weights", "save_restoration_model"]
 
 #: The backbone's weights, next to ``config.json`` and ``model.safetensors``.
 BACKBONE_WEIGHTS_NAME = "backbone.safetensors"
+
+
+def save_network_weights(network: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Write ``network``'s state dict to a ``.safetensors`` file, atomically (spandrel reads it back).
+
+    Args:
+        network: Any network; its class name is stored in the file's metadata.
+        path: The file to write (its folder is created if needed).
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> from torch import nn
+        >>> save_network_weights(nn.Conv2d(3, 3, 3), tempfile.mkdtemp() + "/conv.safetensors").suffix
+        '.safetensors'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in network.state_dict().items()}
+    atomic_write_bytes(path, safetensors_bytes(state, metadata={"format": "pt", "class": type(network).__name__}))
+    return path
 
 
 def save_restoration_model(model: WrappedBackbone, folder: str | os.PathLike[str]) -> Path:
@@ -54,9 +77,7 @@ def save_restoration_model(model: WrappedBackbone, folder: str | os.PathLike[str
     if not isinstance(model, WrappedBackbone):
         raise TypeError(f"`model` must be a WrappedBackbone, got {type(model).__name__}.")
     folder = model.save_pretrained(folder)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.backbone.state_dict().items()}
-    data = safetensors_bytes(state, metadata={"format": "pt", "class": type(model.backbone).__name__})
-    atomic_write_bytes(folder / BACKBONE_WEIGHTS_NAME, data)
+    save_network_weights(model.backbone, folder / BACKBONE_WEIGHTS_NAME)
     return folder
 
 

@@ -21,7 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
+from .._validation import (
+    check_embedding,
+    check_image,
+    check_int,
+    module_device,
+    to_input_dtype,
+    to_module_dtype,
+)
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
@@ -134,12 +141,6 @@ def _build_input_adapter(spec: dict[str, Any] | None, given: InputAdapter | None
         f"The model was saved with the input adapter {spec['class']}, which is not rebuilt from files: pass it "
         "again as `input_adapter=`."
     )
-
-
-def _device_of(net: nn.Module) -> torch.device:
-    for t in (*net.parameters(), *net.buffers()):
-        return t.device
-    return torch.device("cpu")
 
 
 class WrappedBackbone(nn.Module, HubMixin):
@@ -282,7 +283,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             image_size=image_size,
             encoder_revision=encoder_revision,
         )
-        self.adapter = _Adapter(sources, semantic).to(_device_of(backbone))
+        self.adapter = _Adapter(sources, semantic).to(module_device(backbone) or torch.device("cpu"))
 
     @staticmethod
     def _build_sources(condition: object, cond_dim: int) -> list[nn.Module]:

@@ -10,6 +10,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..._validation import check_int
+from ..io import image_to_array
 from .base import Degradation, check_severity
 
 __all__ = ["JPEG"]
@@ -43,13 +44,12 @@ class JPEG(Degradation):
         """Encode each image as an 8-bit JPEG at ``quality`` with Pillow and decode it back."""
         out = []
         for img in images:
-            arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
             buf = io.BytesIO()
-            Image.fromarray(arr).save(buf, format="JPEG", quality=self.quality)
+            Image.fromarray(image_to_array(img)).save(buf, format="JPEG", quality=self.quality)
             buf.seek(0)
             with Image.open(buf) as decoded:
                 back = np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
-            out.append(torch.from_numpy(back).permute(2, 0, 1))
+            out.append(torch.from_numpy(back).permute(2, 0, 1))  # uint8: divided in the images' own dtype
         return torch.stack(out).to(images.device, images.dtype) / 255.0
 
     @classmethod
