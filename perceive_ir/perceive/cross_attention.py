@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .._validation import check_int, to_input_dtype, to_module_dtype
 
-__all__ = ["ChannelCrossAttention", "default_num_heads"]
+__all__ = ["ChannelCrossAttention", "channel_attention", "default_num_heads"]
 
 
 def default_num_heads(channels: int, min_head_dim: int = 32) -> int:
@@ -34,6 +34,32 @@ def default_num_heads(channels: int, min_head_dim: int = 32) -> int:
         if channels % heads == 0 and channels // heads >= min_head_dim:
             return heads
     return 1
+
+
+def channel_attention(q: Tensor, k: Tensor, v: Tensor, heads: int, temperature: Tensor) -> Tensor:
+    """Restormer's transposed attention: a ``(C/h × C/h)`` map per head from L2-normalised pixel vectors.
+
+    Args:
+        q: ``(B, C, H, W)`` queries.
+        k: ``(B, C, H, W)`` keys.
+        v: ``(B, C, H, W)`` values.
+        heads: Attention heads (dividing ``C``).
+        temperature: ``(heads, 1, 1)`` learnt scales of the attention logits.
+
+    Returns:
+        ``(B, C, H, W)``: the values mixed across channels, head by head.
+
+    Example:
+        >>> import torch
+        >>> x = torch.randn(1, 8, 5, 6)
+        >>> channel_attention(x, x, x, heads=2, temperature=torch.ones(2, 1, 1)).shape
+        torch.Size([1, 8, 5, 6])
+    """
+    height, width = v.shape[-2:]
+    q, k, v = (rearrange(t, "b (h c) y x -> b h c (y x)", h=heads) for t in (q, k, v))
+    q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+    attention = (q @ k.transpose(-2, -1) * temperature).softmax(dim=-1)
+    return rearrange(attention @ v, "b h c (y x) -> b (h c) y x", y=height, x=width)
 
 
 class ChannelCrossAttention(nn.Module):
@@ -96,14 +122,7 @@ class ChannelCrossAttention(nn.Module):
                 f"and {tuple(x.shape)}."
             )
         in_dtype, y, x = y.dtype, to_module_dtype(y, self), to_module_dtype(x, self)
-        height, width = y.shape[-2:]
-        q = rearrange(self.q(y), "b (h c) y x -> b h c (y x)", h=self.num_heads)
-        k, v = (
-            rearrange(t, "b (h c) y x -> b h c (y x)", h=self.num_heads) for t in self.kv(x).chunk(2, dim=1)
-        )
-        q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
-        attn = (q @ k.transpose(-2, -1) * self.temperature).softmax(dim=-1)
-        out = rearrange(attn @ v, "b h c (y x) -> b (h c) y x", y=height, x=width)
+        out = channel_attention(self.q(y), *self.kv(x).chunk(2, dim=1), self.num_heads, self.temperature)
         return to_input_dtype(y + self.proj_out(out), in_dtype)
 
     def extra_repr(self) -> str:

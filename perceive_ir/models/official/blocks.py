@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import Tensor, nn
+
+from ...perceive.cross_attention import channel_attention
+from ...perceive.film import film
 
 __all__ = [
     "ChannelLayerNorm",
@@ -66,15 +68,6 @@ class ChannelLayerNorm(nn.Module):
         return y.permute(0, 3, 1, 2)
 
 
-def _channel_attention(q: Tensor, k: Tensor, v: Tensor, heads: int, temperature: Tensor) -> Tensor:
-    """Transposed attention: a ``(C/h × C/h)`` map per head from L2-normalised pixel vectors."""
-    height, width = v.shape[-2:]
-    q, k, v = (rearrange(t, "b (h c) x y -> b h c (x y)", h=heads) for t in (q, k, v))
-    q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
-    attention = (q @ k.transpose(-2, -1) * temperature).softmax(dim=-1)
-    return rearrange(attention @ v, "b h c (x y) -> b (h c) x y", x=height, y=width)
-
-
 def _pointwise_then_depthwise(channels_in: int, channels_out: int) -> list[nn.Module]:
     """A 1×1 projection followed by a 3×3 depthwise conv: how Restormer makes queries, keys and values."""
     return [
@@ -96,7 +89,7 @@ class _ChannelAttention(nn.Module):
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         """Channel attention of ``q`` over ``k``/``v``, projected."""
-        return self.project(_channel_attention(q, k, v, self.heads, self.temperature))
+        return self.project(channel_attention(q, k, v, self.heads, self.temperature))
 
 
 class ChannelSelfAttention(_ChannelAttention):
@@ -250,4 +243,4 @@ class PromptGuidance(nn.Module):
     def forward(self, x: Tensor, semantic: Tensor, degradation: Tensor) -> Tensor:
         """Modulate ``x`` ``(B, C, H, W)`` with ``(B, semantic_dim)`` and ``(B, degradation_dim)`` vectors."""
         gamma, beta = self.affine(torch.cat((semantic, degradation), dim=-1)).chunk(2, dim=-1)
-        return torch.addcmul(beta[:, :, None, None], x, 1.0 + gamma[:, :, None, None])
+        return film(x, gamma, beta)

@@ -102,12 +102,6 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
         self.decoder2 = GuidedStage(channels[1], heads[1], blocks[1])
         self.decoder1 = GuidedStage(channels[0], heads[0], blocks[0])
 
-    def train(self, mode: bool = True) -> PerceiveIRNet:
-        """Set the mode; the frozen DINOv2 stays in eval mode."""
-        super().train(mode)
-        self.semantic.train(mode)
-        return self
-
     def compute_guidance(self, image: Tensor) -> PerceiveIRGuidance:
         """CFE embedding and DINOv2 CLS tokens of whole images ``(B, 3, H, W)`` in ``[0, 1]``."""
         check_image(image, "image", min_size=2)
