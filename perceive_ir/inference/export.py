@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._atomic import atomic_write_bytes
+from .._atomic import atomic_write
 from .._validation import check_int
 from ..models.factory import load_model, model_multiple
 
@@ -127,7 +127,9 @@ def export_onnx(
         (1, 3, 40, 56)
     """
     if isinstance(model, (str, os.PathLike)):
-        model = load_model(model).module
+        loaded = load_model(model)
+        model = loaded.module
+        multiple = loaded.multiple if multiple is None else multiple  # as restore() takes it
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be an nn.Module or a model source (str / path), got {type(model).__name__}.")
     check_int(multiple, "multiple", optional=True)
@@ -139,8 +141,6 @@ def export_onnx(
         raise ImportError('export_onnx needs onnx: pip install "perceive-ir[export]".') from err
     multiple = multiple or model_multiple(model)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tracing")
     example = _example(multiple, torch.Generator().manual_seed(0))
     was_training = model.training
     model.eval()
@@ -154,16 +154,14 @@ def export_onnx(
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.")
             warnings.filterwarnings("ignore", message=r".*legacy TorchScript-based ONNX", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=r".*torch\.jit\.script. is deprecated", category=FutureWarning)
-            torch.onnx.export(
-                model, (example,), str(tmp), dynamo=False, opset_version=opset,
+            atomic_write(out, lambda file: torch.onnx.export(
+                model, (example,), file, dynamo=False, opset_version=opset,
                 input_names=["degraded"], output_names=["restored"],
                 dynamic_axes={"degraded": {0: "batch", 2: "height", 3: "width"},
                               "restored": {0: "batch", 2: "height", 3: "width"}},
-            )
-        atomic_write_bytes(out, tmp.read_bytes())
+            ))
     finally:
         torch.onnx.unregister_custom_op_symbolic(_AA_BILINEAR, opset)
         torch.onnx.unregister_custom_op_symbolic(_AA_BICUBIC, opset)
-        tmp.unlink(missing_ok=True)
         model.train(was_training)
     return out

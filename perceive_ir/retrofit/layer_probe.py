@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_int
+from .._validation import check_int, module_device, module_dtype
 
 __all__ = ["ModuleRecord", "ProbeResult", "probe_backbone", "select_guidance_layers", "resolve_layers"]
 
@@ -156,13 +156,6 @@ def _tensor_shapes(out: object) -> list[tuple[int, ...]]:
     return []
 
 
-def _reference(net: nn.Module) -> Tensor:
-    for t in (*net.parameters(), *net.buffers()):
-        if t.is_floating_point():
-            return t
-    return torch.empty(0)
-
-
 InputAdapter = Callable[[Tensor], Tensor]
 
 
@@ -187,9 +180,9 @@ def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | No
 
         return hook
 
-    ref = _reference(net)
     generator = torch.Generator().manual_seed(0)
-    probe = torch.rand(batch, 3, size, size, generator=generator).to(device=ref.device, dtype=ref.dtype)
+    probe = torch.rand(batch, 3, size, size, generator=generator).to(
+        device=module_device(net) or torch.device("cpu"), dtype=module_dtype(net) or torch.float32)
     modes = {m: m.training for m in net.modules()}
     try:
         for name, module in net.named_modules():
