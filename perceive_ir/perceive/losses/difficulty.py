@@ -278,7 +278,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
                 outputs = [(-1, psnr(model(degraded)), None)]
                 for k, proxy in enumerate(proxy_list):
                     mask = proxy.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
-                    outputs.append((k, psnr(proxy.render(degraded, tasks)), mask))
+                    outputs.append((k, psnr(proxy.render(degraded, tasks, mask=mask)), mask))
                 for who, values, mask in outputs:
                     for task in sorted(set(names)):
                         select = torch.tensor([n == task for n in names], device=values.device)

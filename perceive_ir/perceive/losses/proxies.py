@@ -123,17 +123,23 @@ class Proxy(nn.Module):
         return torch.isin(tasks, torch.tensor(self.tasks, device=tasks.device))
 
     @torch.no_grad()
-    def render(self, degraded: Tensor, tasks: Tensor | None = None) -> Tensor:
+    def render(self, degraded: Tensor, tasks: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
         """The proxy's restorations (clamped to ``[0, 1]``) of the valid samples; the others keep ``degraded``.
 
         The samples the proxy is not valid for are masked out of the loss later; they are
         returned unchanged so the batch keeps its shape.
 
+        Args:
+            degraded: ``(B, 3, H, W)`` images.
+            tasks: ``(B,)`` task ids (see :meth:`valid_mask`).
+            mask: ``valid_mask(tasks, B)`` when the caller has already computed it (it is not
+                computed again); ``None``: computed here.
+
         Raises:
             TypeError: the restorer does not return a tensor.
             ValueError: it returns another shape.
         """
-        mask = self.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
+        mask = (self.valid_mask(tasks, degraded.shape[0]) if mask is None else mask).to(degraded.device)
         if bool(mask.all()):
             out = self.restorer(degraded)
         else:

@@ -268,7 +268,8 @@ class QualityAwareLoss(nn.Module):
             if isinstance(item, Tensor):
                 out, mask = item, None
             elif isinstance(item, Proxy):
-                out, mask = item.render(degraded, tasks), item.valid_mask(tasks, degraded.shape[0])
+                mask = item.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
+                out = item.render(degraded, tasks, mask=mask)
             elif callable(item):  # a bare restorer of this call: valid for every task, run as it is
                 with torch.no_grad():
                     out, mask = item(degraded), None
@@ -283,8 +284,8 @@ class QualityAwareLoss(nn.Module):
             masks.append(mask)
         if all(m is None for m in masks):
             return tensors, None
-        ones = torch.ones(degraded.shape[0], dtype=torch.bool)
-        return tensors, torch.stack([(ones if m is None else m).to(ones.device) for m in masks], dim=1)
+        ones = torch.ones(degraded.shape[0], dtype=torch.bool, device=degraded.device)
+        return tensors, torch.stack([ones if m is None else m for m in masks], dim=1)
 
     def forward(
         self,
