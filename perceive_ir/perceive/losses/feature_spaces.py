@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..._files import read_safetensors, safe_torch_load
+
 if TYPE_CHECKING:
     from ..perceiver import QualityPerceiver
 
@@ -142,13 +144,13 @@ def _missing_weights(reason: str) -> VGG16WeightsNotFoundError:
 
 
 def _read_state(path: Path) -> dict[str, Tensor]:
+    """The state dict in a local VGG-16 weights file, read by the library's safe loaders."""
     if not path.is_file():
         raise _missing_weights(f"{path} does not exist")
+    what = f"a VGG-16 state dict ({VGG16_FILE})"
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+        return read_safetensors(path, what)
+    state = safe_torch_load(path, what)
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
     return state
