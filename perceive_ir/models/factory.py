@@ -24,12 +24,13 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 from torch import nn
 
+from .._official_format import load_official_checkpoint
 from .._registry import Registry
 from ..hub import CONFIG_NAME
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .checkpoint import load_restoration_model
-from .official import MediumRestorer, PerceiveIRNet, load_official
-from .official.checkpoint import official_kind_of_file
+from .official import MediumRestorer, PerceiveIRNet
+from .official.checkpoint import detect_official_kind, read_official_mapping
 from .official.unet import RestormerUNet
 from .user_network import load_user_descriptor, rgb_network
 
@@ -273,9 +274,10 @@ def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedMode
     if Path(path).suffix.lower() not in (".pth", ".pt", ".ckpt", ".tar"):
         return None
     try:
-        kind = official_kind_of_file(path)
+        mapping = load_official_checkpoint(path, "a Perceive-IR authors' checkpoint")
     except ValueError:  # not a weights-only torch dict: let spandrel say what it is
         return None
+    kind = detect_official_kind(mapping)
     if kind is None:
         return None
     if kind == "prompts":
@@ -283,7 +285,7 @@ def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedMode
             f"{path} is the authors' stage-1 prompt checkpoint (a quality perceiver, not a restorer): use it with "
             "`perceive-ir score --perceiver` after `perceive-ir convert-official`, or QualityPerceiver.from_official."
         )
-    net = load_official(path, kind=kind, **kwargs)
+    net = read_official_mapping(mapping, str(Path(path)), kind=kind, **kwargs).module
     return LoadedModel(net, model_multiple(net), f"authors' {type(net).__name__} from {path}")
 
 

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .clip_loading import load_clip
-from .official_prompts import OfficialCheckpointError, load_official_prompts
+from .official_prompts import OfficialCheckpointError, OfficialPrompts, load_official_prompts
 from .prompts import DEFAULT_TIER_WORDS, PROMPT_STYLES, TIERS, TierPrompts
 
 __all__ = ["QualityPerceiver"]
@@ -284,7 +284,51 @@ class QualityPerceiver(nn.Module, HubMixin):
             ...         print("refused:", "truncated or not a torch.save file" in str(err))
             refused: True
         """
-        prompts = load_official_prompts(path)
+        return cls.from_official_prompts(
+            load_official_prompts(path), clip_model=clip_model, clip_pretrained=clip_pretrained
+        )
+
+    @classmethod
+    def from_official_prompts(
+        cls,
+        prompts: OfficialPrompts,
+        clip_model: str | dict[str, Any] = "ViT-B-32",
+        clip_pretrained: str | None = "openai",
+    ) -> QualityPerceiver:
+        """Build a perceiver from the authors' prompts already read (see :meth:`from_official`).
+
+        For a caller that has loaded the checkpoint dict once already
+        (:func:`~perceive_ir.perceive.official_prompts.official_prompts_from_mapping`), so the
+        file is not read again.
+
+        Args:
+            prompts: The checked prompt tensors and facts.
+            clip_model: The CLIP the prompts were trained with (the authors': OpenAI ViT-B/32).
+            clip_pretrained: Its weights (``"openai"``), or a local state-dict file with a
+                config-dict ``clip_model``.
+
+        Returns:
+            The perceiver, frozen and in eval mode.
+
+        Raises:
+            OfficialCheckpointError: the prompts do not fit ``clip_model`` (token width or
+                context length).
+
+        Example:
+            >>> import torch
+            >>> from perceive_ir.perceive.official_prompts import official_prompts_from_mapping
+            >>> clip = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32,
+            ...         "head_width": 16, "patch_size": 16}, "text_cfg": {"context_length": 20, "vocab_size": 49408,
+            ...         "width": 32, "heads": 2, "layers": 1}}
+            >>> tokens = torch.zeros(3, 20, dtype=torch.long)
+            >>> tokens[:, 17] = 49407
+            >>> learner = {"context": torch.zeros(3, 16, 32), "token_prefix": torch.zeros(3, 1, 32),
+            ...            "token_suffix": torch.zeros(3, 3, 32), "tokenized_prompts": tokens}
+            >>> prompts = official_prompts_from_mapping({"prompt_learner": learner})
+            >>> perceiver = QualityPerceiver.from_official_prompts(prompts, clip_model=clip, clip_pretrained=None)
+            >>> torch.equal(perceiver.prompts.ctx, prompts.context), perceiver.training
+            (True, False)
+        """
         perceiver = cls(
             clip_model=clip_model,
             clip_pretrained=clip_pretrained,

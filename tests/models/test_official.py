@@ -20,7 +20,7 @@ from perceive_ir.models.official import (
 )
 from perceive_ir.models.official.checkpoint import read_official
 
-from .._official_files import malicious_checkpoint, one_line_error, reference_tensors, truncated_copy
+from .._official_files import clip_args, malicious_checkpoint, one_line_error, reference_tensors, truncated_copy
 
 TOL = 1e-5
 TINY = {"dim": 8, "blocks": (1, 1, 1, 1), "heads": (1, 1, 1, 1), "refinement_blocks": 1}
@@ -72,6 +72,22 @@ def test_read_official_reports_kind_and_training_facts(restorer_file: Path, dino
     read = read_official(restorer_file, semantic_encoder=dinov2)
     assert read.kind == "restorer"
     assert read.facts == {"iteration": 500000, "tasks": ["denoise", "dehaze", "derain"]}
+
+
+def test_each_load_reads_the_file_once(
+    official_ref: Path, restorer_file: Path, dinov2: str, monkeypatch: pytest.MonkeyPatch
+):
+    real_load, loaded = torch.load, []
+
+    def counting_load(file, *args, **kwargs):
+        if str(file).endswith(".pth"):
+            loaded.append(Path(file).name)
+        return real_load(file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    load_model(restorer_file, semantic_encoder=dinov2)
+    read_official(official_ref / "perceiver" / "quality_prompts_100000.pth", **clip_args(official_ref))
+    assert loaded == ["perceiveIR_500000.pth", "quality_prompts_100000.pth"]
 
 
 def test_converted_restorer_round_trips_and_loads_everywhere(

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from ..._files import check_finite_weights
 from ..._official_format import OfficialCheckpointError, describe_checkpoint, load_official_checkpoint
-from ...perceive.official_prompts import is_official_prompt_checkpoint
+from ...perceive.official_prompts import is_official_prompt_checkpoint, official_prompts_from_mapping
 from ...perceive.perceiver import QualityPerceiver
 from ...perceive.semantic import EncoderSpec
 from .medium import MediumRestorer
@@ -45,6 +45,7 @@ __all__ = [
     "load_official",
     "official_kind_of_file",
     "read_official",
+    "read_official_mapping",
 ]
 
 #: The kinds of authors' file, and what each loads into.
@@ -280,11 +281,57 @@ def read_official(
     clip_pretrained: str | None = "openai",
 ) -> OfficialFile:
     """:func:`load_official`, also returning the file's kind and its training facts (same arguments)."""
-    if kind is not None and kind not in OFFICIAL_KINDS:
-        raise ValueError(f"`kind` must be None or one of {sorted(OFFICIAL_KINDS)}, got {kind!r}.")
-    source = str(Path(path))
+    _check_kind(kind)
+    mapping = load_official_checkpoint(path, OFFICIAL_KINDS[kind] if kind is not None else _ANY)
+    return read_official_mapping(
+        mapping,
+        str(Path(path)),
+        kind=kind,
+        semantic_encoder=semantic_encoder,
+        semantic_encoder_revision=semantic_encoder_revision,
+        clip_model=clip_model,
+        clip_pretrained=clip_pretrained,
+    )
+
+
+def read_official_mapping(
+    mapping: Mapping[str, Any],
+    source: str,
+    *,
+    kind: str | None = None,
+    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder_revision: str | None = None,
+    clip_model: str | dict[str, Any] = "ViT-B-32",
+    clip_pretrained: str | None = "openai",
+) -> OfficialFile:
+    """:func:`read_official` on a checkpoint dict already loaded (the file is not read again).
+
+    Args:
+        mapping: The loaded ``torch.save`` dict (:func:`~perceive_ir._official_format.load_official_checkpoint`).
+        source: The file it came from, for error messages.
+        kind: What it must be (a key of :data:`OFFICIAL_KINDS`), or ``None`` to detect it.
+        semantic_encoder: As for :func:`load_official`.
+        semantic_encoder_revision: As for :func:`load_official`.
+        clip_model: As for :func:`load_official`.
+        clip_pretrained: As for :func:`load_official`.
+
+    Returns:
+        The kind, the module (in eval mode) and the training facts.
+
+    Raises:
+        OfficialCheckpointError: a dict of another kind than ``kind``, of no authors' kind, or
+            weights that do not fit.
+
+    Example:
+        >>> import torch
+        >>> try:
+        ...     read_official_mapping({"conv.weight": torch.zeros(1)}, "net.pth")
+        ... except OfficialCheckpointError as err:
+        ...     print(str(err)[:49])
+        net.pth: looks like a plain state dict (1 tensors
+    """
+    _check_kind(kind)
     expected = OFFICIAL_KINDS[kind] if kind is not None else _ANY
-    mapping = load_official_checkpoint(path, expected)
     found = detect_official_kind(mapping)
     if found is None:
         raise OfficialCheckpointError(f"{source}: {describe_checkpoint(mapping)}; expected {expected}.")
@@ -294,12 +341,18 @@ def read_official(
         )
     module: nn.Module
     if found == "prompts":
-        module = QualityPerceiver.from_official(path, clip_model=clip_model, clip_pretrained=clip_pretrained)
+        prompts = official_prompts_from_mapping(mapping, source=source)
+        module = QualityPerceiver.from_official_prompts(prompts, clip_model=clip_model, clip_pretrained=clip_pretrained)
     elif found == "medium":
         module = _medium(mapping, source).eval()
     else:
         module = _restorer(mapping, source, semantic_encoder, semantic_encoder_revision).eval()
     return OfficialFile(found, module, _facts(mapping))
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in OFFICIAL_KINDS:
+        raise ValueError(f"`kind` must be None or one of {sorted(OFFICIAL_KINDS)}, got {kind!r}.")
 
 
 assert LEVELS == 4  # the key layout above names four levels
