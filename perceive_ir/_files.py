@@ -16,6 +16,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,22 @@ def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:
     if not path.exists():
         raise FileNotFoundError(f"File not found: {path} (expected {what}).")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it reads anyway; the error below says enough
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(
-            f"Refused to load {path}: {without_unsafe_advice(str(err))}. It should hold {what} made only of "
-            "tensors, numbers, strings, lists and dicts; a file that needs more would run code when loaded."
+            f"Refused to load {path}: {_one_line(err)}. It should hold {what} made only of tensors, numbers, "
+            "strings, lists and dicts; a file that needs more would run code when loaded (nothing in it was run)."
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"{path} is not a readable torch file ({without_unsafe_advice(str(err))}); "
-                         f"expected {what}.") from None
+    except Exception as err:  # truncated zips raise RuntimeError, empty files EOFError, odd pickles others
+        raise ValueError(
+            f"{path} is not a readable torch file ({_one_line(err)}); expected {what}. The file is truncated "
+            "or not a torch.save file (an interrupted download or copy, or another format)."
+        ) from None
+
+
+def _one_line(err: Exception) -> str:
+    """A load error's reason on one line, without torch's unsafe advice (its type when it says nothing)."""
+    return " ".join(without_unsafe_advice(str(err)).split()).rstrip(".") or type(err).__name__

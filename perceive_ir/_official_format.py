@@ -13,18 +13,16 @@ both use it to read and to recognise the authors' formats.
 from __future__ import annotations
 
 import os
-import re
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ._files import safe_torch_load
+
 __all__ = ["OfficialCheckpointError", "describe_checkpoint", "flatten_checkpoint", "load_official_checkpoint"]
 
-# how torch's weights-only unpickler names the object it refused (e.g. "GLOBAL posix.system")
-_REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 # keys that mark the authors' stage-2 training checkpoint (train.py save_checkpoint)
 _RESTORER_MARKERS = ("model", "optimizer", "config")
 
@@ -69,12 +67,9 @@ def load_official_checkpoint(path: str | os.PathLike[str], expected: str) -> dic
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such file (expected {expected}).")
     try:
-        with warnings.catch_warnings():
-            # torch warns about pickle protocols it reads anyway; the error below says enough
-            warnings.simplefilter("ignore")
-            loaded = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zips raise OSError, garbage KeyError/EOFError, code UnpicklingError
-        raise OfficialCheckpointError(f"{file}: cannot be read as {expected}: {_why_unreadable(err)}.") from None
+        loaded = safe_torch_load(file, expected)
+    except ValueError as err:  # truncated, not a torch file, or a pickle that would run code
+        raise OfficialCheckpointError(str(err)) from None
     if not isinstance(loaded, Mapping):
         raise OfficialCheckpointError(
             f"{file}: expected {expected} (a torch.save dict), found a {type(loaded).__name__}."
@@ -122,20 +117,3 @@ def describe_checkpoint(mapping: Mapping[str, Any]) -> str:
     if all(isinstance(v, torch.Tensor) for v in mapping.values()):
         return f"looks like a plain state dict ({len(keys)} tensors, e.g. {', '.join(keys[:3])})"
     return f"has keys {shown}"
-
-
-def _why_unreadable(err: Exception) -> str:
-    """Our own reason for a failed weights-only load, without torch's advice to unpickle fully."""
-    text = str(err)
-    refused = _REFUSED_GLOBAL.search(text)
-    if refused:
-        return (
-            f"it references the Python object {refused.group(1)}, which a weights-only load refuses "
-            "(a checkpoint of tensors and plain values never needs it); nothing in it was run"
-        )
-    if "Weights only load failed" in text:
-        return (
-            "it holds pickle instructions or objects a weights-only load refuses (a checkpoint of "
-            "tensors and plain values never needs them); nothing in it was run"
-        )
-    return f"the file is truncated or not a torch.save file ({type(err).__name__})"

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from torch import Tensor, nn
 
+from .._files import read_safetensors, safe_torch_load
+
 __all__ = ["LoadedClip", "load_clip", "ClipLoadError"]
 
 
@@ -54,7 +56,6 @@ def _as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
 def _load_weights_file(model: nn.Module, path: str) -> None:
     """Load a local CLIP state dict (safetensors, or a weights-only torch file) strictly, as float32."""
     import torch
-    from safetensors.torch import load_file
 
     file = Path(path)
     if not file.is_file():
@@ -62,16 +63,13 @@ def _load_weights_file(model: nn.Module, path: str) -> None:
             f"`clip_pretrained` must be None or an existing weights file when `clip_model` is a config dict, "
             f"got {path!r} (no such file)."
         )
+    what = "a CLIP state dict"
     try:
-        if file.suffix == ".safetensors":
-            state = load_file(str(file))
-        else:
-            state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # safetensors, zip and unpickling errors: the file is not a plain state dict
+        state = read_safetensors(file, what) if file.suffix == ".safetensors" else safe_torch_load(file, what)
+    except ValueError as err:  # truncated, another format, NaN weights, or a pickle that would run code
         raise ClipLoadError(
-            f"{file}: cannot be read as a CLIP state dict ({type(err).__name__}); expected a .safetensors "
-            "file or a torch.save'd dict of tensors (TorchScript archives are not read: they need full "
-            "unpickling; convert them to safetensors once)."
+            f"{err} Expected a .safetensors file or a torch.save'd dict of tensors (TorchScript archives are "
+            "not read: they need full unpickling; convert them to safetensors once)."
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ClipLoadError(f"{file}: expected a dict of tensors (a CLIP state dict), found {type(state).__name__}.")

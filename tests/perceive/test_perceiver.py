@@ -180,3 +180,12 @@ def test_bad_arguments(tiny_clip_config, perceiver):
         perceiver(torch.rand(1, 3, 32, 32) * 255)
     with pytest.raises(ValueError, match="`low`, `medium` and `high`"):
         perceiver.triplet_loss(torch.rand(1, 3, 32, 32), torch.rand(2, 3, 32, 32), torch.rand(1, 3, 32, 32))
+
+
+def test_unreadable_clip_weights_name_the_file(tiny_clip_config, tmp_path):
+    (tmp_path / "clip.pt").write_bytes(b"")
+    with pytest.raises(ClipLoadError, match="clip.pt is not a readable torch file .*truncated"):
+        QualityPerceiver(tiny_clip_config, str(tmp_path / "clip.pt"))
+    (tmp_path / "clip.safetensors").write_bytes(b"garbage" * 10)
+    with pytest.raises(ClipLoadError, match="clip.safetensors is not a readable safetensors file"):
+        QualityPerceiver(tiny_clip_config, str(tmp_path / "clip.safetensors"))
