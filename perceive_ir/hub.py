@@ -26,7 +26,7 @@ from ._files import read_json_config, read_safetensors
 from ._version import __version__
 from .published_weights import PUBLISHED_WEIGHTS, how_to_get_weights
 
-__all__ = ["HubMixin", "PretrainedNotFoundError", "CONFIG_NAME", "WEIGHTS_NAME"]
+__all__ = ["HubMixin", "PretrainedNotFoundError", "CONFIG_NAME", "WEIGHTS_NAME", "saved_class"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -38,6 +38,39 @@ T = TypeVar("T", bound="HubMixin")
 
 class PretrainedNotFoundError(FileNotFoundError):
     """A checkpoint name is neither a local folder, a published name, nor a reachable Hub repo."""
+
+
+def saved_class(name_or_path: str | os.PathLike[str], revision: str | None = None) -> str | None:
+    """The class a saved folder's (or Hub repository's) ``config.json`` records, if readable.
+
+    Args:
+        name_or_path: A folder written by ``save_pretrained``, or a Hub repository id.
+        revision: Hub branch, tag or commit (ignored for local folders).
+
+    Returns:
+        The class name ``save_pretrained`` wrote, or ``None`` when there is no readable
+        ``config.json`` or it names no class.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> saved_class(folder) is None
+        True
+        >>> _ = (folder / CONFIG_NAME).write_text('{"_class": "PerceiveIRNet", "dim": 8}')
+        >>> saved_class(folder)
+        'PerceiveIRNet'
+    """
+    folder = Path(name_or_path)
+    try:
+        if folder.is_dir():
+            config_file: str | Path = folder / CONFIG_NAME
+        else:
+            config_file = hf_hub_download(repo_id=str(name_or_path), filename=CONFIG_NAME, revision=revision)
+        config = read_json_config(config_file)
+    except (HfHubHTTPError, LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
+        return None
+    saved = config.get(_CLASS_KEY)
+    return saved if isinstance(saved, str) else None
 
 
 class HubMixin:

@@ -13,20 +13,17 @@ The CLI, the recipes and the demo all build and load networks through these two 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import hf_hub_download
-from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
 from torch import nn
 
 from .._official_format import load_official_checkpoint
 from .._registry import Registry
-from ..hub import CONFIG_NAME
+from ..hub import saved_class
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .checkpoint import load_restoration_model
 from .official import MediumRestorer, PerceiveIRNet
@@ -258,7 +255,7 @@ def load_model(
         if backbone is None:
             return LoadedModel(net.eval(), model_multiple(net), f"preset {name} (untrained)", trained=False)
         return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
-    standalone = _STANDALONE_CLASSES.get(_saved_class(source, revision) or "")
+    standalone = _STANDALONE_CLASSES.get(saved_class(source, revision) or "")
     if standalone is not None:
         if backbone is not None:
             raise ValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")
@@ -288,20 +285,3 @@ def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedMode
     net = read_official_mapping(mapping, str(Path(path)), kind=kind, **kwargs).module
     return LoadedModel(net, model_multiple(net), f"authors' {type(net).__name__} from {path}")
 
-
-def _saved_class(source: str | os.PathLike[str], revision: str | None) -> str | None:
-    """The ``_class`` recorded in a saved folder's (or Hub repo's) ``config.json``, if readable."""
-    folder = Path(source)
-    if folder.is_dir():
-        config_file: Path | None = folder / CONFIG_NAME
-    else:
-        try:
-            config_file = Path(hf_hub_download(repo_id=str(source), filename=CONFIG_NAME, revision=revision))
-        except (HfHubHTTPError, LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
-            return None
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))  # type: ignore[union-attr]
-    except (OSError, ValueError):
-        return None
-    saved = config.get("_class") if isinstance(config, dict) else None
-    return saved if isinstance(saved, str) else None
