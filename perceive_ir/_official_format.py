@@ -24,7 +24,7 @@ from ._files import safe_torch_load
 __all__ = ["OfficialCheckpointError", "describe_checkpoint", "flatten_checkpoint", "load_official_checkpoint"]
 
 # keys that mark the authors' stage-2 training checkpoint (train.py save_checkpoint)
-_RESTORER_MARKERS = ("model", "optimizer", "config")
+_RESTORER_MARKERS = ("model", "optimizer")
 
 
 class OfficialCheckpointError(ValueError):
@@ -112,7 +112,7 @@ def describe_checkpoint(mapping: Mapping[str, Any]) -> str:
     shown = ", ".join(keys[:6]) + (", …" if len(keys) > 6 else "")
     if not keys:
         return "is an empty dict"
-    if all(k in mapping for k in _RESTORER_MARKERS[:2]) and isinstance(mapping.get("model"), Mapping):
+    if all(k in mapping for k in _RESTORER_MARKERS) and isinstance(mapping.get("model"), Mapping):
         return f"looks like a restorer checkpoint (keys {shown})"
     if all(isinstance(v, torch.Tensor) for v in mapping.values()):
         return f"looks like a plain state dict ({len(keys)} tensors, e.g. {', '.join(keys[:3])})"

@@ -12,6 +12,7 @@ to a temporary folder first and renamed into place whole.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +33,13 @@ AUTHORS_REPOSITORY = "github.com/House-yuyu/Perceive-IR"
 #: The authors' licence (their repository's LICENSE).
 AUTHORS_LICENCE = "apache-2.0"
 
-_CLASS_OF = {"prompts": "QualityPerceiver", "restorer": "PerceiveIRNet", "medium": "MediumRestorer"}
 _TITLE_OF = {
     "prompts": "stage-1 quality prompts",
     "restorer": "stage-2 all-in-one restorer",
     "medium": "stage-1 medium-tier restorer",
 }
-_IMPORT_OF = {
-    "QualityPerceiver": "from perceive_ir import QualityPerceiver",
-    "PerceiveIRNet": "from perceive_ir.models.official import PerceiveIRNet",
-    "MediumRestorer": "from perceive_ir.models.official import MediumRestorer",
-}
+# where a converted module's class is imported from in the model card: the shortest public package
+_PUBLIC_PACKAGES = ("perceive_ir", "perceive_ir.models.official")
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,17 @@ def _setting_of(tasks: list[str] | None, source: Path) -> str | None:
     return None
 
 
-def _model_card(kind: str, source: Path, digest: str, extra: dict[str, Any]) -> str:
-    cls = _CLASS_OF[kind]
+def _import_line(module_class: type) -> str:
+    """The shortest public import of ``module_class`` (e.g. ``from perceive_ir import QualityPerceiver``)."""
+    name = module_class.__name__
+    for package in _PUBLIC_PACKAGES:
+        if getattr(importlib.import_module(package), name, None) is module_class:
+            return f"from {package} import {name}"
+    return f"from {module_class.__module__} import {name}"
+
+
+def _model_card(kind: str, module: nn.Module, source: Path, digest: str, extra: dict[str, Any]) -> str:
+    cls = type(module).__name__
     lines = [
         "---",
         "library_name: perceive-ir",
@@ -144,7 +150,7 @@ def _model_card(kind: str, source: Path, digest: str, extra: dict[str, Any]) -> 
         "## Use",
         "",
         "```python",
-        _IMPORT_OF[cls],
+        _import_line(type(module)),
         "",
         f'module = {cls}.from_pretrained("<this repo or folder>")',
         "```",
@@ -230,5 +236,5 @@ def convert_official(
         extra["held-out fold (the scenes it may render)"] = read.facts["heldout_fold"]
     with atomic_folder(dst) as tmp:
         read.module.save_pretrained(tmp)  # type: ignore[operator]
-        (tmp / "README.md").write_text(_model_card(read.kind, src, digest, extra), encoding="utf-8")
+        (tmp / "README.md").write_text(_model_card(read.kind, read.module, src, digest, extra), encoding="utf-8")
     return ConvertedCheckpoint(dst, read.kind, read.module, digest)
