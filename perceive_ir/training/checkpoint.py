@@ -37,6 +37,8 @@ __all__ = [
     "list_checkpoints",
     "load_checkpoint",
     "load_trainable_state_dict",
+    "load_training_state",
+    "resolve_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
     "trainable_state_dict",
@@ -136,6 +138,30 @@ def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     return found[-1] if found else None
 
 
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path | None:
+    """The checkpoint folder ``path`` names: itself if it is one, else its run's newest, else ``None``.
+
+    Args:
+        path: A ``step-*`` folder, or a run directory (or its ``checkpoints/`` folder).
+
+    Example:
+        >>> import tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> resolve_checkpoint(run) is None
+        True
+        >>> step = save_checkpoint(run, 3, nn.Linear(2, 2), {"step": 3})
+        >>> resolve_checkpoint(run) == step == resolve_checkpoint(step)
+        True
+    """
+    folder = Path(path)
+    return folder if (folder / _STATE_FILE).is_file() else latest_checkpoint(folder)
+
+
+def load_training_state(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The training state (``state.pt``) of a checkpoint folder, read safely (``weights_only``)."""
+    return safe_torch_load(Path(folder) / _STATE_FILE, "a training state (optimizer, counters, random states)")
+
+
 def save_checkpoint(
     run_dir: str | os.PathLike[str],
     step: int,
@@ -177,22 +203,23 @@ def save_checkpoint(
     return final
 
 
-def load_checkpoint(path: str | os.PathLike[str], model: nn.Module) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike[str], model: nn.Module, state: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Load a checkpoint folder's weights into ``model`` and return its saved ``state``.
 
     Args:
         path: A ``step-*`` folder, or a run directory (its latest checkpoint is used).
         model: The (unwrapped) model, built as for the original run.
+        state: The folder's training state when the caller already read it
+            (:func:`load_training_state`), so it is not read again.
 
     Raises:
         FileNotFoundError: no checkpoint at ``path``.
     """
-    folder = Path(path)
-    if not (folder / _STATE_FILE).is_file():
-        latest = latest_checkpoint(folder)
-        if latest is None:
-            raise FileNotFoundError(f"No checkpoint found at {folder} (expected a step-* folder or a run directory).")
-        folder = latest
+    folder = resolve_checkpoint(path)
+    if folder is None:
+        raise FileNotFoundError(f"No checkpoint found at {Path(path)} (expected a step-* folder or a run directory).")
     try:
         load_trainable_state_dict(model, read_safetensors(folder / _MODEL_FILE, "the run's trainable weights"))
     except (KeyError, RuntimeError) as err:  # another architecture, or other sizes, than the run trained
@@ -201,4 +228,4 @@ def load_checkpoint(path: str | os.PathLike[str], model: nn.Module) -> dict[str,
             detail = detail[:600] + " ..."
         raise ValueError(f"{folder} was saved from another model than the one built now: {detail} "
                          "Resume with the run's own model settings.") from None
-    return safe_torch_load(folder / _STATE_FILE, "a training state (optimizer, counters, random states)")
+    return load_training_state(folder) if state is None else state

@@ -16,13 +16,14 @@ from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from .._atomic import remove_stale_temporaries
-from .._files import safe_torch_load
 from .._seeding import stable_seed
 from ..data.sampler import TaskBalancedSampler
 from .checkpoint import (
     capture_rng_state,
     latest_checkpoint,
     load_checkpoint,
+    load_training_state,
+    resolve_checkpoint,
     restore_rng_state,
     save_checkpoint,
 )
@@ -216,6 +217,9 @@ class Trainer:
         #: The run's settings, stored in every checkpoint and compared on resume (see
         #: :mod:`~perceive_ir.training.resume_settings`); the command line sets the whole recipe.
         self.settings: dict[str, Any] = {"train": dataclasses.asdict(config)}
+        # the checkpoint folder check_resume read and its training state, kept for the resume that follows
+        # (the command line checks before training; the state, optimizer included, is then read once)
+        self._resume_state: tuple[Path, dict[str, Any]] | None = None
 
     # -- to be provided by subclasses -----------------------------------------------------------
     model: nn.Module  # the unwrapped model whose trainable state is checkpointed
@@ -328,7 +332,7 @@ class Trainer:
                 )
             return found
         path = Path(resume)
-        found = path if (path / "state.pt").is_file() else latest_checkpoint(path)
+        found = resolve_checkpoint(path)
         if found is None:
             raise FileNotFoundError(f"Cannot resume from {path}: no checkpoint there (expected a step-* folder "
                                     "or a run directory with checkpoints/).")
@@ -340,7 +344,8 @@ class Trainer:
         """The checkpoint ``resume`` names and the settings that differ, once they may.
 
         Reads only the checkpoint's training state, so a caller can check before it writes
-        anything (the command line does, before it updates the run's ``config.yaml``).
+        anything (the command line does, before it updates the run's ``config.yaml``). The state
+        read is kept, so a :meth:`train` resuming from the same checkpoint does not read it again.
 
         Args:
             resume: A checkpoint folder, a run directory, or ``"latest"`` (this run's newest).
@@ -355,11 +360,21 @@ class Trainer:
             ValueError: a result-affecting setting differs from the checkpoint's (the message
                 names each key, its old and new value).
         """
+        path, _, changes = self._checked_state(resume, allow_changes)
+        return path, changes
+
+    def _checked_state(
+        self, resume: str | Path, allow_changes: bool
+    ) -> tuple[Path, dict[str, Any], list[tuple[str, Any, Any]]]:
+        """:meth:`check_resume`, also returning the checkpoint's training state (read once per folder)."""
         path = self._resume_path(resume)
-        saved = safe_torch_load(path / "state.pt", "a training state").get("settings")
+        if self._resume_state is None or self._resume_state[0] != path:
+            self._resume_state = (path, load_training_state(path))
+        state = self._resume_state[1]
+        saved = state.get("settings")
         if saved is None:  # a checkpoint from before settings were recorded
             self.log_text(f"note: {path} records no settings; they cannot be compared")
-            return path, []
+            return path, state, []
         changes = settings_changes(saved, self.settings)
         if changes and not allow_changes:
             raise ValueError(
@@ -367,11 +382,12 @@ class Trainer:
                 f"({describe_changes(changes)}). Resume with the run's settings, or allow the changes "
                 "(--allow-changes; allow_changes=True), which are then logged in the run folder."
             )
-        return path, changes
+        return path, state, changes
 
     def _resume(self, resume: str | Path, allow_changes: bool = False) -> None:
-        path, changes = self.check_resume(resume, allow_changes)
-        state = load_checkpoint(path, self.model)
+        path, state, changes = self._checked_state(resume, allow_changes)  # a check_resume's read is reused
+        self._resume_state = None
+        load_checkpoint(path, self.model, state)  # the weights, once the settings are checked
         if changes and self.accelerator.is_main_process:  # logged once the checkpoint did load
             log = log_changes(self.output_dir, path, changes)
             self.log_text(f"resuming with changed settings ({describe_changes(changes)}); logged in {log}")

@@ -102,3 +102,18 @@ def test_a_resume_removes_what_a_killed_run_was_writing(run, tmp_path):
     trainer = RestorationTrainer(lambda: TinyNet(), datasets, TrainConfig(**{**cfg, "output_dir": str(out)}))
     trainer.train(resume=latest_checkpoint(cfg["output_dir"]))
     assert not list(out.glob(".*.tmp")) and (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_checked_resume_reads_the_training_state_once(tmp_path, run, monkeypatch):
+    import perceive_ir.training.loop as loop
+
+    datasets, cfg = run
+    reads = []
+    real = loop.load_training_state
+    monkeypatch.setattr(loop, "load_training_state", lambda path: reads.append(path) or real(path))
+    trainer = RestorationTrainer(lambda: TinyNet(), datasets,
+                                 TrainConfig(**{**cfg, "output_dir": str(tmp_path / "again")}))
+    checkpoint = latest_checkpoint(cfg["output_dir"])
+    trainer.check_resume(checkpoint)  # as the command line does, before training
+    trainer.train(resume=checkpoint)
+    assert reads == [checkpoint] and trainer.step == 2
