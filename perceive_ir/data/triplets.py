@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from .._atomic import atomic_write_bytes
-from .._files import read_json_config
+from .._files import read_json_config, safe_torch_load
 from .._seeding import stable_seed
 from .._validation import check_int
 from ..inference.tiling import tiled_apply
@@ -154,6 +154,31 @@ def _save_model(model: nn.Module, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _fold_checkpoint(out: Path, fold: int) -> Path:
+    """Where a cross-fit build keeps the restorer trained on the scenes of ``fold``."""
+    return out / f"crossfit_fold{fold}.pt"
+
+
+def _load_fold(restorer_factory: Callable[[], nn.Module], ckpt: Path) -> nn.Module:
+    """A fresh ``restorer_factory()`` network holding the weights a cross-fit build saved at ``ckpt``."""
+    net = restorer_factory()
+    net.load_state_dict(safe_torch_load(ckpt, "a cross-fit restorer's weights"))
+    return net
+
+
+def _restorer_and_multiple(
+    restorer_factory: str | Callable[[], nn.Module],
+) -> tuple[Callable[[], nn.Module], int]:
+    """The factory and input multiple of a named medium restorer, or of a factory (multiple 1)."""
+    if isinstance(restorer_factory, str):
+        return medium_restorer(restorer_factory)
+    if callable(restorer_factory):
+        return restorer_factory, 1
+    raise TypeError(
+        f"`restorer_factory` must be a restorer name or a factory, got {type(restorer_factory).__name__}."
+    )
+
+
 def build_triplets(
     dataset: Dataset,
     out_dir: str | os.PathLike[str],
@@ -232,14 +257,7 @@ def build_triplets(
     for arg, v in (("steps", steps), ("crop", crop), ("batch_size", batch_size)):
         check_int(v, arg)
     restorer_name = restorer_factory if isinstance(restorer_factory, str) else None
-    if restorer_name is not None:
-        restorer_factory, named_multiple = medium_restorer(restorer_name)
-    elif callable(restorer_factory):
-        named_multiple = 1
-    else:
-        raise TypeError(
-            f"`restorer_factory` must be a restorer name or a factory, got {type(restorer_factory).__name__}."
-        )
+    restorer_factory, named_multiple = _restorer_and_multiple(restorer_factory)
     multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError("`dataset` is empty.")
@@ -301,11 +319,9 @@ def build_triplets(
         # a scene of fold f is rendered by the model trained on the other half
         train_fold = 1 - fold
         if train_fold not in renderer:
-            ckpt = out / f"crossfit_fold{train_fold}.pt"
+            ckpt = _fold_checkpoint(out, train_fold)
             if ckpt.is_file():
-                net = restorer_factory()
-                net.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
-                net = net.to(device).eval()
+                net = _load_fold(restorer_factory, ckpt).to(device).eval()
             else:
                 idx = [i for i in range(len(names)) if folds[i] == train_fold]
                 net = _train_restorer(restorer_factory, dataset, idx, steps=steps, crop=crop,
@@ -396,21 +412,20 @@ def load_crossfit_restorers(
             f"{path} was built with strategy={settings.get('strategy')!r}; only 'crossfit' trains restorers."
         )
     name = str(settings.get("restorer"))
-    named_multiple = 1
-    if restorer_factory is None:
-        try:
-            restorer_factory, named_multiple = medium_restorer(name)
-        except ValueError:
-            raise ValueError(
-                f"{path} was built with the custom restorer {name!r}: pass `restorer_factory` to rebuild it."
-            ) from None
+    try:  # a named restorer rebuilds itself; a custom one needs its factory
+        restorer_factory, named_multiple = _restorer_and_multiple(
+            name if restorer_factory is None else restorer_factory
+        )
+    except ValueError:
+        raise ValueError(
+            f"{path} was built with the custom restorer {name!r}: pass `restorer_factory` to rebuild it."
+        ) from None
     restorers: list[nn.Module] = []
     for fold in (0, 1):
-        ckpt = path.parent / f"crossfit_fold{fold}.pt"
+        ckpt = _fold_checkpoint(path.parent, fold)
         if not ckpt.is_file():
             raise FileNotFoundError(f"{ckpt} is missing: the cross-fit build in {path.parent} did not finish.")
-        net = restorer_factory()
-        net.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
+        net = _load_fold(restorer_factory, ckpt)
         padded = PaddedRestorer(net, named_multiple if multiple is None else int(multiple))
         restorers.append(padded.eval().requires_grad_(False))
     return restorers
