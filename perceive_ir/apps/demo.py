@@ -34,6 +34,7 @@ from ..data import (
     PairedFolderDataset,
     TripletDataset,
     build_triplets,
+    crossfit_proxies,
     get_degradation,
     load_crossfit_restorers,
     paired_random_crop,
@@ -42,7 +43,7 @@ from ..data import (
 from ..data.io import save_png
 from ..inference.restore import restore
 from ..models import create_model, load_model, load_official
-from ..perceive.losses import Proxy, QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
+from ..perceive.losses import QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
 from ..perceive.perceiver import QualityPerceiver
 from ..testing import tiny_clip_config, tiny_dinov2_config
 from ..training import PerceiverTrainer, RestorationTrainer, TrainConfig
@@ -104,6 +105,13 @@ class DemoWorkspace:
         self.settings = settings
         self.work = Path(work) if work is not None else Path(settings.out_dir) / "work"
         self.folders = _write_scenes(self.work / "data", settings)
+        self._crossfit_restorers: list[nn.Module] | None = None
+
+    def crossfit_restorers(self) -> list[nn.Module]:
+        """The two restorers of :meth:`train_perceiver`'s cross-fit build, loaded once and shared."""
+        if self._crossfit_restorers is None:
+            self._crossfit_restorers = load_crossfit_restorers(self.manifest)
+        return self._crossfit_restorers
 
     def paired(self, task: str, split: str, crop: int | None) -> Any:
         """The paired-folder dataset of one task and split (random aligned crops when ``crop``)."""
@@ -126,6 +134,7 @@ class DemoWorkspace:
 
         s = self.settings
         scenes = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
+        self._crossfit_restorers = None  # a new build: its restorers load anew
         self.manifest = build_triplets(scenes, self.work / "triplets", strategy="crossfit", steps=s.crossfit_steps,
                                        crop=min(s.crop, s.scene_size), batch_size=8, lr=1e-3,
                                        restorer_factory=s.crossfit_restorer, seed=s.seed, progress=s.progress)
@@ -144,8 +153,7 @@ class DemoWorkspace:
                 space, what = "clip", "the perceiver's CLIP tower (the ImageNet VGG-16 weights are not on this machine)"
         else:
             what = str(space)
-        proxies = [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(load_crossfit_restorers(self.manifest))]
-        loss = QualityAwareLoss(perceiver, feature_space=space, proxies=proxies)
+        loss = QualityAwareLoss(perceiver, feature_space=space, proxies=crossfit_proxies(self.crossfit_restorers()))
         return loss, (f"Quality-aware loss: paper weights, L_dpl in {what}, the two cross-fit restorers as proxies "
                       "with the per-epoch probe-PSNR difficulty rule.")
 
@@ -158,7 +166,7 @@ class DemoWorkspace:
         from torch.utils.data import ConcatDataset
 
         scenes = ConcatDataset([self.paired(task, "test", None) for task in DEMO_TASKS])
-        restorer = load_crossfit_restorers(self.manifest)[0]
+        restorer = self.crossfit_restorers()[0].cpu()  # back from the device a training moved it to
         manifest = build_triplets(scenes, self.work / "test-triplets", strategy="model", model=restorer,
                                   seed=self.settings.seed, progress=False)
         triplets = TripletDataset(manifest, crop=None, hflip=False)

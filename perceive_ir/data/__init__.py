@@ -30,7 +30,7 @@ from .samples import SAMPLE_IMAGE_NAMES, sample_images
 from .tasks import TASK_IDS, TASKS, task_id, task_name
 from .transforms import PairedAugment, paired_random_crop, paired_random_flip
 from .triplet_dataset import TripletDataset
-from .triplets import build_triplets, load_crossfit_restorers, load_manifest, scene_fold
+from .triplets import build_triplets, crossfit_proxies, load_crossfit_restorers, load_manifest, scene_fold
 
 __all__ = [
     # degradations
@@ -80,6 +80,7 @@ __all__ = [
     "PaddedRestorer",
     "TinyRestorer",
     "build_triplets",
+    "crossfit_proxies",
     "load_crossfit_restorers",
     "TripletDataset",
     "scene_fold",

@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ from .._files import read_json_config, safe_torch_load
 from .._seeding import stable_seed
 from .._validation import check_int
 from ..inference.tiling import tiled_apply
+from ..perceive.losses.proxies import Proxy
 from .io import save_png
 from .restorer import DEFAULT_MEDIUM_RESTORER, PaddedRestorer, medium_restorer
 from .tasks import task_name
@@ -48,6 +49,7 @@ __all__ = [
     "MANIFEST_NAME",
     "TripletStrategy",
     "build_triplets",
+    "crossfit_proxies",
     "load_crossfit_restorers",
     "load_manifest",
     "scene_fold",
@@ -429,6 +431,19 @@ def load_crossfit_restorers(
         padded = PaddedRestorer(net, named_multiple if multiple is None else int(multiple))
         restorers.append(padded.eval().requires_grad_(False))
     return restorers
+
+
+def crossfit_proxies(restorers: Sequence[nn.Module]) -> list[Proxy]:
+    """The cross-fit restorers (:func:`load_crossfit_restorers`) as proxies named ``crossfit<k>``.
+
+    Args:
+        restorers: The restorers of a ``crossfit`` build, fold 0's first.
+
+    Example:
+        >>> [p.name for p in crossfit_proxies([nn.Identity(), nn.Identity()])]
+        ['crossfit0', 'crossfit1']
+    """
+    return [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(restorers)]
 
 
 def _scene_names(dataset: Dataset) -> list[str]:

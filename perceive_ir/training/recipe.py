@@ -16,7 +16,7 @@ from typing import Any
 from torch import nn
 
 from ..amirnet import DegradationTree
-from ..data import FileListDataset, PairedFolderDataset, load_crossfit_restorers
+from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
 from ..data.restorer import PaddedRestorer
 from ..models import create_model, load_model
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
@@ -131,8 +131,7 @@ def build_proxies(loss: LossSection) -> list[Proxy]:
     """
     proxies = []
     if loss.medium_restorers:
-        restorers = load_crossfit_restorers(loss.medium_restorers)
-        proxies += [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(restorers)]
+        proxies += crossfit_proxies(load_crossfit_restorers(loss.medium_restorers))
     for entry in loss.proxies:
         spec = entry if isinstance(entry, Mapping) else {"checkpoint": entry}
         loaded = load_model(str(spec["checkpoint"]))
