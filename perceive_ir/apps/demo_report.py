@@ -92,6 +92,13 @@ def _plots(
     _save_figure(fig, out / "crops.png")
 
 
+def _tier_sentence(subject: str, accuracy: dict[str, float]) -> str:
+    """``subject``'s held-out tier accuracy against chance, with the recall of each tier."""
+    a = accuracy
+    return (f"{subject}: tier accuracy {a['accuracy']:.2f} against chance {a['chance']:.2f} (recall low "
+            f"{a['low_recall']:.2f}, medium {a['medium_recall']:.2f}, high {a['high_recall']:.2f}).")
+
+
 def write_report(
     out: Path,
     *,
@@ -162,19 +169,11 @@ def write_report(
                      + " | ".join(cells) + " |")
     lines += ["", f"Guided layers of the wrapped model: {', '.join(hooked_layers)}.", ""]
     if tier_accuracy is not None:
-        lines += [
-            f"Stage-1 perceiver on {tier_accuracy['triplets']} held-out triplets (test scenes; medium = a "
-            f"cross-fit restorer that never saw them): tier accuracy {tier_accuracy['accuracy']:.2f} against "
-            f"chance {tier_accuracy['chance']:.2f} (recall low {tier_accuracy['low_recall']:.2f}, medium "
-            f"{tier_accuracy['medium_recall']:.2f}, high {tier_accuracy['high_recall']:.2f}).", "",
-        ]
+        lines += [_tier_sentence(f"Stage-1 perceiver on {tier_accuracy['triplets']} held-out triplets (test "
+                                 "scenes; medium = a cross-fit restorer that never saw them)", tier_accuracy), ""]
     if official_tier_accuracy is not None:
-        a = official_tier_accuracy
-        lines += [
-            f"The authors' stage-1 prompts on the same {a['triplets']} triplets: tier accuracy {a['accuracy']:.2f} "
-            f"against chance {a['chance']:.2f} (recall low {a['low_recall']:.2f}, medium {a['medium_recall']:.2f}, "
-            f"high {a['high_recall']:.2f}).", "",
-        ]
+        lines += [_tier_sentence(f"The authors' stage-1 prompts on the same {official_tier_accuracy['triplets']} "
+                                 "triplets", official_tier_accuracy), ""]
     if seconds is not None:
         lines += [f"Wall time of the whole run: {seconds:.0f} s.", ""]
     if saved is not None and saved.models:

@@ -55,12 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from ..apps.demo_settings import DemoSettings
     from ._model_args import clip_model_from_arg
 
-    flags = {"steps": "--steps", "perceiver_steps": "--perceiver-steps", "crossfit_steps": "--crossfit-steps",
-             "batch_size": "--batch-size", "scenes_per_photo": "--scenes-per-photo", "seed": "--seed",
-             "crossfit_restorer": "--crossfit-restorer", "feature_space": "--feature-space",
-             "official_prompts": "--official-prompts", "official_restorer": "--official-restorer",
-             "official_clip_pretrained": "--official-clip-pretrained",
-             "official_semantic_encoder": "--official-semantic-encoder"}
+    names = ("steps", "perceiver_steps", "crossfit_steps", "batch_size", "scenes_per_photo", "seed",
+             "crossfit_restorer", "feature_space", "official_prompts", "official_restorer",
+             "official_clip_pretrained", "official_semantic_encoder")
+    flags = {name: "--" + name.replace("_", "-") for name in names}  # the settings given as they are
     try:  # checked before anything runs, and named by the flag the user typed
         settings = DemoSettings(
             out_dir=args.out, clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
