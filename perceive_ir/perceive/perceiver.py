@@ -303,9 +303,8 @@ class QualityPerceiver(nn.Module, HubMixin):
 
         Args:
             prompts: The checked prompt tensors and facts.
-            clip_model: The CLIP the prompts were trained with (the authors': OpenAI ViT-B/32).
-            clip_pretrained: Its weights (``"openai"``), or a local state-dict file with a
-                config-dict ``clip_model``.
+            clip_model: As for :meth:`from_official`.
+            clip_pretrained: As for :meth:`from_official`.
 
         Returns:
             The perceiver, frozen and in eval mode.
