@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._errors import EXIT_USER_ERROR
 from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
@@ -12,13 +14,14 @@ from ._model_args import add_inference_arguments, add_model_arguments, load_mode
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "restore"
-HELP = "Restore an image or every image of a folder (tiled, any size); writes PNGs."
+HELP = "Restore an image or every image of a folder (tiled, any size); writes PNGs (or the OUTPUT file's format)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the input and output paths, the model and the inference options to ``parser``."""
     parser.add_argument("input", help="an image file or a folder of images")
-    parser.add_argument("output", help="output PNG file (for one image) or folder")
+    parser.add_argument("output", help="output file for one image (its suffix picks the format: .png, .jpg, .tif, "
+                                       ".webp, .bmp) or a folder (PNGs named after the inputs)")
     add_model_arguments(parser)
     add_inference_arguments(parser)
     parser.add_argument("--overwrite", action="store_true",
@@ -40,16 +43,23 @@ def _protect_inputs(jobs: list[tuple[Path, Path]], overwrite: bool) -> None:
         )
 
 
+def _names_a_file(dst: Path) -> bool:
+    """OUTPUT names a file when it has an image suffix and is not an existing folder."""
+    from ..data.io import IMAGE_EXTENSIONS
+
+    return dst.suffix.lower() in IMAGE_EXTENSIONS and not dst.is_dir()
+
+
 def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     from ..data.io import list_images
 
     if src.is_file():
-        out = dst if dst.suffix.lower() == ".png" else dst / f"{src.stem}.png"
+        out = dst if _names_a_file(dst) else dst / f"{src.stem}.png"
         return [(src, out)]
     if not src.is_dir():
         raise FileNotFoundError(f"INPUT not found: {src}")
-    if dst.suffix.lower() == ".png":
-        raise ValueError(f"INPUT {src} is a folder, so OUTPUT must be a folder, not {dst}.")
+    if _names_a_file(dst):
+        raise ValueError(f"INPUT {src} is a folder, so OUTPUT must be a folder, not the file name {dst}.")
     files = list_images(src)
     if not files:
         raise ValueError(f"No images found in {src}.")
@@ -61,22 +71,38 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     return [(f, dst / f"{f.stem}.png") for f in files]
 
 
+def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, device: Any) -> None:
+    """Read ``src``, restore its colour, re-attach its alpha (resized with the image) and write ``dst``."""
+    import torch.nn.functional as F
+
+    from ..data.io import read_image_file, save_image
+    from ..inference.restore import restore
+
+    read = read_image_file(src)
+    out = restore(loaded.module, read.image, tile=args.tile, overlap=args.overlap, device=device,
+                  half=args.half, multiple=loaded.multiple, output=args.output_key).clamp(0, 1).cpu()
+    alpha = read.alpha
+    if alpha is not None and alpha.shape[-2:] != out.shape[-2:]:  # a super-resolution network
+        alpha = F.interpolate(alpha[None], size=out.shape[-2:], mode="bilinear", align_corners=False)[0].clamp(0, 1)
+    save_image(out, dst, alpha=alpha)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Restore the input image (or every image of the input folder) and save the results as PNGs.
+    """Restore the input image (or every image of the input folder) and save the results.
 
     Outputs never replace an input image unless ``--overwrite``; temporary files left in the
-    output folder by a killed run are removed.
+    output folder by a killed run are removed. An image with alpha keeps it (re-attached to the
+    restored colour). A folder restore goes on past an image that cannot be read or restored and
+    ends with the list of those that failed.
 
     Returns:
-        The exit status: 0, or 2 after printing the error when the input or the model cannot be used or an
-        image fails (out of memory included).
+        The exit status: 0, or 2 after printing the error when the input or the model cannot be used,
+        or when any image failed (each failure is printed, then a summary line).
     """
     import torch
     from tqdm.auto import tqdm
 
     from .._atomic import remove_stale_temporaries
-    from ..data.io import read_image, save_png
-    from ..inference.restore import restore
 
     try:
         jobs = _jobs(Path(args.input), Path(args.output))
@@ -86,23 +112,26 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
-    for folder in {dst.parent for _, dst in jobs}:
-        if folder.is_dir():  # leftovers of a killed run (each PNG is written to a temporary, then renamed)
-            remove_stale_temporaries(folder, "*.png")
+    for _, dst in jobs:  # leftovers of a killed run of these outputs (each is written to a temporary, then renamed)
+        if dst.parent.is_dir():
+            remove_stale_temporaries(dst.parent, glob.escape(dst.name))
+    failed: list[Path] = []
     bar = tqdm(jobs, desc="restore", unit="image", disable=args.quiet or len(jobs) == 1)
     for src, dst in bar:
         try:
-            image = read_image(src)
-            out = restore(loaded.module, image, tile=args.tile, overlap=args.overlap, device=device,
-                          half=args.half, multiple=loaded.multiple, output=args.output_key)
+            _restore_one(src, dst, loaded, args, device)
         except torch.OutOfMemoryError:
             hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
             print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)
             return EXIT_USER_ERROR
         except (OSError, ValueError, TypeError, RuntimeError) as err:
             print(f"error: {src}: {err}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        save_png(out.clamp(0, 1), dst)
+            failed.append(src)
+    if failed:
+        done = len(jobs) - len(failed)
+        print(f"error: {len(failed)} of {len(jobs)} image(s) failed ({', '.join(p.name for p in failed)}); "
+              f"{done} restored -> {args.output}", file=sys.stderr)
+        return EXIT_USER_ERROR
     if not args.quiet:
         print(f"restored {len(jobs)} image(s) with {loaded.description} -> {args.output}", file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ from .degradations import (
     register_degradation,
 )
 from .filelists import read_filelist, scan_dataset, write_filelist
-from .io import ImageReadError, list_images, read_image, save_png
+from .io import ImageFile, ImageReadError, list_images, read_image, read_image_file, save_image, save_png
 from .layouts import LAYOUTS, DatasetLayout, get_layout
 from .paired import PairedFolderDataset, PairedImageDataset, PairItem, match_pairs
 from .restorer import MEDIUM_RESTORERS, PaddedRestorer, TinyRestorer
@@ -49,6 +49,9 @@ __all__ = [
     "list_degradations",
     # images
     "read_image",
+    "read_image_file",
+    "ImageFile",
+    "save_image",
     "save_png",
     "list_images",
     "ImageReadError",

@@ -237,3 +237,38 @@ def test_restore_and_evaluate_take_the_image_out_of_a_tuple_output(tmp_path, cap
     assert main(["evaluate", "--model", "tuple-test-x1", "--out", str(tmp_path / "r1"), *common]) == 0
     assert main(["evaluate", "--model", "tuple-test-x2", "--out", str(tmp_path / "r2"), *common]) == 2
     assert "a super-resolution network does not fit it" in capsys.readouterr().err
+
+
+def test_restore_output_with_an_image_suffix_is_a_file(model_dir, images, tmp_path):
+    out = tmp_path / "out" / "photo_restored.jpg"
+    assert main(["restore", str(images / "a.png"), str(out), "--model", str(model_dir), "--quiet"]) == 0
+    assert out.is_file()
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.size == (52, 40)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["photo_restored.jpg"]
+
+
+def test_restore_keeps_alpha(model_dir, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.random.default_rng(0).integers(0, 256, (24, 32, 4), dtype=np.uint8)
+    rgba[:4, :, 3] = 0  # a fully transparent band stays transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "logo.png")
+    assert main(["restore", str(tmp_path / "logo.png"), str(tmp_path / "out.png"), "--model", str(model_dir),
+                 "--quiet"]) == 0
+    written = np.asarray(Image.open(tmp_path / "out.png"))
+    assert written.shape == (24, 32, 4) and np.array_equal(written[..., 3], rgba[..., 3])
+
+
+def test_restore_folder_goes_on_past_bad_images(model_dir, images, tmp_path, capsys):
+    (images / "a_broken.png").write_bytes(b"not an image")  # sorts between a.png and b.png
+    out = tmp_path / "out"
+    rc = main(["restore", str(images), str(out), "--model", str(model_dir), "--quiet"])
+    assert rc == 2
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # the good ones after the bad one too
+    err = capsys.readouterr().err
+    assert "a_broken.png: Cannot read image" in err
+    assert "error: 1 of 3 image(s) failed (a_broken.png); 2 restored" in err
