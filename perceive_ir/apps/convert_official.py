@@ -21,15 +21,18 @@ from typing import Any
 from torch import nn
 
 from .._atomic import atomic_folder
+from .._destinations import check_not_a_source, check_replaceable_folder
 from .._version import __version__
 from ..models.official.checkpoint import read_official
 from ..perceive.semantic import EncoderSpec
 from .published_results import published_for
 
-__all__ = ["AUTHORS_REPOSITORY", "ConvertedCheckpoint", "convert_official", "sha256_of"]
+__all__ = ["AUTHORS_REPOSITORY", "CONVERTED_FILES", "ConvertedCheckpoint", "convert_official", "sha256_of"]
 
 #: Where the authors publish their code and the links to their weights.
 AUTHORS_REPOSITORY = "github.com/House-yuyu/Perceive-IR"
+#: The entries a converted folder holds: the only ones ``overwrite`` may replace.
+CONVERTED_FILES: frozenset[str] = frozenset({"README.md", "config.json", "model.safetensors"})
 #: The authors' licence (their repository's LICENSE).
 AUTHORS_LICENCE = "apache-2.0"
 
@@ -183,20 +186,22 @@ def convert_official(
 
     Args:
         source: The authors' file (prompts, restorer or medium restorer).
-        destination: The folder to write (replaced whole when ``overwrite``).
+        destination: The folder to write (replaced whole when ``overwrite``, if it holds only
+            :data:`CONVERTED_FILES`: a user's folder is never replaced).
         kind: Require this kind (a key of ``OFFICIAL_KINDS``); ``None`` detects it.
         semantic_encoder: DINOv2 of a restorer (Hub id or local folder; referenced in ``config.json``).
         semantic_encoder_revision: Its Hub revision.
         clip_model: CLIP of prompts (referenced in ``config.json``).
         clip_pretrained: Its weights.
-        overwrite: Replace an existing non-empty ``destination``.
+        overwrite: Replace an existing ``destination`` that an earlier conversion wrote.
 
     Returns:
         A :class:`ConvertedCheckpoint`.
 
     Raises:
         FileExistsError: ``destination`` exists, is not empty and ``overwrite`` is False.
-        ValueError: ``destination`` is the source file.
+        DestinationError: ``destination`` is the source file or contains it, or ``overwrite`` would
+            replace a folder holding other files than :data:`CONVERTED_FILES` (a ``ValueError``).
         FileNotFoundError, OfficialCheckpointError: see :func:`~perceive_ir.models.official.load_official`.
 
     Example:
@@ -210,11 +215,12 @@ def convert_official(
         ('medium', ['README.md', 'config.json', 'model.safetensors'])
     """
     src, dst = Path(source), Path(destination)
-    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
-        raise ValueError(f"`destination` {dst} is the source file; give a new folder.")
-    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())) and not overwrite:
-        raise FileExistsError(f"`destination` {dst} exists and is not an empty folder; pass overwrite=True "
-                              "(--overwrite) to replace it.")
+    check_not_a_source(dst, [src], name="`destination`")
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+        if not overwrite:
+            raise FileExistsError(f"`destination` {dst} exists and is not an empty folder; pass overwrite=True "
+                                  "(--overwrite) to replace a folder convert-official wrote.")
+        check_replaceable_folder(dst, CONVERTED_FILES, name="`destination`", what="convert-official")
     read = read_official(
         src,
         kind=kind,

@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CLIP of prompts: open_clip name or id, or a .json open_clip config (default ViT-B-32)")
     parser.add_argument("--clip-pretrained", default="openai",
                         help="its weights: open_clip tag, or a local file with a .json config (default openai)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing DST folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a DST folder an earlier convert-official wrote (a folder holding other files "
+                        "is never replaced)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -29,9 +30,13 @@ def run(args: argparse.Namespace) -> int:
     """Export, optionally check with onnxruntime, print where the file is; returns the exit status."""
     import torch
 
+    from .._destinations import check_not_a_source
     from ..inference.export import export_onnx
     from ._model_args import load_model_from_args
 
+    if Path(args.out).suffix.lower() != ".onnx":
+        raise ValueError(f"OUT must be a .onnx file, got {args.out}.")
+    check_not_a_source(args.out, [args.model if Path(args.model).exists() else None, args.backbone], name="OUT")
     loaded = load_model_from_args(args.model, args.backbone)
     out = export_onnx(loaded.module, args.out, multiple=loaded.multiple, opset=args.opset)
     print(f"Wrote {out} ({out.stat().st_size / 2**20:.1f} MiB): {loaded.description}; input 'degraded' "
