@@ -84,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
             f"{_DEFAULT_REPORT}, or the folder given with --demo-report), or pass --model with a folder, a checkpoint "
             "file or a preset name."
         )
-    catalog.load(catalog.labels[0])  # fail now, not on the first click, when it cannot be used
+    # fail now, not on the first click: every model the user named, else the first one offered
+    named = [label for label in catalog.labels if catalog.source(label) in args.model]
+    for label in named or catalog.labels[:1]:
+        catalog.load(label)
     perceiver_source = args.perceiver or (str(demo.perceiver) if demo.perceiver else None)
     perceiver = None
     if perceiver_source is not None:

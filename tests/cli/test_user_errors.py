@@ -53,6 +53,8 @@ def work(tmp_path_factory):
     save_png(torch.rand(3, 16, 16), d / "img.png")
     save_png(torch.rand(3, 16, 16), d / "imgs" / "a.png")
     (d / "fake.png").write_bytes(b"not an image")
+    (d / "demo" / "models").mkdir(parents=True)
+    (d / "demo" / "models" / "bare_l1.safetensors").write_bytes(b"a demo network that does not load")
     QualityPerceiver(tiny_clip_config(), None, n_ctx=4).save_pretrained(d / "perceiver")
     return d
 
@@ -113,6 +115,9 @@ def _cases():
         "app with a missing demo report": (["app", "--demo-report", "{d}/nope"],
                                            "--demo-report {d}/nope is not a folder"),
         "app with a missing model": (["app", "--model", "{d}/nope.pth"], "nope.pth"),
+        # the model the user named is checked even when a demo report offers others first
+        "app with a missing model beside a demo report": (["app", "--model", "{d}/nope.pth", "--demo-report",
+                                                           "{d}/demo"], "nope.pth"),
         "app with a negative tile": (["app", "--model", "{d}/naf.pth", "--tile", "-1"], "--tile must be 0"),
         "app with overlap beyond tile": (["app", "--model", "{d}/naf.pth", "--tile", "64", "--overlap", "64"],
                                          "--overlap must be in [0, --tile=64)"),
@@ -125,7 +130,8 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_user_error_is_one_clear_line_with_status_2(work, case, capsys):
+def test_a_user_error_is_one_clear_line_with_status_2(work, case, capsys, monkeypatch):
+    monkeypatch.chdir(work)  # never what the working tree holds (a `reports/demo` there, say)
     argv, fragment = CASES[case]
     rc = main([a.replace("{d}", str(work)) for a in argv])
     captured = capsys.readouterr()
