@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ._atomic import atomic_write_bytes
 from ._files import read_json_config, read_safetensors
+from ._hub_access import hub_access, unavailable_error
 from ._version import __version__
 from .published_weights import PUBLISHED_WEIGHTS, how_to_get_weights
 
@@ -65,7 +66,8 @@ def saved_class(name_or_path: str | os.PathLike[str], revision: str | None = Non
         if folder.is_dir():
             config_file: str | Path = folder / CONFIG_NAME
         else:
-            config_file = hf_hub_download(repo_id=str(name_or_path), filename=CONFIG_NAME, revision=revision)
+            with hub_access():
+                config_file = hf_hub_download(repo_id=str(name_or_path), filename=CONFIG_NAME, revision=revision)
         config = read_json_config(config_file)
     except (HfHubHTTPError, LocalEntryNotFoundError, HFValidationError, OSError, ValueError):
         return None
@@ -273,19 +275,26 @@ class HubMixin:
             entry = PUBLISHED_WEIGHTS[name]
             repo_id, revision = entry.repo_id, revision or entry.revision
         try:
-            files = tuple(
-                hf_hub_download(
-                    repo_id=repo_id,
-                    filename=filename,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    token=token,
-                    local_files_only=local_files_only,
-                    force_download=force_download,
+            with hub_access() as unavailable:
+                files = tuple(
+                    hf_hub_download(
+                        repo_id=repo_id,
+                        filename=filename,
+                        revision=revision,
+                        cache_dir=cache_dir,
+                        token=token,
+                        local_files_only=local_files_only,
+                        force_download=force_download,
+                    )
+                    for filename in (CONFIG_NAME, WEIGHTS_NAME)
                 )
-                for filename in (CONFIG_NAME, WEIGHTS_NAME)
-            )
         except (HfHubHTTPError, LocalEntryNotFoundError, HFValidationError, OSError, ValueError) as err:
+            if unavailable is not None and not isinstance(err, HFValidationError):
+                raise PretrainedNotFoundError(str(unavailable_error(
+                    f"{cls.__name__} {name!r} (not a local folder; looked for {CONFIG_NAME} and {WEIGHTS_NAME} of "
+                    f"the Hub repository {repo_id!r})", unavailable,
+                    "pass the folder written by save_pretrained, or run once with network to cache it",
+                )) + f" {how_to_get_weights(cls.__name__)}") from err
             raise PretrainedNotFoundError(
                 f"Cannot load {cls.__name__} from {name!r}: it is not a local folder, not a published "
                 f"name, and the Hub did not provide it ({type(err).__name__}: {err}). "

@@ -19,6 +19,7 @@ from torch import nn
 
 from .._atomic import atomic_write_bytes
 from .._files import read_safetensors
+from .._hub_access import hub_access, hub_unavailable_reason, unavailable_error
 from ..hub import CONFIG_NAME, PretrainedNotFoundError
 from ..retrofit.wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
@@ -90,7 +91,8 @@ def _backbone_file(name_or_path: str | os.PathLike[str], revision: str | None) -
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(hf_hub_download(repo_id=str(name_or_path), filename=BACKBONE_WEIGHTS_NAME, revision=revision))
+        with hub_access():
+            return Path(hf_hub_download(repo_id=str(name_or_path), filename=BACKBONE_WEIGHTS_NAME, revision=revision))
     except (EntryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
         return None
 
@@ -140,6 +142,13 @@ def load_restoration_model(
                 raise PretrainedNotFoundError(
                     f"{name_or_path} holds no {CONFIG_NAME}: it is not a model saved by save_restoration_model."
                 )
+            unavailable = hub_unavailable_reason()
+            if not Path(name_or_path).is_dir() and unavailable is not None:
+                raise PretrainedNotFoundError(str(unavailable_error(
+                    f"{name_or_path!s} is not a local folder, and {BACKBONE_WEIGHTS_NAME} of the Hub repository "
+                    f"{str(name_or_path)!r}", unavailable,
+                    "pass a local folder, or run once with network to cache it",
+                ))) from None
             if not Path(name_or_path).is_dir():
                 raise PretrainedNotFoundError(
                     f"Cannot load {name_or_path!s}: it is not a local folder, and the Hub gave no "

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from torch import Tensor, nn
 
 from .._files import read_safetensors, safe_torch_load
+from .._hub_access import hub_access, unavailable_error
 
 __all__ = ["LoadedClip", "load_clip", "ClipLoadError"]
 
@@ -150,15 +151,22 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
         model_cfg = open_clip.get_model_config(clip_model) or {}
         if tag_cfg.get("quick_gelu", False) and not model_cfg.get("quick_gelu", False):
             kwargs["force_quick_gelu"] = True
-    try:
-        model = open_clip.create_model(clip_model, pretrained=clip_pretrained, **kwargs)
-        tokenizer = open_clip.get_tokenizer(clip_model)
-    except Exception as err:  # open_clip raises RuntimeError, OSError, HTTP errors...
-        raise ClipLoadError(
-            f"open_clip could not build CLIP {clip_model!r} with pretrained={clip_pretrained!r}: {err}. "
-            "Without network access, the weights must already be in the Hugging Face cache; for offline "
-            "tests pass an open_clip config dict as `clip_model` with `clip_pretrained=None`."
-        ) from err
+    with hub_access() as unavailable:
+        try:
+            model = open_clip.create_model(clip_model, pretrained=clip_pretrained, **kwargs)
+            tokenizer = open_clip.get_tokenizer(clip_model)
+        except Exception as err:  # open_clip raises RuntimeError, OSError, HTTP errors...
+            if unavailable is not None:
+                raise ClipLoadError(str(unavailable_error(
+                    f"CLIP {clip_model!r} with pretrained={clip_pretrained!r}", unavailable,
+                    "pass a local weights file (`clip_pretrained=FILE`, `--clip-pretrained FILE`) or run once "
+                    "with network to cache it",
+                ))) from err
+            raise ClipLoadError(
+                f"open_clip could not build CLIP {clip_model!r} with pretrained={clip_pretrained!r}: {err}. "
+                "Without network access, the weights must already be in the Hugging Face cache; for offline "
+                "tests pass an open_clip config dict as `clip_model` with `clip_pretrained=None`."
+            ) from err
     if not isinstance(model, open_clip.CLIP):
         raise ValueError(
             f"{clip_model!r} builds a {type(model).__name__}; the quality perceiver needs a standard open_clip "

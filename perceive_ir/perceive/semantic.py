@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._hub_access import hub_access, unavailable_error
 from .._validation import check_embedding, check_image, check_int, to_module_dtype
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
@@ -66,19 +67,25 @@ def default_semantic_layers(depth: int, levels: int) -> tuple[int, ...]:
 
 
 def _load_hub_encoder(name: str, revision: str | None) -> nn.Module:
-    """Load a transformers model from the Hub; a clear error when the weights are out of reach."""
+    """Load a transformers model from the Hub or its cache; a clear error when the weights are out of reach."""
     from transformers import AutoModel
 
-    try:
-        return AutoModel.from_pretrained(name, revision=revision)
-    except (OSError, ValueError) as err:
-        raise PretrainedNotFoundError(
-            f"Could not fetch the semantic encoder weights {name!r} (revision {revision!r}) from the "
-            f"Hugging Face Hub or its local cache ({type(err).__name__}: {err}). Connect to the network "
-            "once to cache them, or — for tests and offline use — pass a transformers config instead, "
-            "e.g. `encoder=Dinov2Config(hidden_size=32, num_hidden_layers=12, num_attention_heads=2, "
-            "intermediate_size=64)`, which builds a randomly initialised encoder."
-        ) from err
+    with hub_access() as unavailable:
+        try:
+            return AutoModel.from_pretrained(name, revision=revision)
+        except (OSError, ValueError) as err:
+            remedy = (
+                "pass a local DINOv2 folder (written by transformers' save_pretrained) instead: "
+                "`--semantic-encoder DIR` on the command line, `semantic_encoder=DIR` in Python"
+            )
+            if unavailable is not None:
+                raise PretrainedNotFoundError(str(unavailable_error(
+                    f"The semantic encoder {name!r} (revision {revision!r})", unavailable, remedy,
+                ))) from err
+            raise PretrainedNotFoundError(
+                f"Could not load the semantic encoder {name!r} (revision {revision!r}) from the Hugging Face Hub "
+                f"({type(err).__name__}: {err}); {remedy}."
+            ) from err
 
 
 def _model_from_config(config: Any) -> nn.Module:
