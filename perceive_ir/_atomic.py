@@ -9,6 +9,7 @@ target (same file system, so the rename is atomic) under a dotted name ending in
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -16,7 +17,39 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_folder", "atomic_write", "atomic_write_bytes", "remove_stale_temporaries"]
+__all__ = ["WriteError", "atomic_folder", "atomic_write", "atomic_write_bytes", "remove_stale_temporaries"]
+
+# errno -> what it means for the destination, in words a user can act on
+_WRITE_FAILURES: dict[int, str] = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOTDIR: "a part of its path is a file, not a folder",
+    errno.EEXIST: "a part of its path is a file, not a folder",
+    errno.ENAMETOOLONG: "its name is too long",
+}
+
+
+class WriteError(OSError):
+    """A file or folder could not be written: the message names the destination (never a temporary) and why."""
+
+
+def _write_error(path: Path, err: OSError, tmp: str | Path | None = None) -> OSError:
+    """``err`` re-told about ``path`` when its cause is one a user can act on, else ``err`` itself.
+
+    With ``tmp``, only errors about the temporary (or about no file in particular, as a full disk
+    during a write) are re-told: an error reading some other file passes through as it is.
+    """
+    reason = _WRITE_FAILURES.get(err.errno or -1)
+    about_other_file = tmp is not None and err.filename is not None and not (
+        str(err.filename).startswith(str(tmp)) or str(err.filename) == str(path)
+    )
+    if reason is None or about_other_file:
+        return err
+    return WriteError(err.errno, f"Cannot write {path}: {reason} ({os.strerror(err.errno or 0)})")
 
 
 def _umask() -> int:
@@ -34,7 +67,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
 
     The temporary is flushed and fsynced before the rename and gets ordinary permissions
     (``mkstemp`` makes it ``0600``). On any error, the temporary is removed and ``path`` is
-    left as it was.
+    left as it was; a full disk, a read-only file system, a folder in the way and the like raise
+    :class:`WriteError` naming ``path`` (not the temporary) and the cause.
 
     Args:
         path: The final file; its folder is created if needed.
@@ -50,8 +84,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         b'hello'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
+    if path.is_dir():
+        raise _write_error(path, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
+    except OSError as err:
+        raise _write_error(path, err) from err
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -59,6 +98,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _write_error(path, err, tmp) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -99,14 +141,20 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         ['a.txt']
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp"))
+    except OSError as err:
+        raise _write_error(path, err) from err
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(path, err, tmp) from err
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -26,7 +26,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
-__all__ = ["check_finite_weights", "read_json_config", "read_safetensors", "safe_torch_load", "without_unsafe_advice"]
+__all__ = [
+    "check_finite_weights",
+    "looks_like_safetensors",
+    "read_json_config",
+    "read_safetensors",
+    "safe_torch_load",
+    "without_unsafe_advice",
+]
 
 
 def read_json_config(path: str | os.PathLike[str], what: str = "a model configuration") -> dict[str, Any]:
@@ -166,6 +173,11 @@ def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"File not found: {path} (expected {what}).")
+    if looks_like_safetensors(path):
+        raise ValueError(
+            f"{path} is a safetensors file, not a torch.save file, despite its name: rename it to "
+            f"{path.with_suffix('.safetensors').name} (expected {what})."
+        )
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols it reads anyway; the error below says enough
@@ -181,6 +193,26 @@ def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:
             f"{path} is not a readable torch file ({_one_line(err)}); expected {what}. The file is truncated "
             "or not a torch.save file (an interrupted download or copy, or another format)."
         ) from None
+
+
+def looks_like_safetensors(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` starts as a safetensors file does: an 8-byte little-endian header size, then a JSON object.
+
+    Example:
+        >>> import tempfile
+        >>> from safetensors.torch import save_file
+        >>> path = Path(tempfile.mkdtemp()) / "weights.pth"
+        >>> save_file({"w": torch.zeros(2)}, str(path))
+        >>> looks_like_safetensors(path)
+        True
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+        size = int.from_bytes(head[:8], "little")
+        return len(head) == 9 and head[8:9] == b"{" and 0 < size <= Path(path).stat().st_size - 8
+    except OSError:
+        return False
 
 
 def _one_line(err: Exception) -> str:

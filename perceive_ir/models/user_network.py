@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from .._files import check_finite_weights, without_unsafe_advice
+from .._files import check_finite_weights, looks_like_safetensors, read_safetensors, without_unsafe_advice
 from ..retrofit.input_adapters import AdaptedInput, NoiseLevelMap
 
 __all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict", "rgb_network"]
@@ -57,7 +57,11 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
         raise FileNotFoundError(f"Checkpoint file not found: {path}")
     loader = _loader()
     try:
-        descriptor = loader.load_from_file(path)
+        if path.suffix.lower() != ".safetensors" and looks_like_safetensors(path):
+            # spandrel picks its reader by the suffix: a renamed safetensors file would read as a refused pickle
+            descriptor = loader.load_from_state_dict(read_safetensors(path, "a network's weights"))
+        else:
+            descriptor = loader.load_from_file(path)
     except Exception as err:  # spandrel raises plain exceptions for unknown architectures
         raise ValueError(f"spandrel cannot load {path}: {_reason(err)}") from None
     check_finite_weights(descriptor.model, str(path))

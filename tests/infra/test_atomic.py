@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
-from perceive_ir._atomic import atomic_folder, atomic_write, atomic_write_bytes, remove_stale_temporaries
+from perceive_ir._atomic import (
+    WriteError,
+    atomic_folder,
+    atomic_write,
+    atomic_write_bytes,
+    remove_stale_temporaries,
+)
 
 
 @pytest.fixture
@@ -138,3 +146,33 @@ def test_a_writer_killed_before_the_rename_leaves_what_the_cleaner_removes(tmp_p
     assert leftover.startswith(".image.png.") and leftover.endswith(".tmp")
     assert remove_stale_temporaries(tmp_path, "other.png") == 0
     assert remove_stale_temporaries(tmp_path, "image.png") == 1 and _names(tmp_path) == []
+
+
+def _disk_full(file):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_write_failures_name_the_destination_and_the_cause(tmp_path):
+    target = tmp_path / "model.safetensors"
+    with pytest.raises(WriteError, match=rf"Cannot write {re.escape(str(target))}: the disk is full") as info:
+        atomic_write(target, _disk_full)
+    assert ".tmp" not in str(info.value) and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(WriteError, match="folder: it is a folder, not a file"):
+        atomic_write_bytes(tmp_path / "folder", b"x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteError, match=r"file/out.png: a part of its path is a file, not a folder"):
+        atomic_write_bytes(tmp_path / "file" / "out.png", b"x")
+    with pytest.raises(WriteError, match=r"run: the disk is full"), atomic_folder(tmp_path / "run") as tmp:
+        _disk_full(tmp)
+    assert not (tmp_path / "run").exists()
+
+
+def test_errors_about_other_files_pass_through(tmp_path):
+    def read_elsewhere(file):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "someone-elses.txt"))
+
+    with pytest.raises(PermissionError) as info:
+        atomic_write(tmp_path / "out.bin", read_elsewhere)
+    assert not isinstance(info.value, WriteError)

@@ -123,3 +123,18 @@ def test_a_malicious_pickle_is_refused_without_unsafe_advice(tmp_path, capfd):
         assert str(path) in str(info.value)
         assert "weights_only=False" not in str(info.value) and "`False`" not in str(info.value)
     assert "pwned" not in capfd.readouterr().out
+
+
+def test_a_safetensors_file_named_pth_loads_and_a_torch_loader_says_what_it_is(tmp_path):
+    from spandrel.architectures.NAFNet import NAFNet
+
+    from perceive_ir._files import safe_torch_load
+
+    net = NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1])
+    path = tmp_path / "nafnet.pth"
+    save_file(net.state_dict(), str(path))
+    loaded = load_user_network(path)
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(loaded(x), net.eval()(x))
+    with pytest.raises(ValueError, match=r"is a safetensors file, not a torch.save file.*rename it to nafnet\."):
+        safe_torch_load(path, "a training state")
