@@ -106,6 +106,14 @@ def list_models() -> list[str]:
 
 #: Networks saved with ``save_pretrained`` that load as they are (no backbone), by class name.
 _STANDALONE_CLASSES: dict[str, Any] = {cls.__name__: cls for cls in (PerceiveIRNet, MediumRestorer)}
+# saved modules that are not restorers, and where they belong instead
+_NOT_RESTORERS: dict[str, str] = {
+    "QualityPerceiver": "a quality perceiver: pass it as `--perceiver` to score or app, or load it with "
+    "QualityPerceiver.from_pretrained",
+    "CompactFeatureExtractor": "a degradation encoder: load it with CompactFeatureExtractor.from_pretrained",
+    "SemanticGuidance": "a guidance module: load it with SemanticGuidance.from_pretrained",
+    "DegradationTree": "an AMIRNet degradation tree: load it with DegradationTree.from_pretrained",
+}
 
 
 def model_multiple(model: nn.Module) -> int:
@@ -237,6 +245,9 @@ def load_model(
     """
     if source is None and backbone is None:
         raise ValueError("Give `source` (a preset, folder, checkpoint file or Hub id) or `backbone` (a checkpoint).")
+    for given in (source, backbone):
+        if given is not None and os.path.islink(given) and not os.path.exists(given):
+            raise FileNotFoundError(f"{given} is a symbolic link that leads nowhere (a loop, or a missing target).")
     if source is None or Path(source).is_file():
         path = backbone if source is None else source
         if source is not None and backbone is not None:
@@ -255,7 +266,10 @@ def load_model(
         if backbone is None:
             return LoadedModel(net.eval(), model_multiple(net), f"preset {name} (untrained)", trained=False)
         return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
-    standalone = _STANDALONE_CLASSES.get(saved_class(source, revision) or "")
+    saved = saved_class(source, revision) or ""
+    if saved in _NOT_RESTORERS:
+        raise ValueError(f"{source} holds a saved {saved} ({_NOT_RESTORERS[saved]}), not a restoration network.")
+    standalone = _STANDALONE_CLASSES.get(saved)
     if standalone is not None:
         if backbone is not None:
             raise ValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")

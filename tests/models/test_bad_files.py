@@ -138,3 +138,19 @@ def test_a_safetensors_file_named_pth_loads_and_a_torch_loader_says_what_it_is(t
     assert torch.equal(loaded(x), net.eval()(x))
     with pytest.raises(ValueError, match=r"is a safetensors file, not a torch.save file.*rename it to nafnet\."):
         safe_torch_load(path, "a training state")
+
+
+def test_a_saved_perceiver_given_as_a_model_says_what_it_is(tmp_path):
+    from perceive_ir import QualityPerceiver
+    from perceive_ir.testing import tiny_clip_config
+
+    QualityPerceiver(tiny_clip_config(), None, n_ctx=4).save_pretrained(tmp_path / "perceiver")
+    with pytest.raises(ValueError, match=r"holds a saved QualityPerceiver \(a quality perceiver: pass it as"):
+        load_model(tmp_path / "perceiver")
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(FileNotFoundError, match="symbolic link that leads nowhere"):
+        load_model(loop)
