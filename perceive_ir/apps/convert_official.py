@@ -221,6 +221,8 @@ def convert_official(
             raise FileExistsError(f"`destination` {dst} exists and is not an empty folder; pass overwrite=True "
                                   "(--overwrite) to replace a folder convert-official wrote.")
         check_replaceable_folder(dst, CONVERTED_FILES, name="`destination`", what="convert-official")
+    if isinstance(semantic_encoder, (str, os.PathLike)) and Path(semantic_encoder).is_dir():
+        semantic_encoder = str(Path(semantic_encoder).resolve())  # config.json must work from any folder
     read = read_official(
         src,
         kind=kind,

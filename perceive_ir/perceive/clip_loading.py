@@ -9,6 +9,7 @@ the weights of a local state-dict file.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 from .._files import read_safetensors, safe_torch_load
 from .._hub_access import hub_access, unavailable_error
 
-__all__ = ["LoadedClip", "load_clip", "ClipLoadError"]
+__all__ = ["LoadedClip", "load_clip", "portable_clip_source", "ClipLoadError"]
 
 
 class ClipLoadError(RuntimeError):
@@ -104,6 +105,37 @@ def _from_config_dict(config: dict[str, Any], weights: str | None) -> LoadedClip
         image_size=_as_pair(model.visual.image_size),
         has_source=weights is not None,
     )
+
+
+def portable_clip_source(
+    clip_model: str | dict[str, Any], clip_pretrained: str | None
+) -> tuple[str | dict[str, Any], str | None]:
+    """``clip_model`` / ``clip_pretrained`` as a saved config should hold them, valid from any folder.
+
+    A ``clip_model`` naming a ``.json`` file becomes the open_clip config dict it holds, and a
+    ``clip_pretrained`` naming an existing local file becomes its absolute path; names, tags and
+    Hub ids stay as they are.
+
+    Raises:
+        ValueError: a ``.json`` ``clip_model`` that cannot be read as a JSON object.
+
+    Example:
+        >>> portable_clip_source("ViT-B-32", "openai")
+        ('ViT-B-32', 'openai')
+    """
+    if isinstance(clip_model, str) and clip_model.lower().endswith(".json") and not clip_model.startswith(
+        ("hf-hub:", "local-dir:")
+    ):
+        try:
+            config = json.loads(Path(clip_model).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"`clip_model` {clip_model}: cannot read an open_clip config from it ({err}).") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"`clip_model` {clip_model}: expected a JSON object (an open_clip model config).")
+        clip_model = config
+    if isinstance(clip_pretrained, str) and Path(clip_pretrained).is_file():
+        clip_pretrained = str(Path(clip_pretrained).resolve())
+    return clip_model, clip_pretrained
 
 
 def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> LoadedClip:

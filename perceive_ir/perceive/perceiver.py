@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
-from .clip_loading import load_clip
+from .clip_loading import load_clip, portable_clip_source
 from .official_prompts import OfficialCheckpointError, OfficialPrompts, load_official_prompts
 from .prompts import DEFAULT_TIER_WORDS, PROMPT_STYLES, TIERS, TierPrompts
 
@@ -65,6 +65,7 @@ class QualityPerceiver(nn.Module, HubMixin):
         super().__init__()
         if style not in PROMPT_STYLES:
             raise ValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
+        clip_model, clip_pretrained = portable_clip_source(clip_model, clip_pretrained)
         loaded = load_clip(clip_model, clip_pretrained)
         self.clip = loaded.model.requires_grad_(False).eval()
         self.prompts = TierPrompts(self.clip, loaded.tokenizer, n_ctx=n_ctx, tier_words=tier_words, style=style)

@@ -111,3 +111,31 @@ def test_converted_folder_is_a_plain_model_folder(converted_restorer: Path):
     config = json.loads((converted_restorer / "config.json").read_text())
     assert config["_class"] == "PerceiveIRNet" and config["semantic_layers"] == [1, 4, 8, 12]
     assert isinstance(PerceiveIRNet.from_pretrained(converted_restorer), PerceiveIRNet)
+
+
+def test_converted_folders_work_from_any_folder(official_ref: Path, tmp_path: Path, monkeypatch):
+    """Relative --semantic-encoder / --clip-pretrained paths are stored absolute; a .json CLIP config as a dict."""
+    import shutil
+
+    from perceive_ir import QualityPerceiver, load_model
+
+    work = tmp_path / "work"
+    shutil.copytree(official_ref / "restorer" / "dinov2_tiny", work / "dino")
+    shutil.copytree(official_ref / "perceiver", work / "clip")
+    monkeypatch.chdir(work)
+    assert main(["convert-official", str(official_ref / "restorer" / "perceiveIR_500000.pth"), "restorer",
+                 "--semantic-encoder", "dino"]) == 0
+    prompts = str(official_ref / "perceiver" / "quality_prompts_100000.pth")
+    assert main(["convert-official", prompts, "prompts", "--clip-model", "clip/ref-clip-tiny.json",
+                 "--clip-pretrained", "clip/clip_openai_tiny.safetensors"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(load_model("work/restorer").module, PerceiveIRNet)
+    perceiver = QualityPerceiver.from_pretrained("work/prompts")
+    config = json.loads((work / "prompts" / "config.json").read_text())
+    assert isinstance(config["clip_model"], dict) and Path(config["clip_pretrained"]).is_absolute()
+    # Python takes the .json config path the command line takes
+    clip = official_ref / "perceiver"
+    direct = QualityPerceiver.from_official(prompts, clip_model=str(clip / "ref-clip-tiny.json"),
+                                            clip_pretrained=str(clip / "clip_openai_tiny.safetensors"))
+    image = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(direct(image), perceiver(image))

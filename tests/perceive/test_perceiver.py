@@ -160,8 +160,9 @@ def test_strict_loading_rejects_foreign_or_tampered_files(perceiver, tmp_path):
         QualityPerceiver.from_pretrained(tmp_path / "p")
 
 
-def test_unreachable_clip_weights_fail_fast_with_advice():
-    with pytest.raises(ClipLoadError, match="offline tests pass an open_clip config dict"):
+def test_unreachable_clip_weights_fail_fast_with_advice(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ClipLoadError, match=r"HF_HUB_OFFLINE=1 is set: pass a local weights file"):
         QualityPerceiver(clip_model="ViT-B-32", clip_pretrained="openai")
 
 
