@@ -22,6 +22,7 @@ __all__ = [
     "load_perceiver_from_args",
     "output_key",
     "resolve_device",
+    "semantic_encoder_kwargs",
 ]
 
 
@@ -36,8 +37,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--semantic-encoder",
         default=None,
-        help="DINOv2 (Hub id or local folder) for the authors' restorer .pth (default facebook/dinov2-base); "
-        "converted folders name theirs",
+        help="DINOv2 (Hub id or local folder) for the authors' restorer .pth (default facebook/dinov2-base) or a "
+        "preset; converted folders name theirs. Offline spellings: 'tiny' (perceive_ir.testing.tiny_dinov2_config, "
+        "random weights, for smoke tests; as --clip-model tiny), 'none' (a preset without semantic guidance)",
     )
     parser.add_argument(
         "--backbone",
@@ -100,6 +102,28 @@ def clip_model_from_arg(value: str) -> str | dict[str, Any]:
     return config
 
 
+def semantic_encoder_kwargs(value: str | None) -> dict[str, Any]:
+    """``--semantic-encoder`` as ``load_model`` keyword arguments: nothing when not given.
+
+    ``"tiny"`` is the tiny random DINOv2 of :func:`perceive_ir.testing.tiny_dinov2_config` (offline
+    smoke tests, as ``--clip-model tiny``), ``"none"`` a preset without semantic guidance; anything
+    else a Hub id or a local folder.
+
+    Example:
+        >>> semantic_encoder_kwargs(None), semantic_encoder_kwargs("none")
+        ({}, {'semantic_encoder': None})
+    """
+    if value is None:
+        return {}
+    if value.lower() == "none":
+        return {"semantic_encoder": None}
+    if value.lower() == "tiny":
+        from ..testing import tiny_dinov2_config
+
+        return {"semantic_encoder": tiny_dinov2_config()}
+    return {"semantic_encoder": value}
+
+
 def load_model_from_args(model: str | None, backbone: str | None, semantic_encoder: str | None = None) -> LoadedModel:
     """Resolve ``--model`` / ``--backbone`` (and ``--semantic-encoder``) with :func:`perceive_ir.models.load_model`.
 
@@ -113,8 +137,7 @@ def load_model_from_args(model: str | None, backbone: str | None, semantic_encod
 
     if model is None and backbone is None:
         raise ValueError("Give --model (a preset, folder or Hub repo) or --backbone (a checkpoint file), or both.")
-    kwargs = {} if semantic_encoder is None else {"semantic_encoder": semantic_encoder}
-    loaded = load_model(model, backbone=backbone, **kwargs)
+    loaded = load_model(model, backbone=backbone, **semantic_encoder_kwargs(semantic_encoder))
     if not loaded.trained:
         print(
             f"warning: --model {model} is an untrained preset (random weights); pass --backbone with the "

@@ -272,3 +272,12 @@ def test_restore_folder_goes_on_past_bad_images(model_dir, images, tmp_path, cap
     err = capsys.readouterr().err
     assert "a_broken.png: Cannot read image" in err
     assert "error: 1 of 3 image(s) failed (a_broken.png); 2 restored" in err
+
+
+@pytest.mark.parametrize("encoder", ["tiny", "none"])
+def test_a_preset_restores_offline_with_the_offline_encoder_spellings(encoder, images, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / f"out-{encoder}.png"
+    assert main(["restore", str(images / "b.png"), str(out), "--model", "nafnet-small", "--semantic-encoder", encoder,
+                 "--quiet"]) == 0
+    assert read_image(out).shape == (3, 33, 33)
