@@ -40,6 +40,10 @@ class _EpochSampler(Sampler):
         self.keys = bool(keys)
         self.epoch = 0
 
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order the next iteration yields."""
+        self.epoch = int(epoch)
+
     def _epoch_indices(self) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 

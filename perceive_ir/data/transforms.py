@@ -45,8 +45,9 @@ def upscale_to_cover(images: Sequence[Tensor], size: int | tuple[int, int]) -> l
     is rounded to 8 bits first). torch's bicubic is not used because it differs from Pillow's:
     ``interpolate(mode="bicubic")`` uses the kernel ``a = -0.75`` (Pillow ``-0.5``), and even
     with ``antialias=True`` (``a = -0.5``) it keeps the horizontal pass in float where Pillow
-    rounds and clips it to 8 bits: measured on random 8-bit images upscaled to 128, a mean
-    difference of 0.38 and a maximum of 22 grey levels.
+    rounds and clips it to 8 bits. Measured by ``docs/measure_upscale.py`` (photographs shrunk
+    to 37×53 … 100×75 and upscaled to short side 128): torch differs from Pillow by 1.07 grey
+    levels on average (max 24), with ``antialias=True`` by 0.30 (max 16); this function by 0.
 
     Args:
         images: ``C×H×W`` images of one size.
@@ -55,6 +56,9 @@ def upscale_to_cover(images: Sequence[Tensor], size: int | tuple[int, int]) -> l
     Returns:
         The images, upscaled when needed (same dtype and device).
 
+    Raises:
+        ValueError: the images differ in size.
+
     Example:
         >>> import torch
         >>> [tuple(x.shape) for x in upscale_to_cover([torch.rand(3, 40, 60)], 128)]
@@ -62,6 +66,9 @@ def upscale_to_cover(images: Sequence[Tensor], size: int | tuple[int, int]) -> l
     """
     th, tw = _crop_sizes(size)
     h, w = images[0].shape[-2:]
+    for i, img in enumerate(images):
+        if img.shape[-2:] != (h, w):
+            raise ValueError(f"images[{i}] is {tuple(img.shape[-2:])}, images[0] is {(h, w)}: sizes must match.")
     if h >= th and w >= tw:
         return list(images)
     scale = max(th / h, tw / w)
