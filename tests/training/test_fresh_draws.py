@@ -104,12 +104,12 @@ def test_stage1_draws_with_replacement_and_fresh_crops(tmp_path: Path) -> None:
     scenes = PairedFolderDataset(tmp_path / "lq", tmp_path / "gt", task="derain")
     manifest = build_triplets(scenes, tmp_path / "triplets", strategy="mild", progress=False)
 
-    def run(name: str) -> _Record:
+    def run(name: str, **kw) -> _Record:
         record = _Record("low", "high")
         cfg = TrainConfig(output_dir=str(tmp_path / name), batch_size=6, max_steps=2, lr=1e-3, progress=False,
                           seed=1)
         PerceiverTrainer(lambda: QualityPerceiver(tiny_clip_config(), None, n_ctx=4), manifest, cfg, crop=24,
-                         callbacks=[record]).train()
+                         callbacks=[record], **kw).train()
         return record
 
     record = run("a")
@@ -118,3 +118,9 @@ def test_stage1_draws_with_replacement_and_fresh_crops(tmp_path: Path) -> None:
         assert _distinct_per_sample([b], "low") >= 2
     for a, b in zip(record.batches, run("b").batches, strict=True):
         assert all(torch.equal(a[k], b[k]) for k in a)
+    # [ours] sampling="repeat": every scene `repeats` times per epoch, without replacement, each read re-cropped
+    repeat = run("repeat", sampling="repeat", repeats=[4])
+    assert sorted(torch.cat([b["index"] for b in repeat.batches]).tolist()) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    assert _distinct_per_sample(repeat.batches, "low") == 4
+    with pytest.raises(ValueError, match="sampling='repeat'"):
+        run("bad", repeats=[4])
