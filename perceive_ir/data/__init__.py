@@ -20,15 +20,16 @@ from .degradations import (
     list_degradations,
     register_degradation,
 )
+from .draws import KeyedDataset, ReadKey, read_keyed
 from .filelists import read_filelist, scan_dataset, write_filelist
 from .io import ImageFile, ImageReadError, list_images, read_image, read_image_file, save_image, save_png
 from .layouts import LAYOUTS, DatasetLayout, get_layout
-from .paired import PairedFolderDataset, PairedImageDataset, PairItem, match_pairs
+from .paired import POSITIVE_KEY, PairedFolderDataset, PairedImageDataset, PairItem, match_pairs
 from .restorer import MEDIUM_RESTORERS, PaddedRestorer, TinyRestorer
-from .sampler import PAPER_REPEATS, TaskBalancedSampler
+from .sampler import PAPER_REPEATS, TaskBalancedSampler, TaskQuotaSampler
 from .samples import SAMPLE_IMAGE_NAMES, sample_images
 from .tasks import TASK_IDS, TASKS, task_id, task_name
-from .transforms import PairedAugment, paired_random_crop, paired_random_flip
+from .transforms import PairedAugment, paired_random_crop, paired_random_flip, upscale_to_cover
 from .triplet_dataset import TripletDataset
 from .triplets import build_triplets, crossfit_proxies, load_crossfit_restorers, load_manifest, scene_fold
 
@@ -66,6 +67,7 @@ __all__ = [
     "PairedImageDataset",
     "PairedFolderDataset",
     "match_pairs",
+    "POSITIVE_KEY",
     "FileListDataset",
     "DatasetLayout",
     "LAYOUTS",
@@ -76,8 +78,14 @@ __all__ = [
     "PairedAugment",
     "paired_random_crop",
     "paired_random_flip",
+    "upscale_to_cover",
     "TaskBalancedSampler",
+    "TaskQuotaSampler",
     "PAPER_REPEATS",
+    # per-read random draws
+    "ReadKey",
+    "KeyedDataset",
+    "read_keyed",
     # triplets
     "MEDIUM_RESTORERS",
     "PaddedRestorer",

@@ -23,7 +23,7 @@ class FileListDataset(PairedImageDataset):
         root: Dataset root to use instead of the one recorded in the list.
         degradations: Keep only synthesised items with these presets (e.g. ``["noise25"]``
             for the 5-task setting's σ = 25); ``None`` keeps everything.
-        **kwargs: ``crop``, ``hflip``, ``vflip``, ``seed`` of :class:`PairedImageDataset`.
+        **kwargs: ``crop``, ``hflip``, ``vflip``, ``seed``, ``positive`` of :class:`PairedImageDataset`.
 
     Attributes:
         meta: The list's metadata (dataset, task, split, description, root).

@@ -3,8 +3,8 @@
 A pair's degraded side is either a file or synthesised from the clean image with a named
 degradation preset (e.g. ``"noise25"``), with a fixed per-item seed (reproducible test
 sets) or fresh randomness (training). Samples are dicts
-``{"degraded", "clean", "task", "name"}``; ``task`` is the integer task id, usable as the
-``labels=`` of the degradation contrastive loss.
+``{"degraded", "clean", "task", "name"}`` (plus ``"degraded_positive"`` with ``positive=True``);
+``task`` is the integer task id, usable as the ``labels=`` of the degradation contrastive loss.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from .._seeding import stable_seed
 from .degradations import get_degradation
+from .draws import ReadKey, read_generator
 from .io import list_images, read_image
 from .tasks import task_id as _task_id
 from .tasks import task_name
 from .transforms import PairedAugment
 
-__all__ = ["PairItem", "PairedImageDataset", "PairedFolderDataset", "match_pairs"]
+__all__ = ["POSITIVE_KEY", "PairItem", "PairedImageDataset", "PairedFolderDataset", "match_pairs"]
+
+#: The sample key of the contrastive positive (``positive=True``): another crop of the same degraded image.
+POSITIVE_KEY = "degraded_positive"
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,25 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
         items: The samples.
         task: Task name (``"denoise"``, ``"derain"``, ``"dehaze"``, ``"deblur"``, ``"lowlight"``)
             or an integer id for custom tasks.
-        crop: Aligned random crop size, or ``None`` for whole images.
+        crop: Aligned random crop size, or ``None`` for whole images. An image smaller than
+            the crop is first upscaled bicubically until the crop fits (short side = crop, as
+            the authors' datasets do; :func:`~perceive_ir.data.transforms.upscale_to_cover`),
+            before any degradation is synthesised on it.
         hflip: Random horizontal flips (aligned).
         vflip: Random vertical flips (aligned).
-        seed: With a seed, crops, flips and on-the-fly degradations depend only on
-            ``(seed, epoch, index)`` — call :meth:`set_epoch` each epoch; without one they draw
-            from the global RNG (which ``DataLoader`` seeds per worker).
+        seed: With a seed, crops, flips and on-the-fly degradations are reproducible: a read
+            with a :class:`~perceive_ir.data.draws.ReadKey` ``(index, epoch, position)`` (what
+            the training loop and ``TaskBalancedSampler(keys=True)`` give) draws from
+            ``(seed, epoch, position, index)``, so each repeat of a sample in an epoch gets its
+            own draw; a plain ``dataset[index]`` draws from ``(seed, epoch, index)`` (call
+            :meth:`set_epoch`). Without a seed every read draws from the global RNG (which
+            ``DataLoader`` seeds per worker).
+        positive: Add ``"degraded_positive"``: another crop of the same degraded image, with
+            its own position and flips, the positive of the degradation contrastive loss as
+            the authors build it. A synthesised degradation is drawn once on the whole
+            (upscaled) image and both crops are cut from that one realisation
+            ``[paper: authors src/perceiveIR/data.py, PaperFiveDataset positive_lq; configs
+            perceiveIR_3task/5task.yaml data.shared_noise_positive: true]``.
         check_files: Verify at construction that every file exists.
 
     Raises:
@@ -81,7 +97,15 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
         >>> ds = PairedImageDataset([PairItem("a", d / "a.png", degradation="noise25", seed=0)], "denoise")
         >>> s = ds[0]; s["task"], s["name"], tuple(s["degraded"].shape)
         (0, 'a', (3, 32, 32))
+        >>> from perceive_ir.data.draws import ReadKey
+        >>> train = PairedImageDataset(ds.items, "denoise", crop=16, seed=0, positive=True)
+        >>> a, b = train[ReadKey(0, epoch=0, position=0)], train[ReadKey(0, epoch=0, position=1)]
+        >>> bool(torch.equal(a["degraded"], b["degraded"])), tuple(a["degraded_positive"].shape)
+        (False, (3, 16, 16))
     """
+
+    #: Reads accept :class:`~perceive_ir.data.draws.ReadKey` keys (fresh draws per repeat).
+    reads_keys = True
 
     def __init__(
         self,
@@ -92,6 +116,7 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
         hflip: bool = False,
         vflip: bool = False,
         seed: int | None = None,
+        positive: bool = False,
         check_files: bool = True,
     ) -> None:
         self.items = list(items)
@@ -101,6 +126,7 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
         self.task = task if isinstance(task, str) else task_name(task)
         self.augment = PairedAugment(crop, hflip=hflip, vflip=vflip)
         self.seed = seed
+        self.positive = bool(positive)
         self.epoch = 0
         if check_files:
             self._check_files()
@@ -116,24 +142,18 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
             raise FileNotFoundError(f"{len(missing)} image file(s) missing: {missing[:10]}{more}")
 
     def set_epoch(self, epoch: int) -> None:
-        """Change the random stream for the next epoch (only matters with ``seed``)."""
+        """Select the epoch of plain index reads (only matters with ``seed``; keyed reads carry their epoch)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def _generator(self, index: int) -> torch.Generator:
-        if self.seed is None:
-            seed = int(torch.randint(0, 2**62, (1,)))
-        else:
-            seed = stable_seed(self.seed, self.epoch, index)
-        return torch.Generator().manual_seed(seed)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | ReadKey) -> dict[str, Any]:
+        index = key.index if isinstance(key, ReadKey) else key
         if not 0 <= index < len(self.items):
             raise IndexError(f"index {index} out of range for a dataset of {len(self.items)}.")
         it = self.items[index]
-        gen = self._generator(index)
+        gen = read_generator(self.seed, index, self.epoch, key if isinstance(key, ReadKey) else None)
         clean = read_image(it.clean)
         if it.degraded is not None:
             degraded = read_image(it.degraded)
@@ -142,15 +162,21 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
                     f"Pair {it.name!r}: degraded {it.degraded} is {tuple(degraded.shape[1:])} but clean "
                     f"{it.clean} is {tuple(clean.shape[1:])}."
                 )
+            degraded, clean = self.augment.cover([degraded, clean])
         else:
             assert it.degradation is not None
+            (clean,) = self.augment.cover([clean])  # the authors upscale the clean image, then add the noise
             synth_gen = gen if it.seed is None else torch.Generator().manual_seed(it.seed)
             degraded = get_degradation(it.degradation)(clean, generator=synth_gen)
-        degraded, clean = self.augment([degraded, clean], gen)
-        return {"degraded": degraded, "clean": clean, "task": self.task_id, "name": it.name}
+        anchor, clean_crop = self.augment([degraded, clean], gen)
+        sample = {"degraded": anchor, "clean": clean_crop, "task": self.task_id, "name": it.name}
+        if self.positive:
+            (sample[POSITIVE_KEY],) = self.augment([degraded], gen)
+        return sample
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(task={self.task!r}, n={len(self)}, augment={self.augment!r}, seed={self.seed})"
+        return (f"{type(self).__name__}(task={self.task!r}, n={len(self)}, augment={self.augment!r}, seed={self.seed}"
+                f"{', positive=True' if self.positive else ''})")
 
 
 def match_pairs(
@@ -223,7 +249,7 @@ class PairedFolderDataset(PairedImageDataset):
         clean_dir: Folder of clean images.
         task: Task name or integer id (see :class:`PairedImageDataset`).
         to_clean_name: Map a degraded file stem to its clean stem (default: identity).
-        **kwargs: ``crop``, ``hflip``, ``vflip``, ``seed`` of :class:`PairedImageDataset`.
+        **kwargs: ``crop``, ``hflip``, ``vflip``, ``seed``, ``positive`` of :class:`PairedImageDataset`.
 
     Raises:
         FileNotFoundError: a folder does not exist.

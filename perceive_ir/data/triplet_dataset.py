@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch.utils.data import Dataset
 
-from .._seeding import stable_seed
+from .draws import ReadKey, read_generator
 from .io import read_image
 from .transforms import PairedAugment
 from .triplets import _TIERS, MANIFEST_NAME, load_manifest
@@ -21,14 +20,21 @@ class TripletDataset(Dataset[dict[str, Any]]):
     """Read a triplet manifest; return aligned random crops of (low, medium, high).
 
     Samples are ``{"low", "medium", "high", "task", "name"}``; the three images are cropped
-    at the same location (the paper uses 224² crops) and flipped together.
+    at the same location and flipped together, as the authors' ``PromptTripletDataset``
+    does: 224² crops, horizontal flips only, and images smaller than the crop upscaled
+    bicubically until it fits (:func:`~perceive_ir.data.transforms.upscale_to_cover`)
+    ``[paper: authors src/perceiveIR/stage1_data.py, PromptTripletDataset._synchronized_crop]``.
 
     Args:
         manifest: ``manifest.json`` written by :func:`build_triplets` (or its folder).
         crop: Crop side, or ``None`` for whole images.
         hflip: Random aligned horizontal flips.
-        seed: Per-``(seed, epoch, index)`` crops when given (see :meth:`set_epoch`);
-            the global RNG otherwise.
+        seed: Reproducible crops and flips when given: a read with a
+            :class:`~perceive_ir.data.draws.ReadKey` ``(index, epoch, position)`` (what the
+            training loop gives) draws from ``(seed, epoch, position, index)``, so each repeat
+            of a scene in an epoch gets its own crop; a plain ``dataset[index]`` draws from
+            ``(seed, epoch, index)`` (see :meth:`set_epoch`). Without a seed every read draws
+            from the global RNG (fresh each time, as the authors' datasets do).
 
     Raises:
         FileNotFoundError: the manifest or a listed image is missing.
@@ -48,6 +54,9 @@ class TripletDataset(Dataset[dict[str, Any]]):
         >>> tuple(TripletDataset(m, crop=8)[0]["medium"].shape)
         (3, 8, 8)
     """
+
+    #: Reads accept :class:`~perceive_ir.data.draws.ReadKey` keys (fresh draws per repeat).
+    reads_keys = True
 
     def __init__(
         self,
@@ -75,18 +84,16 @@ class TripletDataset(Dataset[dict[str, Any]]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Change the crop stream for the next epoch (only matters with ``seed``)."""
+        """Select the epoch of plain index reads (only matters with ``seed``; keyed reads carry their epoch)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.scenes)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | ReadKey) -> dict[str, Any]:
+        index = key.index if isinstance(key, ReadKey) else key
         s = self.scenes[index]
-        if self.seed is None:
-            gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
-        else:
-            gen = torch.Generator().manual_seed(stable_seed(self.seed, self.epoch, index))
+        gen = read_generator(self.seed, index, self.epoch, key if isinstance(key, ReadKey) else None)
         imgs = [read_image(self.root / s[t]) for t in _TIERS]
         low, medium, high = self.augment(imgs, gen)
         return {"low": low, "medium": medium, "high": high, "task": int(s["task"]), "name": s["name"]}

@@ -17,7 +17,8 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from .._atomic import remove_stale_temporaries
 from .._seeding import stable_seed
-from ..data.sampler import TaskBalancedSampler
+from ..data.draws import ReadKey, read_keyed
+from ..data.sampler import TaskBalancedSampler, TaskQuotaSampler
 from .checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -121,13 +122,13 @@ def build_accelerator(config: TrainConfig) -> Any:
         return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
 
 
-class _Positions(Sampler[tuple[int, int]]):
-    """Yields ``(global position in the epoch, dataset index)`` pairs, skipping the first ``skip``."""
+class _Positions(Sampler[ReadKey]):
+    """Yields this rank's read keys of the epoch (``ReadKey(index, epoch, global position)``), skipping ``skip``."""
 
-    def __init__(self, indices: Sequence[int], rank: int, world: int, skip: int) -> None:
-        self.items = [(p * world + rank, i) for p, i in enumerate(indices)][skip:]
+    def __init__(self, keys: Sequence[ReadKey], skip: int) -> None:
+        self.items = list(keys)[skip:]
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
+    def __iter__(self) -> Iterator[ReadKey]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -135,7 +136,12 @@ class _Positions(Sampler[tuple[int, int]]):
 
 
 class _WithIndex(Dataset):
-    """Adds ``index`` (dataset index) and ``position`` (global position in the epoch) to each sample."""
+    """Reads a key with its own draw and adds ``index`` (dataset index) and ``position`` (global position in the epoch).
+
+    A :class:`ReadKey` goes down to the dataset that holds the sample
+    (:func:`~perceive_ir.data.draws.read_keyed`), so each repeat of a seeded sample in an
+    epoch gets its own crop, flips and noise; a plain index reads ``dataset[index]`` (position -1).
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -143,11 +149,10 @@ class _WithIndex(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
 
-    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Any]:
-        position, index = key if isinstance(key, tuple) else (-1, key)
-        sample = dict(self.dataset[index])
-        sample["index"] = index
-        sample["position"] = position
+    def __getitem__(self, key: ReadKey | int) -> dict[str, Any]:
+        sample = dict(read_keyed(self.dataset, key))
+        sample["index"] = key.index if isinstance(key, ReadKey) else key
+        sample["position"] = key.position if isinstance(key, ReadKey) else -1
         return sample
 
 
@@ -168,13 +173,25 @@ class Trainer:
     what Accelerate wraps in DDP, so every trainable computation, including callback loss
     terms, runs inside one DDP forward.
 
+    Every read of an epoch is keyed by its global position in the epoch's order
+    (:class:`~perceive_ir.data.draws.ReadKey`): a seeded dataset gives each repeat of a sample
+    its own crop, flips and noise, the same ones in every run with the same seed, in a resumed
+    run (which skips the positions already trained on) and on whichever DDP rank reads it.
+
     Args:
         datasets: Per-task datasets (a list, a ``ConcatDataset`` or one dataset); samples are dicts.
         config: The :class:`TrainConfig`.
         repeats: Per-dataset repeat factors of the task-balanced sampler (a list, a mapping task
-            name → factor such as ``PAPER_REPEATS``, or ``None``: 1 each).
+            name → factor such as ``PAPER_REPEATS``, or ``None``: 1 each); ``sampling="repeat"`` only.
         callbacks: :class:`Callback` objects.
         accelerator: An ``accelerate.Accelerator`` (default: one built from ``config``).
+        sampling: ``"repeat"``: every sample of dataset ``i`` ``repeats[i]`` times per epoch,
+            shuffled (:class:`~perceive_ir.data.TaskBalancedSampler`); ``"quota"``: every
+            optimizer step's global batch holds near-equal counts of each dataset, drawn with
+            replacement (:class:`~perceive_ir.data.TaskQuotaSampler`, the authors' stage 1).
+
+    Raises:
+        ValueError: an unknown ``sampling``, or ``repeats`` given with ``sampling="quota"``.
     """
 
     def __init__(
@@ -185,7 +202,15 @@ class Trainer:
         repeats: Sequence[int] | Mapping[str, int] | None = None,
         callbacks: Sequence[Callback] = (),
         accelerator: Any = None,
+        sampling: str = "repeat",
     ) -> None:
+        if sampling not in ("repeat", "quota"):
+            raise ValueError(f"`sampling` must be 'repeat' or 'quota', got {sampling!r}.")
+        if sampling == "quota" and repeats is not None:
+            raise ValueError(
+                "`repeats` are factors of sampling='repeat' (pass sampling='repeat' to use them); "
+                "sampling='quota' draws with replacement."
+            )
         if not isinstance(config, TrainConfig):
             raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
         for i, cb in enumerate(callbacks):
@@ -199,9 +224,17 @@ class Trainer:
         acc = self.accelerator
         self.world, self.rank = acc.num_processes, acc.process_index
         self.micro_batch = config.per_process_batch(self.world)
-        self.sampler = TaskBalancedSampler(
-            self.dataset, repeats, seed=config.seed, num_replicas=self.world, rank=self.rank
-        )
+        self.sampling = sampling
+        self.sampler: TaskBalancedSampler | TaskQuotaSampler
+        if sampling == "quota":
+            self.sampler = TaskQuotaSampler(
+                self.dataset, self.micro_batch * self.world * config.grad_accum, seed=config.seed,
+                num_replicas=self.world, rank=self.rank,
+            )
+        else:
+            self.sampler = TaskBalancedSampler(
+                self.dataset, repeats, seed=config.seed, num_replicas=self.world, rank=self.rank
+            )
         per_step = self.micro_batch * config.grad_accum
         self.steps_per_epoch = len(self.sampler) // per_step
         if self.steps_per_epoch == 0:
@@ -265,7 +298,7 @@ class Trainer:
         for d in self.dataset.datasets:
             if hasattr(d, "set_epoch"):
                 d.set_epoch(epoch)
-        positions = _Positions(list(self.sampler), self.rank, self.world, skip)
+        positions = _Positions(self.sampler.read_keys(), skip)
         generator = torch.Generator().manual_seed(stable_seed("loader", self.config.seed, epoch, self.rank))
         return DataLoader(
             _WithIndex(self.dataset),

@@ -69,8 +69,14 @@ class PerceiverTrainer(Trainer):
 
     Cross-entropy of each image of a triplet against its tier, AdamW with warmup + cosine
     (the paper: lr 4e-5, 100K iterations, 224² aligned crops, task-balanced sampling).
-    Scenes are grouped by task and each task is repeated to about the size of the largest
-    one (or by ``repeats``). At the end the main process writes ``perceiver/`` with
+    Scenes are grouped by task. By default every optimizer step's global batch holds
+    near-equal counts of each task, drawn with replacement, as the authors' stage 1 samples
+    ``[paper: authors src/perceiveIR/stage1_data.py, TaskBalancedDistributedSampler]``
+    (:class:`~perceive_ir.data.TaskQuotaSampler`); ``sampling="repeat"`` instead repeats each
+    task to about the size of the largest one (or by ``repeats``) and visits every scene that
+    many times per epoch ``[ours: an epoch that sees every scene, without replacement]``.
+    Each read gets its own crop and flip (see :class:`~perceive_ir.training.Trainer`). At the
+    end the main process writes ``perceiver/`` with
     :meth:`~perceive_ir.QualityPerceiver.save_pretrained`; checkpoints and exact resume work
     as in :class:`~perceive_ir.training.RestorationTrainer`.
 
@@ -80,7 +86,9 @@ class PerceiverTrainer(Trainer):
             with ``crop`` and ``seed=config.seed``).
         config: :class:`TrainConfig` (set ``lr=4e-5`` for the paper's schedule).
         crop: Crop side when ``triplets`` is a path (the paper: 224).
-        repeats: Per-task repeat factors (task-id order); default :func:`balanced_repeats`.
+        repeats: Per-task repeat factors (task-id order) of ``sampling="repeat"``; default
+            :func:`balanced_repeats`.
+        sampling: ``"quota"`` (the authors') or ``"repeat"`` (see above).
         callbacks: Extra :class:`~perceive_ir.training.Callback` objects.
         accelerator: An ``accelerate.Accelerator`` (default: built from ``config``).
 
@@ -116,14 +124,17 @@ class PerceiverTrainer(Trainer):
         repeats: Sequence[int] | None = None,
         callbacks: Sequence[Callback] = (),
         accelerator: Any = None,
+        sampling: str = "quota",
     ) -> None:
         if not isinstance(triplets, Dataset):
             triplets = TripletDataset(triplets, crop=crop, seed=config.seed)
         if not isinstance(triplets, TripletDataset):
             raise TypeError(f"`triplets` must be a TripletDataset or a manifest path, got {type(triplets).__name__}.")
         parts = split_by_task(triplets)
-        repeats = list(repeats) if repeats is not None else balanced_repeats([len(p) for p in parts])
-        super().__init__(parts, config, repeats=repeats, callbacks=callbacks, accelerator=accelerator)
+        if sampling == "repeat":
+            repeats = list(repeats) if repeats is not None else balanced_repeats([len(p) for p in parts])
+        super().__init__(parts, config, repeats=repeats, callbacks=callbacks, accelerator=accelerator,
+                         sampling=sampling)
         from accelerate.utils import set_seed
 
         set_seed(config.seed)

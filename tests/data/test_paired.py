@@ -111,8 +111,12 @@ def test_aligned_crops_and_flips(tmp_path: Path) -> None:
     first = ds[1]["clean"]
     ds.set_epoch(1)
     assert not torch.equal(ds[1]["clean"], first)
+    # smaller than the crop: upscaled (the authors' rule), or an error when upscaling is off
+    big = PairedFolderDataset(tmp_path / "degraded", tmp_path / "clean", task=3, crop=64, seed=0)[0]
+    assert big["degraded"].shape == big["clean"].shape == (3, 64, 64)
+    assert torch.allclose(big["degraded"], big["clean"].flip(0), atol=1 / 255 + 1e-6)
     with pytest.raises(ValueError, match="crop"):
-        PairedFolderDataset(tmp_path / "degraded", tmp_path / "clean", task=3, crop=64)[0]
+        PairedAugment(crop=64, upscale_small=False)([torch.rand(3, 37, 53)])
 
 
 def test_synthesised_pairs_fixed_and_fresh_seeds(tmp_path: Path) -> None:
