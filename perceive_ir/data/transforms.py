@@ -45,7 +45,7 @@ def upscale_to_cover(images: Sequence[Tensor], size: int | tuple[int, int]) -> l
     is rounded to 8 bits first). torch's bicubic is not used because it differs from Pillow's:
     ``interpolate(mode="bicubic")`` uses the kernel ``a = -0.75`` (Pillow ``-0.5``), and even
     with ``antialias=True`` (``a = -0.5``) it keeps the horizontal pass in float where Pillow
-    rounds and clips it to 8 bits. Measured by ``docs/measure_upscale.py`` (photographs shrunk
+    rounds and clips it to 8 bits. Measured by ``benchmarks/measure_upscale.py`` (photographs shrunk
     to 37×53 … 100×75 and upscaled to short side 128): torch differs from Pillow by 1.07 grey
     levels on average (max 24), with ``antialias=True`` by 0.30 (max 16); this function by 0.
 

@@ -1,6 +1,6 @@
 """Measure how far torch's bicubic upscaling is from Pillow's (the authors'), and that ours matches Pillow.
 
-Run: ``python docs/measure_upscale.py`` (needs scikit-image for the photographs). Three
+Run: ``python benchmarks/measure_upscale.py`` (needs scikit-image for the photographs). Three
 scikit-image photographs and three random-noise images, each shrunk to 60×90, 100×75 and
 37×53 pixels, are upscaled so that the short side is 128 (the authors' rule for images smaller
 than the crop). The numbers are quoted in ``perceive_ir.data.transforms.upscale_to_cover``.
