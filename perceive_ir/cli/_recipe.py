@@ -19,6 +19,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, config_help: str, over
     parser.add_argument("--allow-changes", action="store_true",
                         help="with --resume: accept settings that change the result (lr, batch size, schedule, model, "
                              "data) differing from the checkpoint's; they are logged in the run's resume-changes.log")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a fresh run in a train.output_dir an earlier run used: its checkpoints and outputs "
+                             "are removed first (without it, such a folder is refused; --resume continues it)")
     parser.add_argument("--print-config", action="store_true", help="print the merged config and exit")
 
 
@@ -40,6 +43,8 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
         overrides, resume = [*overrides, resume], "latest"  # `--resume key=value`: a bare --resume, then an override
     if args.allow_changes and resume is None:
         raise ValueError("--allow-changes only applies with --resume.")
+    if args.overwrite and resume is not None:
+        raise ValueError("--overwrite starts the run over; it does not go with --resume.")
     cfg = load_config(args.config, overrides)
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
@@ -66,5 +71,5 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
                 atomic_write_bytes(trainer.output_dir / "config.yaml", text)
 
     trainer.callbacks.append(RecordConfig())
-    trainer.train(resume=resume, allow_changes=args.allow_changes)
+    trainer.train(resume=resume, allow_changes=args.allow_changes, overwrite=args.overwrite)
     return 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import filelock
 import torch
 from torch import Tensor, nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
@@ -33,7 +36,28 @@ from .metrics_log import MetricsLog
 from .resume_settings import describe_changes, encode_settings, log_changes, settings_changes
 from .schedule import warmup_cosine
 
-__all__ = ["Callback", "ModelSpec", "Trainer", "build_accelerator", "resolve_model"]
+__all__ = [
+    "RUN_LOCK_NAME",
+    "RUN_OUTPUTS",
+    "Callback",
+    "ModelSpec",
+    "RunFolderInUseError",
+    "Trainer",
+    "build_accelerator",
+    "resolve_model",
+]
+
+#: The lock file a run holds in its output folder while it trains.
+RUN_LOCK_NAME = ".run.lock"
+#: What a run writes in its output folder: a fresh run refuses a folder holding any of them
+#: unless told to overwrite, and overwriting removes exactly these.
+RUN_OUTPUTS: tuple[str, ...] = (
+    "checkpoints", "model.safetensors", "adapter", "perceiver", "metrics.csv", "config.yaml", "resume-changes.log"
+)
+
+
+class RunFolderInUseError(FileExistsError):
+    """A training run's output folder is held by another run, or holds an earlier run's files."""
 
 
 class Callback:
@@ -469,8 +493,54 @@ class Trainer:
         logs["lr"] = lr
         return logs
 
-    def train(self, resume: str | Path | None = None, allow_changes: bool = False) -> list[dict[str, float]]:
+    def _previous_run(self) -> list[str]:
+        """What an earlier run left in the output folder (the names a run writes)."""
+        return [name for name in RUN_OUTPUTS if (self.output_dir / name).exists()]
+
+    def _check_fresh_start(self, overwrite: bool) -> None:
+        """Refuse a fresh run into a folder an earlier run used, unless ``overwrite``: then remove that run's files."""
+        found = self._previous_run()
+        if not found:
+            return
+        if not overwrite:
+            raise RunFolderInUseError(
+                f"{self.output_dir} already holds a run ({', '.join(found)}): continue it with resume='latest' "
+                "(--resume), start over with overwrite=True (--overwrite: its checkpoints and outputs are replaced), "
+                "or choose another train.output_dir."
+            )
+        if self.accelerator.is_main_process:
+            for name in found:
+                path = self.output_dir / name
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        self.accelerator.wait_for_everyone()
+
+    @contextlib.contextmanager
+    def _run_lock(self) -> Iterator[None]:
+        """Hold the output folder's lock (main process) while the run uses it; a second run is refused."""
+        if not self.accelerator.is_main_process:
+            yield
+            return
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.output_dir / RUN_LOCK_NAME), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise RunFolderInUseError(
+                f"{self.output_dir} is in use by another training run (it holds {RUN_LOCK_NAME}); wait for it "
+                "to finish, or choose another train.output_dir."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def train(
+        self, resume: str | Path | None = None, allow_changes: bool = False, overwrite: bool = False
+    ) -> list[dict[str, float]]:
         """Run until ``total_steps``; returns the per-step logs of this call (global means).
+
+        The output folder is locked while the run uses it, and a fresh run (no ``resume``) into
+        a folder that an earlier run used is refused unless ``overwrite``.
 
         Args:
             resume: A checkpoint folder, a run directory, or ``"latest"`` (this run's newest).
@@ -479,7 +549,19 @@ class Trainer:
                 batch size, schedule, model, data) differ from the checkpoint's; the changes
                 are logged in ``resume-changes.log`` of the run folder. Otherwise they are
                 refused (:meth:`check_resume`).
+            overwrite: Start a fresh run in a folder an earlier run used: its files named in
+                :data:`RUN_OUTPUTS` are removed first (nothing else in the folder is touched).
+
+        Raises:
+            RunFolderInUseError: another run holds the folder, or an earlier run's files are
+                there and neither ``resume`` nor ``overwrite`` is given.
         """
+        with self._run_lock():
+            if resume is None:
+                self._check_fresh_start(overwrite)
+            return self._train_locked(resume, allow_changes)
+
+    def _train_locked(self, resume: str | Path | None, allow_changes: bool) -> list[dict[str, float]]:
         from tqdm.auto import tqdm
 
         cfg, acc = self.config, self.accelerator

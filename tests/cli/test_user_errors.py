@@ -80,7 +80,9 @@ def _cases():
                           "task: nosuch}]"], "Unknown task 'nosuch'"),
         "missing data folders": ([*r, "data.tasks=[{degraded_dir: /nope, clean_dir: /nope2, task: denoise}]"],
                                  "/nope"),
-        "crop larger than the images": ([*r, "data.crop=200", "train.output_dir={d}/run200"], "Cannot crop 200×200"),
+        # a fresh run into the finished run's folder: refused, never silently replacing its model and checkpoints
+        "a fresh run into a used folder": ([*r], "already holds a run (checkpoints, model.safetensors"),
+        "overwrite with resume": ([*r, "--overwrite", "--resume"], "--overwrite starts the run over"),
         "resume a missing run": ([*r, "--resume", "{d}/nope"], "no checkpoint there"),
         "resume an empty run": ([*r, "train.output_dir={d}/fresh", "--resume"], "has no checkpoint yet"),
         "resume with another lr": ([*r, "train.lr=0.1", "--resume"], "train.lr: 0.0002 -> 0.1"),
