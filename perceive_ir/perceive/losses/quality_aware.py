@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
-from ..cfe import degradation_contrastive_loss
+from ..contrastive import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
 from .feature_spaces import CallableFeatureSpace, ClipFeatureSpace, FeatureSpace, VGG16FeatureSpace
@@ -134,7 +134,7 @@ class QualityAwareLoss(nn.Module):
             that softmax is nearly flat and its gradient small).
         degenerate: What ``L_cl`` does for a sample without negatives (a batch of one, or one
             degradation label): ``"warn"`` once or ``"raise"`` (see
-            :func:`~perceive_ir.perceive.cfe.degradation_contrastive_loss`).
+            :func:`~perceive_ir.perceive.contrastive.degradation_contrastive_loss`).
 
     Example:
         >>> import torch
