@@ -23,7 +23,7 @@ __all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumN
 #: What ``medium=`` accepts: a tensor, a proxy restorer (a :class:`Proxy` or any callable), or a sequence of them.
 MediumNegatives = Union[Tensor, nn.Module, Sequence[Union[Tensor, nn.Module, Callable[[Tensor], Tensor]]], None]
 
-#: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, conv2_2, relu3_1, relu3_3).
+#: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, relu2_2, relu3_1, relu3_3).
 PAPER_FEATURE_SPACE = "vgg16"
 
 _TIER_VALUES = (0.0, 0.5, 1.0)
@@ -95,7 +95,7 @@ class QualityAwareLoss(nn.Module):
     * ``L_cl``: InfoNCE on CFE embeddings, when ``z`` and ``z_positive`` are given.
 
     Defaults are the paper's: λ = (0.1, 0.05, 0.1), ``L_dpl`` in the frozen ImageNet VGG-16
-    (relu1_2, conv2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
+    (relu1_2, relu2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
     PSNR difficulty rule (``a_k`` = 1.25 / 0.75, one line per epoch:
     :meth:`update_difficulty`). Proxy restorers given as ``proxies=`` render the medium
     negatives of every batch, each only for the samples of the tasks it is valid for (the
