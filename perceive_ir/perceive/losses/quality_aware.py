@@ -92,7 +92,9 @@ class QualityAwareLoss(nn.Module):
       (with CLIP's logit scale, so the softmax is not flat).
     * ``L_dpl``: difficulty-adaptive perceptual loss with the target as positive, the degraded
       input as easy negative and the ``medium`` images as weighted negatives.
-    * ``L_cl``: InfoNCE on CFE embeddings, when ``z`` and ``z_positive`` are given.
+    * ``L_cl``: the authors' InfoNCE on CFE embeddings (the other degradations' detached
+      anchors as negatives; :func:`~perceive_ir.perceive.contrastive.degradation_contrastive_loss`),
+      when ``z`` and ``z_positive`` are given.
 
     Defaults are the paper's: λ = (0.1, 0.05, 0.1), ``L_dpl`` in the frozen ImageNet VGG-16
     (relu1_2, relu2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
@@ -307,7 +309,7 @@ class QualityAwareLoss(nn.Module):
             medium: More medium-quality negatives for this batch, after the loss's ``proxies``:
                 tensors, proxy restorers (called on ``degraded`` under ``no_grad``) or a
                 sequence of them.
-            z: CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
+            z: Unit-norm CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
             z_positive: CFE embeddings of another crop of the same images.
             labels: Optional ``(B,)`` integer degradation labels for ``L_cl``.
             tasks: The samples' tasks (``(B,)`` ids or names): they select each proxy's mask
