@@ -4,13 +4,15 @@
 * :mod:`perceive_ir.perceive.losses` — the quality-aware loss of stage 2 and its terms.
 * :class:`SemanticGuidance` — frozen DINOv2 CLS features → per-level FiLM (SGM), with
   optional :class:`ChannelCrossAttention`.
-* :class:`CompactFeatureExtractor` — degraded image → unit-norm degradation embedding (CFE).
+* :class:`CompactFeatureExtractor` — degraded image → unit-norm degradation embedding (CFE),
+  trained with :func:`degradation_contrastive_loss` (``L_cl``).
 
 These modules depend only on the package's infrastructure: never on retrofitting, models,
 inference, data, training, applications or the CLI (``docs/architecture.md``).
 """
 
-from .cfe import CompactFeatureExtractor, DegenerateLossWarning, degradation_contrastive_loss
+from .cfe import CompactFeatureExtractor
+from .contrastive import DegenerateLossWarning, degradation_contrastive_loss
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
 from .losses import LossWeights, Proxy, QualityAwareLoss, QualityAwareLossOutput

@@ -6,7 +6,7 @@ carries one weight per layer. Three are provided:
 * :class:`ClipFeatureSpace` — the perceiver's own CLIP vision tower (no extra download; an option, not the paper's);
   four transformer blocks evenly spaced in depth. Shares its forward pass with the quality
   term of :class:`~perceive_ir.perceive.losses.QualityAwareLoss`.
-* :class:`VGG16FeatureSpace` — torchvision's ImageNet VGG-16 at relu1_2, conv2_2, relu3_1,
+* :class:`VGG16FeatureSpace` — torchvision's ImageNet VGG-16 at relu1_2, relu2_2, relu3_1,
   relu3_3: the paper's choice and the default of the loss. The weights are read locally
   (:func:`load_vgg16_state`); offline and missing, a clear error says where to put them.
 * :class:`CallableFeatureSpace` — any callable returning a list of feature maps.
@@ -195,9 +195,14 @@ def load_vgg16_state(weights: str | os.PathLike[str] = "IMAGENET1K_V1") -> dict[
 
 
 class VGG16FeatureSpace(FeatureSpace):
-    """torchvision VGG-16 features at relu1_2, conv2_2, relu3_1, relu3_3: the paper's feature space.
+    """torchvision VGG-16 features at relu1_2, relu2_2, relu3_1, relu3_3: the paper's feature space.
 
-    Images are clamped to ``[0, 1]`` (as the authors' code does) and ImageNet-normalised.
+    Images are clamped to ``[0, 1]`` (as the authors' code does) and ImageNet-normalised. The
+    four maps are those the authors' ``VGGFeatures`` effectively returns: it keeps the outputs
+    of ``vgg16().features`` at indices 3, 7, 11 and 15, but index 7 (conv2_2) is overwritten by
+    torchvision's in-place ReLU at index 8, so their second map is relu2_2. Here the ReLUs are
+    not in place and relu2_2 is read where it is computed (index 8).
+    [paper: authors losses.py VGGFeatures indices 3/7/11/15, layer_weights 1/12, 1/6, 1/3, 1]
 
     Args:
         weights: ``"IMAGENET1K_V1"`` (torchvision's ImageNet weights, the paper's; found as
@@ -213,13 +218,13 @@ class VGG16FeatureSpace(FeatureSpace):
         >>> import torch
         >>> space = VGG16FeatureSpace(weights=None)
         >>> [f.shape[1] for f in space(torch.rand(1, 3, 32, 32))], space.LAYER_NAMES
-        ([64, 128, 256, 256], ('relu1_2', 'conv2_2', 'relu3_1', 'relu3_3'))
+        ([64, 128, 256, 256], ('relu1_2', 'relu2_2', 'relu3_1', 'relu3_3'))
     """
 
-    #: Indices in ``torchvision.models.vgg16().features`` of the four layers.
-    LAYER_INDICES = (3, 7, 11, 15)
-    #: Their names in the paper.
-    LAYER_NAMES = ("relu1_2", "conv2_2", "relu3_1", "relu3_3")
+    #: Indices in ``torchvision.models.vgg16().features`` of the four layers whose outputs are returned.
+    LAYER_INDICES = (3, 8, 11, 15)
+    #: Their names.
+    LAYER_NAMES = ("relu1_2", "relu2_2", "relu3_1", "relu3_3")
 
     def __init__(
         self, weights: str | os.PathLike[str] | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None
@@ -242,7 +247,7 @@ class VGG16FeatureSpace(FeatureSpace):
         self.weights = None if weights is None else str(weights)
         for layer in features:
             if isinstance(layer, nn.ReLU):
-                layer.inplace = False  # conv2_2 is read before its in-place ReLU would overwrite it
+                layer.inplace = False  # no layer's output is overwritten by the next one
         self.features = features.requires_grad_(False).eval()
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)

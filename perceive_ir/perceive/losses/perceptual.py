@@ -25,11 +25,13 @@ def difficulty_adaptive_perceptual_loss(
     medium: Sequence[Sequence[Tensor]] = (),
     medium_weights: Tensor | None = None,
     layer_weights: Sequence[float] = (1 / 12, 1 / 6, 1 / 3, 1.0),
-    eps: float = 1e-7,
+    eps: float = 1e-6,
 ) -> Tensor:
     """Contrastive ratio in a feature space, averaged over the batch.
 
-    ``Σ_l w_l · D(R_l, GT_l) / (2·D(R_l, LQ_l) + Σ_k a_k·D(R_l, M_k,l))``
+    ``Σ_l w_l · D(R_l, GT_l) / max(2·D(R_l, LQ_l) + Σ_k a_k·D(R_l, M_k,l), eps)``
+
+    [paper: authors losses.py DifficultyAdaptivePerceptualLoss, denominator.clamp_min(1e-6)]
 
     Args:
         restored: Features of the restored images (the anchor), one tensor per layer.
@@ -38,7 +40,8 @@ def difficulty_adaptive_perceptual_loss(
         medium: For each medium negative ``k``, its features per layer.
         medium_weights: ``(B, K)`` difficulty weights ``a_k``; default ones.
         layer_weights: ``w_l``, one per layer.
-        eps: Guards the division when every negative equals the anchor.
+        eps: Lower bound of the denominator, for when every negative equals the anchor (the
+            authors' ``clamp_min(1e-6)``).
 
     Returns:
         Scalar loss.
@@ -65,5 +68,5 @@ def difficulty_adaptive_perceptual_loss(
         for k, negative in enumerate(medium):
             weight = medium_weights[:, k]  # type: ignore[index]
             denominator = denominator + weight * mean_abs_distance(anchor, negative[layer])
-        total = total + layer_weights[layer] * mean_abs_distance(anchor, positive[layer]) / (denominator + eps)
+        total = total + layer_weights[layer] * mean_abs_distance(anchor, positive[layer]) / denominator.clamp_min(eps)
     return total.mean()

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
-from ..cfe import degradation_contrastive_loss
+from ..contrastive import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
 from .feature_spaces import CallableFeatureSpace, ClipFeatureSpace, FeatureSpace, VGG16FeatureSpace
@@ -23,7 +23,7 @@ __all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumN
 #: What ``medium=`` accepts: a tensor, a proxy restorer (a :class:`Proxy` or any callable), or a sequence of them.
 MediumNegatives = Union[Tensor, nn.Module, Sequence[Union[Tensor, nn.Module, Callable[[Tensor], Tensor]]], None]
 
-#: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, conv2_2, relu3_1, relu3_3).
+#: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, relu2_2, relu3_1, relu3_3).
 PAPER_FEATURE_SPACE = "vgg16"
 
 _TIER_VALUES = (0.0, 0.5, 1.0)
@@ -92,10 +92,12 @@ class QualityAwareLoss(nn.Module):
       (with CLIP's logit scale, so the softmax is not flat).
     * ``L_dpl``: difficulty-adaptive perceptual loss with the target as positive, the degraded
       input as easy negative and the ``medium`` images as weighted negatives.
-    * ``L_cl``: InfoNCE on CFE embeddings, when ``z`` and ``z_positive`` are given.
+    * ``L_cl``: the authors' InfoNCE on CFE embeddings (the other degradations' detached
+      anchors as negatives; :func:`~perceive_ir.perceive.contrastive.degradation_contrastive_loss`),
+      when ``z`` and ``z_positive`` are given.
 
     Defaults are the paper's: λ = (0.1, 0.05, 0.1), ``L_dpl`` in the frozen ImageNet VGG-16
-    (relu1_2, conv2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
+    (relu1_2, relu2_2, relu3_1, relu3_3 with weights 1/12, 1/6, 1/3, 1), and the per-epoch
     PSNR difficulty rule (``a_k`` = 1.25 / 0.75, one line per epoch:
     :meth:`update_difficulty`). Proxy restorers given as ``proxies=`` render the medium
     negatives of every batch, each only for the samples of the tasks it is valid for (the
@@ -134,7 +136,7 @@ class QualityAwareLoss(nn.Module):
             that softmax is nearly flat and its gradient small).
         degenerate: What ``L_cl`` does for a sample without negatives (a batch of one, or one
             degradation label): ``"warn"`` once or ``"raise"`` (see
-            :func:`~perceive_ir.perceive.cfe.degradation_contrastive_loss`).
+            :func:`~perceive_ir.perceive.contrastive.degradation_contrastive_loss`).
 
     Example:
         >>> import torch
@@ -307,7 +309,7 @@ class QualityAwareLoss(nn.Module):
             medium: More medium-quality negatives for this batch, after the loss's ``proxies``:
                 tensors, proxy restorers (called on ``degraded`` under ``no_grad``) or a
                 sequence of them.
-            z: CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
+            z: Unit-norm CFE embeddings ``(B, D)`` of one crop of ``degraded`` (anchor of ``L_cl``).
             z_positive: CFE embeddings of another crop of the same images.
             labels: Optional ``(B,)`` integer degradation labels for ``L_cl``.
             tasks: The samples' tasks (``(B,)`` ids or names): they select each proxy's mask
