@@ -146,8 +146,8 @@ def evaluate_protocol(
         protocol: ``"adair3"`` or ``"adair5"``.
         ssim: ``"skimage"`` (the authors') or ``"gaussian"`` [ours: torchmetrics].
         device: Where to compute; ``None``: the model's device.
-        multiple: Pad to multiples of this; ``None``: 8 (the authors), or the least common
-            multiple of 8 and the model's own multiple.
+        multiple: The network's own size multiple (``None``: the model's); inputs are padded to the
+            least common multiple of it and 8 (the authors: 8).
         output: Which part of a tuple/list/dict output is the image.
         limit: Only the first ``limit`` cases (a smoke test; the result says it is incomplete).
         progress: A tqdm bar over the cases.

@@ -21,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", help="output PNG file (for one image) or folder")
     add_model_arguments(parser)
     add_inference_arguments(parser)
+    parser.add_argument(
+        "--mode", default="whole", choices=("whole", "authors-direct", "authors-tiled"),
+        help="whole (default) [ours: guidance once on the whole image, smooth blending]; authors-direct: the "
+        "authors' published evaluator (replicate pad, guidance on the padded image; no --tile); authors-tiled: "
+        "their tiled evaluator (guidance per tile, reflect pad per tile, uniform average)",
+    )
     parser.add_argument("--overwrite", action="store_true",
                         help="allow an output to replace an input image (refused otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image = read_image(src)
             out = restore(loaded.module, image, tile=args.tile, overlap=args.overlap, device=device,
-                          half=args.half, multiple=loaded.multiple, output=args.output_key)
+                          half=args.half, multiple=loaded.multiple, output=args.output_key, mode=args.mode)
         except torch.OutOfMemoryError:
             hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
             print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)

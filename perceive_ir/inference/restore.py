@@ -95,8 +95,8 @@ def restore(
             ``None``]; ``"authors-tiled"`` [paper: authors ``evaluate_stage2.py``
             ``restore_tiled``: tiles every ``tile - overlap`` px, each reflect-padded to 8 and
             guided by itself, clamped, averaged uniformly; ``tile=None`` is one tile of the
-            whole image]. In the authors' modes ``multiple`` defaults to the least common
-            multiple of 8 and the model's, and the output must be the input's size.
+            whole image]. In the authors' modes inputs are padded to the least common
+            multiple of 8 and ``multiple`` (or the model's), and the output must be the input's size.
 
     Returns:
         The restored image(s): ``image``'s shape with height and width times the scale (the
@@ -142,9 +142,9 @@ def restore(
         raise ValueError(f"`mode` must be one of {list(MODES)}, got {mode!r}.")
     if multiple is None:
         multiple = model_multiple(model)
-        if mode != "whole":
-            multiple = lcm(multiple, _AUTHORS_MULTIPLE)
     check_int(multiple, "multiple")
+    if mode != "whole":  # the authors pad to multiples of 8, whatever else the network needs
+        multiple = lcm(multiple, _AUTHORS_MULTIPLE)
     check_int(tile, "tile", optional=True)
     if mode == "authors-direct" and tile is not None:
         raise ValueError(f"`tile` must be None with mode='authors-direct' (one whole-image forward), got {tile!r}; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,16 @@ def test_unknown_protocol_and_unpaired_images_raise(tmp_path: Path):
     save_png(torch.rand(3, 8, 8), root / "test" / "dehaze" / "input" / "0009_1.png")
     with pytest.raises(ValueError, match="no dehaze target named 0009"):
         protocol_cases(root, "adair3")
+
+
+def test_without_scikit_image_the_error_names_the_install_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(sys.modules, "skimage.metrics", None)  # an import of it now fails
+    assert main(["evaluate", "--protocol", "adair3", "--data-root", str(_tiny_tree(tmp_path)),
+                 "--model", "nafnet-small", "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'perceive-ir[data]'" in err[0]
+    # the named Gaussian option does not need it
+    result = evaluate_protocol(nn.Identity(), tmp_path, "adair3", ssim="gaussian")
+    assert "[ours" in result["statement"]["ssim"]

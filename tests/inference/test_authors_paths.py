@@ -97,3 +97,17 @@ def test_bad_modes_are_refused():
     sr = torch.nn.Upsample(scale_factor=2)
     with pytest.raises(ValueError, match="input's size"):
         restore(sr, image, mode="authors-direct")
+
+
+def test_restore_command_runs_the_authors_tiled_evaluator(official_ref: Path, net: PerceiveIRNet, tmp_path: Path):
+    from perceive_ir.cli.main import main
+    from perceive_ir.data import read_image, save_png
+
+    save_png(_image()[0], tmp_path / "in.png")
+    image = read_image(tmp_path / "in.png")
+    restorer = official_ref / "restorer"
+    assert main(["restore", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--device", "cpu", "--quiet",
+                 "--model", str(restorer / "perceiveIR_500000.pth"), "--semantic-encoder",
+                 str(restorer / "dinov2_tiny"), "--mode", "authors-tiled", "--tile", "28", "--overlap", "6"]) == 0
+    expected = restore(net, image, tile=28, overlap=6, mode="authors-tiled")
+    assert (read_image(tmp_path / "out.png") - expected).abs().max().item() <= 0.5 / 255 + 1e-6
