@@ -4,7 +4,7 @@ What the authors' ``src/perceiveIR/evaluate_stage2_adair.py`` (``build_samples``
 ``load_pair``) does, re-implemented:
 
 * the test tree is ``DATA_ROOT/AiO/test`` when ``DATA_ROOT/AiO`` exists, else ``DATA_ROOT/test``;
-  images are found recursively, sorted by path;
+  images (``.png .jpg .jpeg .bmp .tif .tiff``) are found recursively, sorted by path;
 * the cases, in order: every BSD68 clean image (``denoise/bsd68/target``) at σ 15, then all at
   σ 25, then all at σ 50; SOTS-Outdoor (``dehaze/{input,target}``, the input ``0001_0.8_0.2.png``
   pairs with ``0001.png``: the stem before the first ``_``); Rain100L
@@ -58,6 +58,8 @@ ADAIR_GROUPS: dict[str, tuple[str, ...]] = {
 EXPECTED_CASES: dict[str, int] = {"adair3": 804, "adair5": 1930}
 
 _SIGMAS = (15, 25, 50)
+# the authors' IMAGE_SUFFIXES (data.py); hidden files are skipped [ours: never test images]
+_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 _ADAIR5_SEED = 3407
 # (task, group, folder below the test root); the paired folders hold input/ and target/
 _PAIRED = (
@@ -121,7 +123,7 @@ def protocol_test_root(data_root: str | os.PathLike[str]) -> Path:
 def _images(folder: Path, protocol: str) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"missing folder {folder}: the {protocol} protocol reads it (see docs/evaluation.md).")
-    files = list_images(folder, recursive=True)
+    files = [p for p in list_images(folder, recursive=True) if p.suffix.lower() in _SUFFIXES]
     if not files:
         raise ValueError(f"no images in {folder}: the {protocol} protocol reads its test images there.")
     return files
