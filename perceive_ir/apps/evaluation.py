@@ -1,8 +1,12 @@
 """Evaluate a restoration network on file-listed test sets: PSNR / SSIM per task (torchmetrics).
 
+This is this library's own protocol [ours], not the Perceive-IR authors' published one (for that,
+:func:`perceive_ir.apps.protocol_evaluation.evaluate_protocol`: crop, quantised noise, replicate
+padding, guidance on the padded image, scikit-image SSIM).
+
 Protocol: RGB images in ``[0, 1]``, the whole image (padded to the network's multiple and
-cropped back by :func:`~perceive_ir.inference.restore.restore`, optionally tiled), the output clamped to
-``[0, 1]``, PSNR and SSIM (torchmetrics functional, ``data_range=1.0``, SSIM with a Gaussian
+cropped back by :func:`~perceive_ir.inference.restore.restore`, optionally tiled), the output
+clamped to ``[0, 1]``, PSNR and SSIM (torchmetrics functional, ``data_range=1.0``, SSIM with a Gaussian
 11×11 window, σ 1.5) per image and averaged per row. A row is one test set and degradation
 (CBSD68 gives one row per noise level).
 """
@@ -90,6 +94,7 @@ def protocol(tile: int | None, overlap: int, multiple: int) -> dict[str, Any]:
     """
     tiling = "none" if tile is None else f"tiles of {tile} px, overlap {overlap} px, guidance from the whole image"
     return {
+        "name": "file lists [ours: not the authors' adair3/adair5 protocol; see perceive-ir evaluate --protocol]",
         "color": "RGB",
         "range": "[0, 1] (output clamped)",
         "region": "whole image",

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        ".webp, .bmp) or a folder (PNGs named after the inputs)")
     add_model_arguments(parser)
     add_inference_arguments(parser)
+    parser.add_argument(
+        "--mode", default="whole", choices=("whole", "authors-direct", "authors-tiled"),
+        help="whole (default) [ours: guidance once on the whole image, smooth blending]; authors-direct: the "
+        "authors' published evaluator (replicate pad, guidance on the padded image; no --tile); authors-tiled: "
+        "their tiled evaluator (guidance per tile, reflect pad per tile, uniform average)",
+    )
     parser.add_argument("--overwrite", action="store_true",
                         help="allow an output to replace an input image (refused otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,7 +86,7 @@ def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, de
 
     read = read_image_file(src)
     out = restore(loaded.module, read.image, tile=args.tile, overlap=args.overlap, device=device,
-                  half=args.half, multiple=loaded.multiple, output=args.output_key).clamp(0, 1).cpu()
+                  half=args.half, multiple=loaded.multiple, output=args.output_key, mode=args.mode).clamp(0, 1).cpu()
     alpha = read.alpha
     if alpha is not None and alpha.shape[-2:] != out.shape[-2:]:  # a super-resolution network
         alpha = F.interpolate(alpha[None], size=out.shape[-2:], mode="bilinear", align_corners=False)[0].clamp(0, 1)

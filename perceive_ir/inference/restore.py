@@ -7,6 +7,12 @@ its image (:func:`~perceive_ir.inference.outputs.select_image`). For a
 :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` or the authors' ``PerceiveIRNet`` the guidance
 (degradation condition and semantic features) is computed once per image on the *whole* image
 and shared by all its tiles, so a tile sees the same conditioning it would see without tiling.
+
+``mode`` selects the Perceive-IR authors' own inference paths instead, for numbers comparable
+with theirs (:mod:`perceive_ir.inference.authors_paths`): ``"authors-direct"`` (their published
+``adair3``/``adair5`` evaluator: replicate padding, guidance on the padded whole image) and
+``"authors-tiled"`` (their tiled evaluator: guidance per tile, reflect padding per tile,
+uniform average of clamped tiles).
 """
 
 from __future__ import annotations
@@ -14,16 +20,27 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from math import lcm
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from .._validation import check_image, check_int, module_device
 from ..models.factory import load_model, model_multiple
+from .authors_paths import restore_direct, restore_per_tile
 from .outputs import OutputKey, select_image
 from .tiling import tiled_apply
 
-__all__ = ["restore"]
+__all__ = ["MODES", "RestoreMode", "restore"]
+
+RestoreMode = Literal["whole", "authors-direct", "authors-tiled"]
+
+#: The values of ``restore(mode=...)``.
+MODES: tuple[str, ...] = ("whole", "authors-direct", "authors-tiled")
+
+#: The authors' evaluators pad to multiples of 8 (``evaluate_stage2*.py``).
+_AUTHORS_MULTIPLE = 8
 
 
 def _resolve_device(model: nn.Module, device: str | torch.device | None, image: Tensor) -> torch.device:
@@ -47,6 +64,7 @@ def restore(
     multiple: int | None = None,
     output: OutputKey = None,
     scale: int | None = None,
+    mode: RestoreMode = "whole",
 ) -> Tensor:
     """Restore ``image`` with ``model``, whole or in overlapping tiles.
 
@@ -58,7 +76,8 @@ def restore(
             A string or path is resolved with :func:`~perceive_ir.models.load_model` (a folder,
             a checkpoint file, a preset name or a Hub id).
         image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.
-        tile: Tile side in pixels (a multiple of the model's multiple), or ``None`` for the whole image.
+        tile: Tile side in pixels (a multiple of the model's multiple; any side in ``"authors-tiled"``
+            mode, where each tile is padded), or ``None`` for the whole image.
         overlap: Overlap between tiles in pixels (blended with smooth weights).
         device: Where to compute (``"cpu"``, ``"cuda"``, ...). ``None``: the model's device.
             The model is moved there (``nn.Module.to`` moves it in place).
@@ -69,15 +88,25 @@ def restore(
         output: Which part of a tuple/list/dict output is the image (an index or key); ``None``:
             the first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
         scale: The network's integer scale; ``None``: inferred from its output on the first tile.
+        mode: ``"whole"`` [ours: guidance once on the whole unpadded image, shared by smoothly
+            blended tiles, reflect padding]; ``"authors-direct"`` [paper: authors
+            ``evaluate_stage2_adair.py`` ``restore_direct``: replicate-pad right/bottom to a
+            multiple of 8, the network and its guidance on the padded image; ``tile`` must be
+            ``None``]; ``"authors-tiled"`` [paper: authors ``evaluate_stage2.py``
+            ``restore_tiled``: tiles every ``tile - overlap`` px, each reflect-padded to 8 and
+            guided by itself, clamped, averaged uniformly; ``tile=None`` is one tile of the
+            whole image]. In the authors' modes inputs are padded to the least common
+            multiple of 8 and ``multiple`` (or the model's), and the output must be the input's size.
 
     Returns:
         The restored image(s): ``image``'s shape with height and width times the scale (the
         same shape for restoration), ``image``'s dtype and device (computed in float32, or
-        float16 autocast with ``half``). Values are not clamped.
+        float16 autocast with ``half``). Values are not clamped, except in ``"authors-tiled"``
+        mode (each tile is clamped to ``[0, 1]`` before averaging, as the authors do).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
-        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``,
+        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``/``mode``,
             ``half`` off CUDA, or an output that is not the input scaled by one integer factor.
 
     Example:
@@ -92,6 +121,8 @@ def restore(
         >>> sr = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))  # a x2 network
         >>> restore(sr, image, tile=48, overlap=16).shape
         torch.Size([3, 140, 180])
+        >>> restore(model, image, tile=48, overlap=16, mode="authors-tiled").shape  # guidance per tile
+        torch.Size([3, 70, 90])
     """
     if isinstance(model, (str, os.PathLike)):
         loaded = load_model(model)
@@ -107,11 +138,18 @@ def restore(
     batch = image.unsqueeze(0) if single else image
     # a guided model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
     check_image(batch, "image", min_size=2 if _is_guided(model) else 1)
+    if mode not in MODES:
+        raise ValueError(f"`mode` must be one of {list(MODES)}, got {mode!r}.")
     if multiple is None:
         multiple = model_multiple(model)
     check_int(multiple, "multiple")
+    if mode != "whole":  # the authors pad to multiples of 8, whatever else the network needs
+        multiple = lcm(multiple, _AUTHORS_MULTIPLE)
     check_int(tile, "tile", optional=True)
-    if tile is not None and tile % multiple:
+    if mode == "authors-direct" and tile is not None:
+        raise ValueError(f"`tile` must be None with mode='authors-direct' (one whole-image forward), got {tile!r}; "
+                         "use mode='authors-tiled' for the authors' tiled evaluator.")
+    if mode == "whole" and tile is not None and tile % multiple:
         raise ValueError(
             f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
         )
@@ -128,12 +166,20 @@ def restore(
     try:
         with torch.inference_mode(), autocast:
             x = batch.to(target, torch.float32)
-            run = _tile_function(model, x, output)
+            # the authors' paths: the network, and so its guidance, sees exactly what it restores
+            run = _tile_function(model, x, output) if mode == "whole" else _plain_function(model, output)
             fn = (lambda t: run(t).float()) if half else run  # blend in float32
             h, w = x.shape[-2:]
-            side = tile if tile is not None else -(-max(h, w) // multiple) * multiple
-            out = tiled_apply(fn, x, tile=side, overlap=overlap if tile is not None else 0,
-                              multiple=multiple, progress=progress, scale=scale)
+            if mode == "authors-direct":
+                out = restore_direct(fn, x, multiple)
+            elif mode == "authors-tiled":
+                side = tile if tile is not None else max(h, w)
+                out = restore_per_tile(fn, x, tile=side, overlap=overlap if tile is not None else 0,
+                                       multiple=multiple, progress=progress)
+            else:
+                side = tile if tile is not None else -(-max(h, w) // multiple) * multiple
+                out = tiled_apply(fn, x, tile=side, overlap=overlap if tile is not None else 0,
+                                  multiple=multiple, progress=progress, scale=scale)
     finally:
         model.train(was_training)
     out = out.to(image.device, image.dtype)
@@ -143,6 +189,11 @@ def restore(
 def _is_guided(model: nn.Module) -> bool:
     """Whether ``model`` computes whole-image guidance apart (``compute_guidance`` + ``forward_with_guidance``)."""
     return all(callable(getattr(model, name, None)) for name in ("compute_guidance", "forward_with_guidance"))
+
+
+def _plain_function(model: nn.Module, output: OutputKey) -> Callable[[Tensor], Tensor]:
+    """The network on each padded tile, guidance and all (the authors' evaluators), its image output."""
+    return lambda tiles: select_image(model(tiles), tiles, output)
 
 
 def _tile_function(model: nn.Module, whole: Tensor, output: OutputKey) -> Callable[[Tensor], Tensor]:

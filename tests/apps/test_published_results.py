@@ -24,3 +24,10 @@ def test_documented_table_matches_the_data():
     text = DOC.read_text(encoding="utf-8")
     for r in PUBLISHED_RESULTS:
         assert f"| {r.method} | {r.setting} | {r.psnr:.2f} | {r.ssim:.3f} |" in text, r
+
+
+def test_promptir_five_task_number_is_cited_to_the_perceive_ir_paper():
+    (row,) = [r for r in published_for("5-task") if r.method == "PromptIR"]
+    assert row.citation.startswith("PromptIR as reported in Zhang et al., Perceive-IR")
+    (own,) = [r for r in published_for("3-task") if r.method == "PromptIR"]
+    assert own.citation.startswith("Potlapalli et al., PromptIR")

@@ -42,7 +42,7 @@ Decoder = Callable[[Tensor, tuple[Tensor, Tensor, Tensor]], Tensor]
 
 
 def pad_reflect(image: Tensor, multiple: int) -> Tensor:
-    """Reflect-pad the bottom and right of ``image`` to multiples of ``multiple`` (as the authors' evaluation does).
+    """Reflect-pad the bottom and right of ``image`` to multiples of ``multiple`` (as the authors' tiled evaluator).
 
     Example:
         >>> pad_reflect(torch.rand(1, 3, 30, 41), 8).shape
