@@ -140,8 +140,9 @@ def test_bad_inputs(tiny_dinov2) -> None:
         SemanticGuidance(tiny_dinov2, channels=(4,), layers=(1,), encoder_revision="main")
 
 
-def test_hub_id_offline_gives_clear_error() -> None:
-    with pytest.raises(PretrainedNotFoundError, match="Dinov2Config"):
+def test_hub_id_offline_gives_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(PretrainedNotFoundError, match=r"HF_HUB_OFFLINE=1 is set: pass a local DINOv2 folder"):
         SemanticGuidance("facebook/dinov2-base", channels=(4, 4, 4, 4))
 
 
