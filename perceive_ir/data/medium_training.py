@@ -82,12 +82,23 @@ def epoch_order(tasks: Sequence[str], resampling: Mapping[str, int], seed: int, 
 
 
 def _batches(tasks: Sequence[str], resampling: Mapping[str, int], seed: int, batch_size: int) -> Iterator[list[int]]:
-    epoch = 0
+    """Consecutive batches of the epoch orders, the last partial batch of each epoch dropped.
+
+    An epoch smaller than a batch (tiny test sets; the authors' loader would yield nothing)
+    is not dropped: its batches run on into the next epoch.
+    """
+    epoch, pending = 0, []
     while True:
         order = epoch_order(tasks, resampling, seed, epoch)
+        epoch += 1
+        if len(order) < batch_size:
+            pending += order
+            while len(pending) >= batch_size:
+                yield pending[:batch_size]
+                pending = pending[batch_size:]
+            continue
         for start in range(0, len(order) - batch_size + 1, batch_size):  # drop_last
             yield order[start : start + batch_size]
-        epoch += 1
 
 
 def _upscale(image: Tensor, size: tuple[int, int]) -> Tensor:
@@ -208,15 +219,11 @@ def train_medium_restorer(
         The trained network, in eval mode. The global RNG is left untouched.
 
     Raises:
-        ValueError: one epoch holds fewer samples than a batch.
+        ValueError: no scenes.
         TypeError: the factory returns no ``nn.Module``.
     """
-    total = sum(task_resampling.get(t, 1) for t in tasks)
-    if total < batch_size:
-        raise ValueError(
-            f"One epoch of the medium restorer's training holds {total} samples, fewer than `batch_size`="
-            f"{batch_size}: add scenes, raise `task_resampling` or lower `batch_size`."
-        )
+    if not tasks:
+        raise ValueError("The medium restorer has no scenes to train on.")
     bf16 = uses_bf16(precision, device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
