@@ -179,6 +179,7 @@ def build_triplets(
     strategy: TripletStrategy = "crossfit",
     model: Callable[[Tensor], Tensor] | None = None,
     restorer_factory: str | Callable[[], nn.Module] = DEFAULT_MEDIUM_RESTORER,
+    heldout_restorers: Sequence[nn.Module] | None = None,
     steps: int = 20_000,
     crop: int = 128,
     batch_size: int = 4,
@@ -217,6 +218,12 @@ def build_triplets(
             :data:`~perceive_ir.data.restorer.MEDIUM_RESTORERS` (default ``"restormer-medium"``,
             the authors' ``RestormerMedium``; ``"restormer-small"`` or ``"tiny"`` for quick CPU
             runs) or a factory building a fresh ``nn.Module`` for each half.
+        heldout_restorers: Trained restorers instead of training: ``heldout_restorers[k]`` was
+            trained without fold ``k`` and renders it (the authors' ``holdout_0`` and
+            ``holdout_1`` ``medium_020000.pth``, loaded with
+            :func:`~perceive_ir.models.official.load_official`; their folds are ours when the
+            fold keys hold their paths, see ``fold_path``). ``restorer_factory`` must rebuild
+            them (the default does for the authors'): they are saved as the build's checkpoints.
         steps: Cross-fit training steps per half (the authors' 20K).
         crop: Training crop side (the authors' 128); smaller images are upscaled bicubically.
         batch_size: Training batch (the authors' 4).
@@ -282,6 +289,13 @@ def build_triplets(
         if isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0:
             raise ValueError(f"`{arg}` must be a non-negative number, got {x!r}.")
     resampling = check_task_resampling(task_resampling)
+    if heldout_restorers is not None:
+        heldout_restorers = list(heldout_restorers)
+        if len(heldout_restorers) != 2 or not all(isinstance(m, nn.Module) for m in heldout_restorers):
+            raise ValueError("`heldout_restorers` must be two nn.Modules: the one holding out fold 0, then fold 1.")
+        for k, net in enumerate(heldout_restorers):
+            if getattr(net, "heldout_fold", k) not in (None, k):
+                raise ValueError(f"`heldout_restorers[{k}]` holds out fold {net.heldout_fold}, not {k}.")
     restorer_name = restorer_factory if isinstance(restorer_factory, str) else None
     restorer_factory, named_multiple = _restorer_and_multiple(restorer_factory)
     multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
@@ -307,7 +321,8 @@ def build_triplets(
                         weight_decay=weight_decay, task_resampling=resampling,
                         precision="bf16" if bf16 else "fp32", tile_blend=tile_blend,
                         restorer=restorer_name or getattr(restorer_factory, "__name__",
-                                                          type(restorer_factory).__name__))
+                                                          type(restorer_factory).__name__),
+                        pretrained=heldout_restorers is not None)
     elif strategy == "mild":
         settings.update(mild_strength=mild_strength)
     else:
@@ -359,6 +374,9 @@ def build_triplets(
             ckpt = _fold_checkpoint(out, train_fold)
             if ckpt.is_file():
                 net = _load_fold(restorer_factory, ckpt).to(device).eval()
+            elif heldout_restorers is not None:  # trained on `train_fold`, so it holds out the other
+                net = heldout_restorers[1 - train_fold].to(device).eval()
+                _save_model(net, ckpt)
             else:
                 net = _train_restorer(
                     restorer_factory, dataset, halves[train_fold], steps=steps, crop=crop, batch_size=batch_size,

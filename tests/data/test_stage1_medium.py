@@ -192,3 +192,33 @@ def test_precision_auto_is_fp32_on_cpu() -> None:
     assert uses_bf16("fp32", torch.device("cuda")) is False
     with pytest.raises(ValueError, match="precision"):
         uses_bf16("fp16", torch.device("cpu"))  # type: ignore[arg-type]
+
+
+def test_heldout_restorers_render_their_fold_and_train_nothing(tmp_path: Path, monkeypatch) -> None:
+    import perceive_ir.data.triplets as triplets_mod
+    from perceive_ir.data import TinyRestorer, load_crossfit_restorers
+
+    def shifted(value: float) -> TinyRestorer:
+        net = TinyRestorer()
+        nn.init.constant_(net.body[-1].bias, value)
+        return net
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("heldout_restorers are given: nothing may be trained")
+
+    monkeypatch.setattr(triplets_mod, "_train_restorer", no_training)
+    ds = _denoise_set(tmp_path / "data", 8)
+    nets = [shifted(0.2), shifted(-0.2)]  # holding out fold 0, fold 1
+    m = build_triplets(ds, tmp_path / "out", restorer_factory=TinyRestorer, heldout_restorers=nets,
+                       fold_path=lambda p: Path(p).name, progress=False)
+    for entry in json.loads(m.read_text())["scenes"]:
+        low, medium = read_image(tmp_path / "out" / entry["low"]), read_image(tmp_path / "out" / entry["medium"])
+        with torch.no_grad():
+            expected = nets[entry["fold"]](low[None])[0].clamp(0, 1)
+        assert torch.equal(medium, (expected * 255).to(torch.uint8).float() / 255)
+    # saved as the build's checkpoints: fold<f> = trained on fold f = holding out the other one
+    loaded = load_crossfit_restorers(tmp_path / "out", restorer_factory=TinyRestorer)
+    x = torch.full((1, 3, 8, 8), 0.5)
+    assert [round(float(r(x).mean()), 4) for r in loaded] == [0.3, 0.7]
+    with pytest.raises(ValueError, match="two nn.Modules"):
+        build_triplets(ds, tmp_path / "o2", heldout_restorers=nets[:1], progress=False)
