@@ -222,3 +222,23 @@ def test_heldout_restorers_render_their_fold_and_train_nothing(tmp_path: Path, m
     assert [round(float(r(x).mean()), 4) for r in loaded] == [0.3, 0.7]
     with pytest.raises(ValueError, match="two nn.Modules"):
         build_triplets(ds, tmp_path / "o2", heldout_restorers=nets[:1], progress=False)
+
+
+def test_an_epoch_smaller_than_a_batch_runs_on_into_the_next() -> None:
+    from perceive_ir.data.medium_training import _batches
+
+    batches = _batches(["dehaze", "dehaze", "derain"], {"derain": 2}, seed=0, batch_size=3)
+    assert [len(next(batches)) for _ in range(3)] == [3, 3, 3]  # 4 per epoch: the 4th sample is dropped
+    tiny = _batches(["dehaze"], {}, seed=0, batch_size=4)
+    assert next(tiny) == [0, 0, 0, 0]  # one sample per epoch: four epochs make a batch
+
+
+def test_bf16_autocast_trains_on_cpu_when_asked() -> None:
+    from perceive_ir.data import TinyRestorer
+
+    clean = torch.rand(3, 24, 24)
+    net = train_medium_restorer(TinyRestorer, lambda i, g: (authors_noisy(clean, 25, g), clean), ["denoise"],
+                                steps=2, crop=16, batch_size=2, lr=1e-3, min_lr=1e-6, weight_decay=0.01,
+                                task_resampling={"denoise": 3}, precision="bf16", seed=0,
+                                device=torch.device("cpu"), progress=False)
+    assert not net.training and next(net.parameters()).dtype == torch.float32
