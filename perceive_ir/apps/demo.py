@@ -138,7 +138,11 @@ class DemoWorkspace:
         self._crossfit_restorers = None  # a new build: its restorers load anew
         self.manifest = build_triplets(scenes, self.work / "triplets", strategy="crossfit", steps=s.crossfit_steps,
                                        crop=min(s.crop, s.scene_size), batch_size=8, lr=1e-3,
-                                       restorer_factory=s.crossfit_restorer, seed=s.seed, progress=s.progress)
+                                       restorer_factory=s.crossfit_restorer, seed=s.seed, progress=s.progress,
+                                       # equal scene counts per task: no resampling; folds from the paths
+                                       # inside the work folder, so they do not depend on where it is
+                                       task_resampling=None,
+                                       fold_path=lambda p: Path(p).relative_to(self.work).as_posix())
         config = self._config("perceiver-run", s.perceiver_steps, 8, 2e-3, s.seed, 0)
         PerceiverTrainer(_perceiver_factory(s), self.manifest, config, crop=s.crop).train()
         return QualityPerceiver.from_pretrained(self.work / "perceiver-run" / "perceiver")

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--perceiver-steps", type=int, default=d.perceiver_steps)
     parser.add_argument("--crossfit-steps", type=int, default=d.crossfit_steps)
     parser.add_argument("--crossfit-restorer", default=d.crossfit_restorer,
-                        help="medium-tier restorer: tiny, restormer-small or restormer (the paper's; "
+                        help="medium-tier restorer: tiny, restormer-small or restormer-medium (the paper's; "
                              f"default {d.crossfit_restorer})")
     parser.add_argument("--feature-space", default=None,
                         help="L_dpl feature space: vgg16 (the paper's) or clip "

@@ -1,17 +1,22 @@
 """The medium-tier restorers of the cross-fitted triplet build, by name.
 
-The paper renders the medium quality tier with a Restormer trained for 20K iterations on one
-half of the scenes (the authors' ``perceiveIR_stage1.yaml``: ``model`` dim 48, blocks
-[4, 6, 6, 8], heads [1, 2, 4, 8], 4 refinement blocks; checkpoints ``medium_020000.pth``).
-That is :data:`DEFAULT_MEDIUM_RESTORER`. Smaller ones serve quick runs on a CPU:
+The paper renders the medium quality tier with a Restormer trained on one half of the scenes:
+the authors' ``RestormerMedium`` (``stage1.py``; ``perceiveIR_stage1.yaml`` ``model``: dim 48,
+blocks [4, 6, 6, 8], heads [1, 2, 4, 8], 4 refinement blocks; 25,571,439 parameters), which is
+:class:`~perceive_ir.models.official.MediumRestorer` here: :data:`DEFAULT_MEDIUM_RESTORER`.
+Its checkpoints load the authors' ``holdout_k/medium_020000.pth`` (``load_official``).
+The others serve other purposes:
 
-=====================  =========================================================  ========
-name                   network                                                    multiple
-=====================  =========================================================  ========
-``restormer``          the paper's Restormer (spandrel-extra-arches, 26 M)        8
-``restormer-small``    Restormer dim 16, one block per level (0.8 M)              8
-``tiny``               :class:`TinyRestorer`, a few residual convolutions         1
-=====================  =========================================================  ========
+=====================  ==========================================================  ========
+name                   network                                                     multiple
+=====================  ==========================================================  ========
+``restormer-medium``   the authors' ``RestormerMedium`` (25.57 M) — the default      8
+``restormer``          spandrel's Restormer at the same sizes (26.13 M: bias-free    8
+                       LayerNorm, 96-channel decoder level 1) [ours: the default
+                       before; kept so earlier builds' checkpoints still load]
+``restormer-small``    Restormer dim 16, one block per level (0.8 M), CPU runs       8
+``tiny``               :class:`TinyRestorer`, a few residual convolutions, tests     1
+=====================  ==========================================================  ========
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from torch import Tensor, nn
 
 from ..inference.tiling import pad_to_multiple
+from ..models.official import MediumRestorer
 from ..models.presets import restormer_backbone
 
 __all__ = [
@@ -77,13 +83,14 @@ def _restormer_small() -> nn.Module:
 
 #: Name → (factory of a fresh network, size multiple its input needs).
 MEDIUM_RESTORERS: dict[str, tuple[Callable[[], nn.Module], int]] = {
+    "restormer-medium": (MediumRestorer, 8),
     "restormer": (_restormer, 8),
     "restormer-small": (_restormer_small, 8),
     "tiny": (TinyRestorer, 1),
 }
 
-#: The paper's medium-tier restorer.
-DEFAULT_MEDIUM_RESTORER = "restormer"
+#: The paper's medium-tier restorer: the authors' ``RestormerMedium``.
+DEFAULT_MEDIUM_RESTORER = "restormer-medium"
 
 
 def medium_restorer(name: str) -> tuple[Callable[[], nn.Module], int]:

@@ -3,12 +3,15 @@
 For every scene: **low** = the degraded image, **high** = the clean image, **medium** = a
 partially restored image. Three ways to get medium:
 
-* ``"crossfit"`` — **the paper's**: scenes are split in two by a stable hash of their name;
-  a restorer (by default the paper's Restormer, 20K steps on 128² crops; a named one of
-  :data:`~perceive_ir.data.restorer.MEDIUM_RESTORERS` or any ``nn.Module`` factory) is
-  trained with L1 on each half and renders the *other* half, so every medium image comes
-  from a model that never saw that scene. The two trained restorers stay in ``out_dir``
-  (:func:`load_crossfit_restorers`): stage 2 uses them as proxy restorers.
+* ``"crossfit"`` — **the paper's**, as the authors' ``train_stage1_medium.py`` and
+  ``render_stage1_medium.py`` do it: scenes are split in two by the SHA-1 of
+  ``f"{task}|{path}"`` (:func:`~perceive_ir.data.stage1_scenes.scene_fold`); a restorer (by
+  default the authors' ``RestormerMedium``, :class:`~perceive_ir.models.official.MediumRestorer`)
+  is trained with L1 on each half (:mod:`~perceive_ir.data.medium_training`: 20K steps, AdamW
+  wd 0.01, cosine 2e-4 → 1e-6, batch 4, 128² crops with h+v flips, task resampling, bf16) and
+  renders the *other* half in 512² tiles, so every medium image comes from a model that never
+  saw that scene. The two trained restorers stay in ``out_dir`` (:func:`load_crossfit_restorers`):
+  stage 2 uses them as proxy restorers.
 * ``"model"`` — a restorer you supply (e.g. loaded with spandrel), applied as is.
 * ``"mild"`` — ``high + strength · (low − high)``: a cheap approximation (a blend towards the
   clean image), **not** the paper's method; useful for smoke tests and quick starts.
@@ -25,12 +28,11 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -40,13 +42,24 @@ from .._seeding import stable_seed
 from .._validation import check_int
 from ..inference.tiling import tiled_apply
 from ..perceive.losses.proxies import Proxy
-from .io import save_png
+from ._uniform_tiles import uniform_tiled_apply
+from .io import read_image, save_png
+from .medium_training import (
+    AUTHORS_TASK_RESAMPLING,
+    Precision,
+    autocast_context,
+    check_task_resampling,
+    train_medium_restorer,
+    uses_bf16,
+)
 from .restorer import DEFAULT_MEDIUM_RESTORER, PaddedRestorer, medium_restorer
+from .stage1_scenes import DenoiseSigmas, Scene, authors_noisy, render_noise_seed, scene_fold, scene_table
 from .tasks import task_name
 from .transforms import PairedAugment
 
 __all__ = [
     "MANIFEST_NAME",
+    "TileBlend",
     "TripletStrategy",
     "build_triplets",
     "crossfit_proxies",
@@ -58,19 +71,8 @@ __all__ = [
 MANIFEST_NAME = "manifest.json"
 _FORMAT = "perceive-ir-triplets"
 TripletStrategy = Literal["crossfit", "model", "mild"]
+TileBlend = Literal["uniform", "cosine"]
 _TIERS = ("low", "medium", "high")
-
-
-def scene_fold(name: str, folds: int = 2) -> int:
-    """The cross-fitting fold of a scene: a SHA-256 hash of its name modulo ``folds``.
-
-    Stable across processes and machines (unlike Python's salted ``hash``).
-
-    Example:
-        >>> scene_fold("0001") == scene_fold("0001")
-        True
-    """
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little") % folds
 
 
 def _file_stem(name: str) -> str:
@@ -104,48 +106,37 @@ def _clean_temp_files(out: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
+def _scene_pair(dataset: Dataset, scene: Scene, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """A scene's whole (low, high) images: synthetic noise drawn from ``generator``, else the dataset's sample."""
+    if scene.sigma is not None and scene.clean is not None:
+        clean = read_image(scene.clean)
+        return authors_noisy(clean, scene.sigma, generator), clean
+    sample = dataset[scene.index]
+    if str(sample["name"]) != scene.name:
+        raise ValueError(
+            f"dataset[{scene.index}] is named {sample['name']!r}, expected {scene.name!r}: the dataset order changed."
+        )
+    return sample["degraded"], sample["clean"]
+
+
 def _train_restorer(
     factory: Callable[[], nn.Module],
     dataset: Dataset,
-    indices: list[int],
-    *,
-    steps: int,
-    crop: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    device: torch.device,
-    progress: bool,
+    scenes: Sequence[Scene],
+    **options: Any,
 ) -> nn.Module:
-    """Train ``factory()`` with L1 on random aligned crops of the scenes ``indices``."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        model = factory()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"`restorer_factory` must return an nn.Module, got {type(model).__name__}.")
-        model = model.to(device).train()
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        gen = torch.Generator().manual_seed(seed)
-        augment = PairedAugment(crop, hflip=True)
-        loop = range(steps)
-        if progress:
-            from tqdm.auto import tqdm
+    """Train ``factory()`` on ``scenes`` (one fold) as the authors train a medium restorer."""
+    return train_medium_restorer(
+        factory,
+        lambda position, generator: _scene_pair(dataset, scenes[position], generator),
+        [s.task_name for s in scenes],
+        **options,
+    )
 
-            loop = tqdm(loop, desc="crossfit: training", leave=False)
-        for _ in loop:
-            picks = torch.randint(0, len(indices), (batch_size,), generator=gen).tolist()
-            lows, highs = [], []
-            for p in picks:
-                sample = dataset[indices[p]]
-                low, high = augment([sample["degraded"], sample["clean"]], gen)
-                lows.append(low)
-                highs.append(high)
-            low_b, high_b = torch.stack(lows).to(device), torch.stack(highs).to(device)
-            loss = F.l1_loss(model(low_b), high_b)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return model.eval()
+
+def _quantize_truncate(image: Tensor) -> Tensor:
+    """8-bit values by truncation, as the authors' ``to_pil_image`` writes a float image."""
+    return (image.clamp(0, 1).float() * 255).to(torch.uint8).float() / 255.0
 
 
 def _save_model(model: nn.Module, path: Path) -> None:
@@ -188,44 +179,78 @@ def build_triplets(
     strategy: TripletStrategy = "crossfit",
     model: Callable[[Tensor], Tensor] | None = None,
     restorer_factory: str | Callable[[], nn.Module] = DEFAULT_MEDIUM_RESTORER,
+    heldout_restorers: Sequence[nn.Module] | None = None,
     steps: int = 20_000,
     crop: int = 128,
     batch_size: int = 4,
     lr: float = 2e-4,
+    min_lr: float = 1e-6,
+    weight_decay: float = 0.01,
+    task_resampling: Mapping[str, int] | None = AUTHORS_TASK_RESAMPLING,
+    precision: Precision = "auto",
+    denoise_sigmas: DenoiseSigmas = "cycle",
+    fold_path: Callable[[str], str] | None = None,
     mild_strength: float = 0.5,
     seed: int = 0,
     tile: int = 512,
     overlap: int = 32,
+    tile_blend: TileBlend = "uniform",
     multiple: int | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> Path:
     """Render (low, medium, high) for every scene of ``dataset`` into ``out_dir``.
 
+    The defaults reproduce the authors' stage 1 (``src/configs/perceiveIR_stage1.yaml``,
+    ``train_stage1_medium.py``, ``render_stage1_medium.py`` and the README's
+    ``--total-iters 20000``; github.com/House-yuyu/Perceive-IR at c7f79d47).
+
     Args:
         dataset: Whole-image samples ``{"degraded", "clean", "task", "name"}`` (e.g. a
-            :class:`~perceive_ir.data.PairedFolderDataset` without ``crop``), names unique.
-            Scene names come from ``dataset.items`` when it has them, else from reading
-            every sample once.
+            :class:`~perceive_ir.data.FileListDataset` without ``crop``, or a ``ConcatDataset``
+            of them), names unique. Items synthesised with a Gaussian-noise preset
+            (``noise15``/``25``/``50``) are denoising scenes whose noise the build draws itself.
         out_dir: Output folder (created). Re-running resumes an interrupted build.
         strategy: ``"crossfit"`` (the paper's), ``"model"`` or ``"mild"`` (cheap approximation).
         model: The restorer for ``"model"``: an ``nn.Module`` (put in eval mode) or callable
             mapping ``B×3×H×W`` to the same shape.
         restorer_factory: The cross-fit restorer: a name of
-            :data:`~perceive_ir.data.restorer.MEDIUM_RESTORERS` (default ``"restormer"``, the
-            paper's; ``"restormer-small"`` or ``"tiny"`` for quick CPU runs) or a factory
-            building a fresh ``nn.Module`` for each half.
-        steps: Cross-fit training steps per half (the paper's 20K).
-        crop: Cross-fit training crop size (scenes must be at least this large; the authors' 128).
-        batch_size: Cross-fit batch size (the authors' 4 per GPU).
-        lr: Cross-fit Adam learning rate (the authors' 2e-4, held constant here; they decay it
-            by cosine to 1e-6).
+            :data:`~perceive_ir.data.restorer.MEDIUM_RESTORERS` (default ``"restormer-medium"``,
+            the authors' ``RestormerMedium``; ``"restormer-small"`` or ``"tiny"`` for quick CPU
+            runs) or a factory building a fresh ``nn.Module`` for each half.
+        heldout_restorers: Trained restorers instead of training: ``heldout_restorers[k]`` was
+            trained without fold ``k`` and renders it (the authors' ``holdout_0`` and
+            ``holdout_1`` ``medium_020000.pth``, loaded with
+            :func:`~perceive_ir.models.official.load_official`; their folds are ours when the
+            fold keys hold their paths, see ``fold_path``). ``restorer_factory`` must rebuild
+            them (the default does for the authors'): they are saved as the build's checkpoints.
+        steps: Cross-fit training steps per half (the authors' 20K).
+        crop: Training crop side (the authors' 128); smaller images are upscaled bicubically.
+        batch_size: Training batch (the authors' 4).
+        lr: AdamW learning rate at the start of the cosine schedule (the authors' 2e-4).
+        min_lr: Learning rate at the end of the schedule (the authors' 1e-6; ``min_lr=lr``
+            holds it constant).
+        weight_decay: AdamW weight decay (the authors': PyTorch's default 0.01).
+        task_resampling: Times each scene of a task is listed per training epoch, by task name
+            (the authors': denoise 3, dehaze 1, derain 120, deblur 50, lowlight 40; a task not
+            listed: once); ``None``: every scene once.
+        precision: ``"auto"`` (the authors': bf16 autocast on a CUDA device that supports it,
+            fp32 elsewhere), ``"bf16"`` or ``"fp32"``, for the cross-fit training and rendering.
+        denoise_sigmas: ``"cycle"`` (the authors'): one σ per clean denoising image, cycling
+            15/25/50 in sorted path order; ``"all"``: one scene per listed σ ([ours]).
+        fold_path: Maps an item's path to the path string of its fold key ``f"{task}|{path}"``
+            (default: as the item holds it). See
+            :func:`~perceive_ir.data.stage1_scenes.scene_table` for lining up with the
+            authors' released medium restorers.
         mild_strength: For ``"mild"``: medium = high + strength · (low − high), in ``(0, 1)``.
         seed: Seed of the cross-fit training (the global RNG is left untouched).
-        tile: Tile size of the tiled rendering (:func:`perceive_ir.inference.tiling.tiled_apply`).
-        overlap: Tile overlap.
+        tile: Tile side of the rendering (the authors' 512).
+        overlap: Tile overlap (the authors' 32).
+        tile_blend: ``"uniform"`` (the authors': tiles padded one by one, overlaps averaged)
+            or ``"cosine"`` ([ours]: :func:`~perceive_ir.inference.tiling.tiled_apply`'s
+            raised-cosine blend, no seams).
         multiple: Pad each tile to a multiple of this (for networks that downsample); default
-            the named restorer's (8 for Restormer), else 1.
+            the named restorer's (8 for the Restormers), else 1.
         device: Device for training and rendering.
         progress: Show tqdm progress bars.
 
@@ -233,8 +258,8 @@ def build_triplets(
         The manifest path.
 
     Raises:
-        ValueError: bad arguments, duplicate scene names, an existing manifest built with a
-            different strategy or seed, or an empty cross-fit half.
+        ValueError: bad arguments, duplicate scene names, an existing manifest built with
+            different settings or fold keys, or an empty cross-fit half.
 
     Example:
         >>> import tempfile, torch
@@ -256,8 +281,21 @@ def build_triplets(
         raise ValueError("strategy='model' needs `model`: an nn.Module or callable restorer.")
     if strategy == "mild" and not 0.0 < mild_strength < 1.0:
         raise ValueError(f"`mild_strength` must be in (0, 1), got {mild_strength!r}.")
-    for arg, v in (("steps", steps), ("crop", crop), ("batch_size", batch_size)):
+    if tile_blend not in ("uniform", "cosine"):
+        raise ValueError(f"`tile_blend` must be 'uniform' or 'cosine', got {tile_blend!r}.")
+    for arg, v in (("steps", steps), ("crop", crop), ("batch_size", batch_size), ("tile", tile)):
         check_int(v, arg)
+    for arg, x in (("lr", lr), ("min_lr", min_lr), ("weight_decay", weight_decay)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0:
+            raise ValueError(f"`{arg}` must be a non-negative number, got {x!r}.")
+    resampling = check_task_resampling(task_resampling)
+    if heldout_restorers is not None:
+        heldout_restorers = list(heldout_restorers)
+        if len(heldout_restorers) != 2 or not all(isinstance(m, nn.Module) for m in heldout_restorers):
+            raise ValueError("`heldout_restorers` must be two nn.Modules: the one holding out fold 0, then fold 1.")
+        for k, net in enumerate(heldout_restorers):
+            if getattr(net, "heldout_fold", k) not in (None, k):
+                raise ValueError(f"`heldout_restorers[{k}]` holds out fold {net.heldout_fold}, not {k}.")
     restorer_name = restorer_factory if isinstance(restorer_factory, str) else None
     restorer_factory, named_multiple = _restorer_and_multiple(restorer_factory)
     multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
@@ -269,44 +307,56 @@ def build_triplets(
             "`dataset` crops its samples; triplets are built from whole images: create it without `crop`."
         )
     device = torch.device(device)
+    bf16 = uses_bf16(precision, device)
     out = Path(out_dir)
     for t in _TIERS:
         (out / t).mkdir(parents=True, exist_ok=True)
     _clean_temp_files(out)
     manifest_path = out / MANIFEST_NAME
 
-    settings: dict[str, Any] = {"strategy": strategy, "seed": seed}
+    settings: dict[str, Any] = {"strategy": strategy, "seed": seed, "denoise_sigmas": denoise_sigmas,
+                                "fold_hash": "sha1-be"}
     if strategy == "crossfit":
-        settings.update(steps=steps, crop=crop, batch_size=batch_size, lr=lr,
+        settings.update(steps=steps, crop=crop, batch_size=batch_size, lr=lr, min_lr=min_lr,
+                        weight_decay=weight_decay, task_resampling=resampling,
+                        precision="bf16" if bf16 else "fp32", tile_blend=tile_blend,
                         restorer=restorer_name or getattr(restorer_factory, "__name__",
-                                                          type(restorer_factory).__name__))
+                                                          type(restorer_factory).__name__),
+                        pretrained=heldout_restorers is not None)
     elif strategy == "mild":
         settings.update(mild_strength=mild_strength)
     else:
-        settings.update(model=type(model).__name__)
+        settings.update(model=type(model).__name__, tile_blend=tile_blend)
     doc = load_manifest(manifest_path)
     if doc is None:
         # written up front, so cross-fit checkpoints on disk always belong to these settings
-        doc = {"format": _FORMAT, "version": 1, "settings": settings, "scenes": []}
+        doc = {"format": _FORMAT, "version": 2, "settings": settings, "scenes": []}
         atomic_write_bytes(manifest_path, json.dumps(doc, indent=1).encode())
     elif doc["settings"] != settings:
         raise ValueError(
             f"{manifest_path} was built with settings {doc['settings']}, now {settings}: "
             "use another `out_dir` or delete the old one."
         )
-    scenes: dict[str, dict[str, Any]] = {s["name"]: s for s in doc["scenes"]}
+    entries: dict[str, dict[str, Any]] = {e["name"]: e for e in doc["scenes"]}
+
+    scenes = scene_table(dataset, fold_path=fold_path, denoise_sigmas=denoise_sigmas)
+    moved = [s.name for s in scenes if s.name in entries and entries[s.name].get("fold_key") != s.key]
+    if moved:
+        raise ValueError(
+            f"{manifest_path} holds scenes with other fold keys ({moved[:3]}...): the paths or `fold_path` "
+            "changed since the build began, so the trained restorers may have seen the scenes they render. "
+            "Use another `out_dir`."
+        )
 
     def complete(name: str) -> bool:
-        entry = scenes.get(name)
+        entry = entries.get(name)
         return entry is not None and all((out / entry[t]).is_file() for t in _TIERS)
 
-    names = _scene_names(dataset)
-    todo = [i for i, n in enumerate(names) if not complete(n)]
+    todo = [s for s in scenes if not complete(s.name)]
 
     renderer: dict[int, Callable[[Tensor], Tensor]] = {}
-    folds = [scene_fold(n) for n in names]
     if strategy == "crossfit" and todo:
-        halves = {f: [i for i in range(len(names)) if folds[i] == f] for f in (0, 1)}
+        halves = {f: [s for s in scenes if s.fold == f] for f in (0, 1)}
         if not halves[0] or not halves[1]:
             raise ValueError(
                 f"crossfit needs scenes in both halves; the hash split gave {len(halves[0])} and "
@@ -324,43 +374,51 @@ def build_triplets(
             ckpt = _fold_checkpoint(out, train_fold)
             if ckpt.is_file():
                 net = _load_fold(restorer_factory, ckpt).to(device).eval()
+            elif heldout_restorers is not None:  # trained on `train_fold`, so it holds out the other
+                net = heldout_restorers[1 - train_fold].to(device).eval()
+                _save_model(net, ckpt)
             else:
-                idx = [i for i in range(len(names)) if folds[i] == train_fold]
-                net = _train_restorer(restorer_factory, dataset, idx, steps=steps, crop=crop,
-                                      batch_size=batch_size, lr=lr, device=device, progress=progress,
-                                      seed=stable_seed(seed, "crossfit", train_fold))
+                net = _train_restorer(
+                    restorer_factory, dataset, halves[train_fold], steps=steps, crop=crop, batch_size=batch_size,
+                    lr=lr, min_lr=min_lr, weight_decay=weight_decay, task_resampling=resampling,
+                    precision="bf16" if bf16 else "fp32", seed=stable_seed(seed, "crossfit", train_fold),
+                    device=device, progress=progress,
+                )
                 _save_model(net, ckpt)
             renderer[train_fold] = net
         return renderer[train_fold]
 
-    def _render_scene(i: int) -> None:
-        name = names[i]
-        sample = dataset[i]
-        if str(sample["name"]) != name:
-            raise ValueError(
-                f"dataset[{i}] is named {sample['name']!r}, expected {name!r}: the dataset order changed."
-            )
-        low, high = sample["degraded"], sample["clean"]
+    def restore(fn: Callable[[Tensor], Tensor], low: Tensor) -> Tensor:
+        image = low.unsqueeze(0).to(device)
+        with torch.no_grad(), autocast_context(bf16 and strategy == "crossfit", device):
+            if tile_blend == "uniform":
+                medium = uniform_tiled_apply(fn, image, tile=tile, overlap=overlap, multiple=multiple)
+            else:
+                medium = tiled_apply(fn, image, tile=tile, overlap=overlap, multiple=multiple)
+        return _quantize_truncate(medium.squeeze(0).cpu())
+
+    def render_scene(scene: Scene) -> None:
+        noise = torch.Generator().manual_seed(render_noise_seed(scene.key))
+        low, high = _scene_pair(dataset, scene, noise)
         if strategy == "mild":
             medium = high + mild_strength * (low - high)
         else:
-            fn = get_renderer(folds[i]) if strategy == "crossfit" else renderer[0]
-            with torch.no_grad():
-                medium = tiled_apply(fn, low.unsqueeze(0).to(device), tile=tile, overlap=overlap, multiple=multiple)
-            medium = medium.squeeze(0).float().cpu()
-        stem = _file_stem(name)
+            medium = restore(get_renderer(scene.fold) if strategy == "crossfit" else renderer[0], low)
+        stem = _file_stem(scene.name)
         paths = {t: f"{t}/{stem}.png" for t in _TIERS}
         for t, img in (("low", low), ("high", high), ("medium", medium.clamp(0, 1))):
             save_png(img, out / paths[t])
-        tid = int(sample["task"])
-        scenes[name] = {"name": name, "task": tid, "task_name": task_name(tid), **paths,
-                        "strategy": strategy, "seed": seed}
+        entry: dict[str, Any] = {"name": scene.name, "task": scene.task, "task_name": task_name(scene.task),
+                                 **paths, "strategy": strategy, "seed": seed, "fold_key": scene.key}
+        if scene.sigma is not None:
+            entry["sigma"] = scene.sigma
         if strategy == "crossfit":
-            scenes[name]["fold"] = folds[i]
-        doc["scenes"] = list(scenes.values())
+            entry["fold"] = scene.fold
+        entries[scene.name] = entry
+        doc["scenes"] = list(entries.values())
         atomic_write_bytes(manifest_path, json.dumps(doc, indent=1).encode())
 
-    loop = todo
+    loop: Sequence[Scene] = todo
     if progress:
         from tqdm.auto import tqdm
 
@@ -368,9 +426,9 @@ def build_triplets(
     # datasets that synthesise on the fly draw from the global RNG: seed it per scene inside a
     # fork, so a scene's images do not depend on interruptions and the caller's RNG is untouched
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        for i in loop:
-            torch.manual_seed(stable_seed(seed, "scene", names[i]))
-            _render_scene(i)
+        for scene in loop:
+            torch.manual_seed(stable_seed(seed, "scene", scene.name))
+            render_scene(scene)
     return manifest_path
 
 
@@ -444,16 +502,3 @@ def crossfit_proxies(restorers: Sequence[nn.Module]) -> list[Proxy]:
         ['crossfit0', 'crossfit1']
     """
     return [Proxy(net, name=f"crossfit{k}") for k, net in enumerate(restorers)]
-
-
-def _scene_names(dataset: Dataset) -> list[str]:
-    items = getattr(dataset, "items", None)
-    if items is not None and all(hasattr(it, "name") for it in items):
-        names = [it.name for it in items]
-    else:
-        names = [str(dataset[i]["name"]) for i in range(len(dataset))]  # type: ignore[arg-type]
-    seen: set[str] = set()
-    dups = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
-    if dups:
-        raise ValueError(f"Scene names must be unique; duplicated: {dups[:10]}.")
-    return names

@@ -479,12 +479,17 @@ class PerceiverSection(Section):
     """``perceiver`` of a stage-1 recipe: :class:`~perceive_ir.QualityPerceiver` arguments.
 
     Attributes:
-        clip_model, clip_pretrained, n_ctx: left out: the perceiver's defaults.
+        clip_model, clip_pretrained, n_ctx, tier_words: left out: the perceiver's defaults.
+        style: ``"official"``: the authors' prompt template (``X … X``, no trailing period)
+            and image preprocessing; ``"perceive-ir"``: this library's (``X … X.``, antialiased
+            resize). Left out: the perceiver's default (``"perceive-ir"``).
     """
 
     clip_model: Any = UNSET
     clip_pretrained: Any = UNSET
     n_ctx: Any = UNSET
+    tier_words: Any = UNSET
+    style: Any = UNSET
 
 
 @dataclass

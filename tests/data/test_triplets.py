@@ -22,6 +22,11 @@ from perceive_ir.data import (
 )
 
 
+def _by_file_name(path: str) -> str:
+    """Fold keys from file names, so folds do not depend on where pytest puts tmp_path."""
+    return Path(path).name
+
+
 def _dataset(root: Path, n: int = 6, size: int = 24) -> PairedFolderDataset:
     g = torch.Generator().manual_seed(0)
     for i in range(n):
@@ -78,38 +83,46 @@ class _Const(nn.Module):
 
 def test_crossfit_renders_each_half_with_the_other_halfs_model(tmp_path: Path, monkeypatch) -> None:
     ds = _dataset(tmp_path / "data", n=8)
-    folds = [scene_fold(it.name) for it in ds.items]
+    # the authors' fold of a scene: sha1(f"{task}|{path}") (the degraded file's path here)
+    folds = [scene_fold(f"dehaze|{it.degraded.name}") for it in ds.items]
     assert set(folds) == {0, 1}
     trained_on: list[set[int]] = []
 
-    def fake_train(factory, dataset, indices, **kw):  # noqa: ANN001, ANN003
-        trained_on.append(set(indices))
-        # the default medium restorer is the paper's: a Restormer (dim 48, blocks 4/6/6/8), 20K steps on 128² crops
+    def fake_train(factory, dataset, scenes, **kw):  # noqa: ANN001, ANN003
+        trained_on.append({s.index for s in scenes})
+        # the default medium restorer is the authors' RestormerMedium, trained as they train it
         net = factory()
-        assert type(net).__name__ == "Restormer" and net.patch_embed.proj.out_channels == 48
-        assert (kw["steps"], kw["crop"]) == (20_000, 128)
-        return _Const(0.25 if folds[indices[0]] == 0 else 0.75)
+        assert type(net).__name__ == "MediumRestorer"
+        assert sum(p.numel() for p in net.parameters()) == 25_571_439
+        assert (kw["steps"], kw["crop"], kw["batch_size"], kw["lr"], kw["min_lr"], kw["weight_decay"]) == (
+            20_000, 128, 4, 2e-4, 1e-6, 0.01)
+        assert kw["task_resampling"] == {"denoise": 3, "dehaze": 1, "derain": 120, "deblur": 50, "lowlight": 40}
+        assert kw["precision"] == "fp32"  # "auto" on a CPU
+        return _Const(0.25 if folds[scenes[0].index] == 0 else 0.75)
 
     monkeypatch.setattr(triplets_mod, "_train_restorer", fake_train)
     monkeypatch.setattr(triplets_mod, "_save_model", lambda model, path: None)
-    m = build_triplets(ds, tmp_path / "out", strategy="crossfit", progress=False)
+    m = build_triplets(ds, tmp_path / "out", strategy="crossfit", fold_path=_by_file_name, progress=False)
     assert len(trained_on) == 2 and trained_on[0].isdisjoint(trained_on[1])
     assert trained_on[0] | trained_on[1] == set(range(8))
     tds = TripletDataset(m, crop=None, hflip=False)
+    entries = {e["name"]: e for e in json.loads(m.read_text())["scenes"]}
     for i in range(len(tds)):
         s = tds[i]
-        fold = scene_fold(s["name"])
+        fold = folds[[it.name for it in ds.items].index(s["name"])]
         # a scene of fold f must come from the model trained on fold 1 - f
         expected = 0.75 if fold == 0 else 0.25
         assert abs(float(s["medium"].mean()) - expected) < 1 / 255, (s["name"], fold)
-        assert json.loads(m.read_text())["scenes"][i]["fold"] == fold
+        assert entries[s["name"]]["fold"] == fold
+        assert entries[s["name"]]["fold_key"] == f"dehaze|{s['name']}.png"
 
 
 def test_crossfit_really_trains_and_keeps_global_rng(tmp_path: Path) -> None:
     ds = _dataset(tmp_path / "data", n=6)
     state = torch.get_rng_state()
     m = build_triplets(ds, tmp_path / "out", strategy="crossfit", steps=25, crop=16, batch_size=4, lr=3e-3,
-                       restorer_factory="tiny", progress=False)
+                       restorer_factory="tiny", task_resampling={"dehaze": 2}, fold_path=_by_file_name,
+                       progress=False)
     assert torch.equal(torch.get_rng_state(), state)
     assert (tmp_path / "out" / "crossfit_fold0.pt").is_file() and (tmp_path / "out" / "crossfit_fold1.pt").is_file()
     tds = TripletDataset(m, crop=None, hflip=False)
@@ -124,11 +137,13 @@ def test_crossfit_really_trains_and_keeps_global_rng(tmp_path: Path) -> None:
     # the two trained restorers load back (stage 2's proxies) and reproduce the medium images
     restorers = load_crossfit_restorers(tmp_path / "out")
     assert len(restorers) == 2 and not any(p.requires_grad for r in restorers for p in r.parameters())
+    folds = {e["name"]: e["fold"] for e in json.loads(m.read_text())["scenes"]}
     for i in range(len(tds)):
         s = tds[i]
         with torch.no_grad():
-            medium = restorers[1 - scene_fold(s["name"])](s["low"][None])[0].clamp(0, 1)
-        assert (medium - s["medium"]).abs().max() <= 1 / 255 + 1e-6
+            medium = restorers[1 - folds[s["name"]]](s["low"][None])[0].clamp(0, 1)
+        # written as the authors write it: 8 bits by truncation
+        assert torch.equal(s["medium"], (medium * 255).to(torch.uint8).float() / 255)
 
 
 def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
@@ -153,7 +168,8 @@ def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(triplets_mod, "save_png", flaky_save)
     monkeypatch.setattr(triplets_mod, "_train_restorer", counting_train)
-    kwargs = dict(strategy="crossfit", steps=3, crop=16, batch_size=2, restorer_factory="tiny", progress=False)
+    kwargs = dict(strategy="crossfit", steps=3, crop=16, batch_size=2, restorer_factory="tiny",
+                  fold_path=_by_file_name, progress=False)
     with pytest.raises(RuntimeError, match="simulated crash"):
         build_triplets(ds, out, **kwargs)
     doc = json.loads((out / "manifest.json").read_text())

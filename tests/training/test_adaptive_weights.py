@@ -23,7 +23,7 @@ def test_recipe_run_logs_adaptive_weights_that_change_across_epochs(tmp_path, mo
     scenes = PairedFolderDataset(tmp_path / "data" / "denoise" / "lq", tmp_path / "data" / "denoise" / "gt",
                                  task="denoise")
     build_triplets(scenes, tmp_path / "triplets", strategy="crossfit", restorer_factory="tiny", steps=1, crop=16,
-                   batch_size=2, progress=False)
+                   batch_size=2, fold_path=lambda p: p.rsplit("/", 1)[-1], progress=False)  # folds from file names
     torch.manual_seed(0)
     QualityPerceiver(tiny_clip_config(), None, n_ctx=4).save_pretrained(tmp_path / "perceiver")
     # the recipe's default feature space is the paper's VGG-16; random weights stand in for ImageNet's here

@@ -105,6 +105,7 @@ def test_shipped_stage2_recipes_are_valid(name):
 
 def test_shipped_perceiver_recipe_is_valid():
     parsed = PerceiverRecipe.from_config(load_config("perceiver", ["data.manifest=m.json"]))
-    assert parsed.perceiver.given() == {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "n_ctx": 16}
+    assert parsed.perceiver.given() == {"clip_model": "ViT-B-32", "clip_pretrained": "openai", "n_ctx": 16,
+                                        "tier_words": ["terrible", "mediocre", "excellent"], "style": "official"}
     with pytest.raises(ValueError, match="data.manifest"):
         PerceiverRecipe.from_config(load_config("perceiver"))
