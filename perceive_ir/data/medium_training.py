@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
+
+from .transforms import upscale_to_cover
 
 __all__ = [
     "AUTHORS_TASK_RESAMPLING",
@@ -101,13 +101,6 @@ def _batches(tasks: Sequence[str], resampling: Mapping[str, int], seed: int, bat
             yield order[start : start + batch_size]
 
 
-def _upscale(image: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bicubic resize of a ``3×H×W`` image to ``size`` = (W, H) with Pillow, on its 8-bit values."""
-    array = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    resized = np.asarray(Image.fromarray(array).resize(size, Image.Resampling.BICUBIC))
-    return torch.from_numpy(resized.copy()).permute(2, 0, 1).float() / 255.0
-
-
 def random_crop_pair(low: Tensor, high: Tensor, crop: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """An aligned random ``crop``² window of two ``3×H×W`` images, then random h and v flips (each p = ½).
 
@@ -126,12 +119,8 @@ def random_crop_pair(low: Tensor, high: Tensor, crop: int, generator: torch.Gene
     """
     if low.shape != high.shape:
         raise ValueError(f"low is {tuple(low.shape)} but high is {tuple(high.shape)}: the pair must be aligned.")
+    low, high = upscale_to_cover([low, high], crop)
     height, width = low.shape[-2:]
-    if min(height, width) < crop:
-        scale = crop / min(width, height)
-        size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
-        low, high = _upscale(low, size), _upscale(high, size)
-        width, height = size
     left = int(torch.randint(0, width - crop + 1, (1,), generator=generator))
     top = int(torch.randint(0, height - crop + 1, (1,), generator=generator))
     low, high = low[:, top : top + crop, left : left + crop], high[:, top : top + crop, left : left + crop]
