@@ -19,6 +19,7 @@ from ..amirnet import DegradationTree
 from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
 from ..data.restorer import PaddedRestorer
 from ..models import create_model, load_model
+from ..models.factory import preset_is_wrapped
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
@@ -54,7 +55,21 @@ def build_backbone(model: ModelSection | Mapping[str, Any]) -> nn.Module:
     model = _model_section(model)
     if model.backbone_checkpoint:
         return load_model(model.backbone_checkpoint).module.train()
-    return create_model(str(model.name), wrap=False)
+    if not preset_is_wrapped(str(model.name)):
+        return _as_built(model)
+    return create_model(str(model.name), wrap=False, backbone_kwargs=model.options)
+
+
+def _as_built(model: ModelSection) -> nn.Module:
+    """A preset built as it is (``perceiveirnet``, ``amirnet``): ``options`` and the set wrap keys are its arguments."""
+    kwargs = {**model.wrap_options(), **dict(model.options or {})}
+    try:
+        return create_model(str(model.name), **kwargs)
+    except TypeError as err:
+        raise ValueError(
+            f"`model` settings {sorted(kwargs)} do not fit the network {model.name!r} (built as it is, not "
+            f"wrapped): {err}"
+        ) from None
 
 
 def _condition(model: ModelSection, tree: nn.Module | None) -> list[Any] | None:
@@ -86,7 +101,7 @@ def build_restoration_model(model: ModelSection | Mapping[str, Any], tree: nn.Mo
         ('WrappedBackbone', 16)
     """
     model = _model_section(model)
-    if not model.wrap:
+    if not model.wrap or (model.name and not preset_is_wrapped(str(model.name))):
         return build_backbone(model)
     options = model.wrap_options()
     condition = _condition(model, tree)
@@ -94,7 +109,7 @@ def build_restoration_model(model: ModelSection | Mapping[str, Any], tree: nn.Mo
         options["condition"] = condition
     if model.backbone_checkpoint:
         return wrap_backbone(build_backbone(model), **options)
-    return create_model(str(model.name), **options)
+    return create_model(str(model.name), backbone_kwargs=model.options, **options)
 
 
 def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
@@ -104,7 +119,7 @@ def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
         data: The ``data`` section.
         seed: The seed of crops and degradations when ``data.seed`` is not set (``train.seed``).
     """
-    common = {**data.given("crop", "hflip", "vflip"), "seed": seed if data.seed is UNSET else data.seed}
+    common = {**data.given("crop", "hflip", "vflip", "positive"), "seed": seed if data.seed is UNSET else data.seed}
     datasets, repeats = [], []
     for entry in data.tasks:
         if entry.filelist:
