@@ -340,8 +340,10 @@ class LossSection(Section):
     Attributes:
         kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
-        weights, feature_space, difficulty, degenerate: :class:`~perceive_ir.QualityAwareLoss`
-            arguments (``degenerate: raise`` stops on a batch without contrastive negatives).
+        weights, feature_space, difficulty, degenerate, clip_logit_scale:
+            :class:`~perceive_ir.QualityAwareLoss` arguments (``degenerate: raise`` stops on a
+            batch without contrastive negatives; ``clip_logit_scale: false`` is the authors'
+            ``L_clip``, the softmax of the raw cosines).
         medium_restorers: The stage-1 triplet folder (or its ``manifest.json``) of a
             ``crossfit`` build: its two trained medium restorers become proxies (the paper's
             medium negatives), named ``crossfit0`` and ``crossfit1``; ``null``: none. Like
@@ -350,7 +352,7 @@ class LossSection(Section):
             reads), or a mapping ``{checkpoint, tasks, name}`` where ``tasks`` lists the tasks
             the proxy is valid for (the mask ``m_k``; left out: every task).
         probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments
-            (``probe_samples`` per task).
+            (``probe_samples`` per task; ``cfe_crop`` only for a wrapped model's CFE views).
     """
 
     kind: str = "quality"
@@ -359,6 +361,7 @@ class LossSection(Section):
     feature_space: Any = UNSET
     difficulty: Any = UNSET
     degenerate: Any = UNSET
+    clip_logit_scale: Any = UNSET
     medium_restorers: str | None = None
     proxies: Sequence[str | Mapping[str, Any]] = ()
     probe_samples: Any = UNSET

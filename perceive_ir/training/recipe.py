@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..amirnet import DegradationTree
@@ -23,7 +24,15 @@ from ..models.factory import preset_is_wrapped
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
-from .config import UNSET, DataSection, LossSection, ModelSection, PerceiverRecipe, RestorationRecipe
+from .config import (
+    UNSET,
+    DataSection,
+    LossSection,
+    ModelSection,
+    PerceiverRecipe,
+    RestorationRecipe,
+    TrainConfig,
+)
 from .loop import Callback
 from .perceiver import PerceiverTrainer
 from .restoration import RestorationTrainer
@@ -33,6 +42,7 @@ __all__ = [
     "build_datasets",
     "build_proxies",
     "build_restoration_model",
+    "check_precision",
     "perceiver_trainer",
     "restoration_trainer",
 ]
@@ -155,12 +165,33 @@ def build_proxies(loss: LossSection) -> list[Proxy]:
     return proxies
 
 
+def check_precision(train: TrainConfig) -> None:
+    """Refuse bf16 on a CUDA GPU without bf16 support (before Ampere), naming the setting to change.
+
+    The recipes named after the paper train in bf16 as the authors do; bf16 autocast runs on
+    CPUs and on CUDA GPUs from Ampere on.
+
+    Raises:
+        ValueError: ``mixed_precision`` is ``bf16`` and the GPU the run would use lacks it.
+
+    Example:
+        >>> check_precision(TrainConfig(max_steps=1, mixed_precision="bf16", cpu=True))
+    """
+    if train.mixed_precision != "bf16" or train.cpu or not torch.cuda.is_available():
+        return
+    if not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"`train.mixed_precision` is bf16 (the authors' precision) but {torch.cuda.get_device_name()} has no "
+            "bf16: set train.mixed_precision=no (or fp16)."
+        )
+
+
 def _loss(loss: LossSection) -> str | QualityAwareLoss:
     if loss.kind == "l1":
         return "l1"
     perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
     return QualityAwareLoss(perceiver, weights=loss.weights, proxies=build_proxies(loss),
-                            **loss.given("feature_space", "difficulty", "degenerate"))
+                            **loss.given("feature_space", "difficulty", "degenerate", "clip_logit_scale"))
 
 
 def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
@@ -174,6 +205,7 @@ def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
         ValueError: an unknown section or key, a missing required value, or a bad value.
     """
     recipe = cfg if isinstance(cfg, RestorationRecipe) else RestorationRecipe.from_config(cfg)
+    check_precision(recipe.train)
     datasets, repeats = build_datasets(recipe.data, recipe.train.seed)
     loss = _loss(recipe.loss)
     model: Any = lambda: build_restoration_model(recipe.model)  # noqa: E731 - built after seeding
