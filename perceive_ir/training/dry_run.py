@@ -148,7 +148,10 @@ def _is_local_encoder(spec: str) -> bool:
         return True
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(spec, "config.json"), str)
+    try:
+        return isinstance(try_to_load_from_cache(spec, "config.json"), str)
+    except ValueError:  # not a Hub id either (huggingface_hub's HFValidationError): a folder that is not there
+        return False
 
 
 def _encoder_stand_in(model: ModelSection, report: DryRunReport) -> ModelSection | None:
