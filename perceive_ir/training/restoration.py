@@ -166,7 +166,8 @@ class RestorationTrainer(Trainer):
       checkpoints (``checkpoints/step-*``), exact resume and ``metrics.csv``.
 
     At the end the main process writes ``model.safetensors`` (trainable state of the model)
-    and, for a wrapped backbone, ``adapter/`` with ``save_pretrained``.
+    and, with ``save_pretrained``, ``adapter/`` for a wrapped backbone or ``pretrained/`` for a
+    complete network such as :class:`~perceive_ir.models.PerceiveIRNet` (``load_model`` reads it).
 
     Args:
         model: The restoration model, or a zero-argument callable building it (called after
@@ -297,9 +298,11 @@ class RestorationTrainer(Trainer):
             self._rule.load_state_dict(state["difficulty"])
 
     def on_train_end(self) -> None:
-        """Save the trainable weights to ``model.safetensors`` and, for a wrapped model, the adapter."""
+        """Save the trainable weights to ``model.safetensors``, and the adapter or the complete network."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.output_dir / "model.safetensors", safetensors_bytes(trainable_state_dict(self.model)))
         if hasattr(self.model, "save_pretrained") and hasattr(self.model, "adapter"):
             self.model.save_pretrained(self.output_dir / "adapter")
+        elif hasattr(self.model, "save_pretrained"):  # a complete network (PerceiveIRNet): load_model reads it
+            self.model.save_pretrained(self.output_dir / "pretrained")
         self.log_text(f"saved the trained model to {self.output_dir}")

@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from perceive_ir import QualityAwareLoss, QualityPerceiver
-from perceive_ir.models import PerceiveIRNet
+from perceive_ir.models import PerceiveIRNet, load_model
 from perceive_ir.perceive.losses import VGG16FeatureSpace
 from perceive_ir.testing import tiny_clip_config, tiny_dinov2_config
 from perceive_ir.training import RestorationTrainer, TrainConfig
@@ -61,6 +61,9 @@ def test_two_cpu_steps_log_all_four_terms_nonzero(tmp_path):
     trainer = RestorationTrainer(tiny_net, [WithPositive(0), WithPositive(4)], config(tmp_path, "run"), loss=loss())
     assert trainer.cl_source == "positive"
     trainer.train()
+    loaded = load_model(tmp_path / "run" / "pretrained")  # the trained network, ready for restore/evaluate
+    image = torch.rand(1, 3, 24, 24)
+    assert torch.allclose(loaded.module.eval()(image), trainer.model.eval()(image), atol=1e-6)
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [1, 2]
     for row in rows:
