@@ -277,10 +277,16 @@ def _loss_terms(recipe: RestorationRecipe, model: nn.Module | None, report: DryR
             text = how[name]
         report.loss_terms.append((f"L_{name}", weight, text))
     if _check_loss_inputs(loss, report, unset):
+        from ..perceive.clip_loading import ClipLoadError
         from .recipe import _loss
 
         try:
             _loss(loss)
+        except ClipLoadError as err:
+            if "download" not in str(err).lower():
+                raise
+            report.missing.append(f"the CLIP weights loss.perceiver {loss.perceiver} names: not on this machine "
+                                  "(a real run downloads them)")
         except (ValueError, TypeError, OSError, RuntimeError) as err:
             report.errors.append(f"loss: {err}")
 
