@@ -277,7 +277,8 @@ class RestorationTrainer(Trainer):
             return
         from accelerate.utils import broadcast_object_list
 
-        self.loss_fn.update_difficulty(self.model, self.probe, device=self.accelerator.device)  # type: ignore[union-attr]
+        with self.accelerator.autocast():  # in the run's precision, as the authors' epoch probe (epoch_probe.py)
+            self.loss_fn.update_difficulty(self.model, self.probe, device=self.accelerator.device)  # type: ignore[union-attr]
         # every rank uses rank 0's measurement, so the ranks' losses stay consistent
         (state,) = broadcast_object_list([self._rule.state_dict()])
         self._rule.load_state_dict(state)

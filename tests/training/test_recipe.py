@@ -105,3 +105,17 @@ def test_probe_set_takes_a_fixed_number_per_task_and_is_reproducible(tmp_path):
     for (d1, c1, _), (d2, c2, _) in zip(first, again, strict=True):
         assert torch.equal(d1, d2) and torch.equal(c1, c2)
     assert [d.shape[0] for d, _, _ in probe_set(datasets, per_task=10)] == [4, 4]  # fewer when a task has fewer
+
+
+def test_bf16_recipes_stop_on_a_gpu_without_bf16(monkeypatch):
+    from perceive_ir.training.recipe import check_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Tesla V100")
+    with pytest.raises(ValueError, match="train.mixed_precision=no"):
+        check_precision(TrainConfig(max_steps=1, mixed_precision="bf16"))
+    check_precision(TrainConfig(max_steps=1, mixed_precision="no"))
+    check_precision(TrainConfig(max_steps=1, mixed_precision="bf16", cpu=True))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    check_precision(TrainConfig(max_steps=1, mixed_precision="bf16"))
