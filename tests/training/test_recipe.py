@@ -119,3 +119,18 @@ def test_bf16_recipes_stop_on_a_gpu_without_bf16(monkeypatch):
     check_precision(TrainConfig(max_steps=1, mixed_precision="bf16", cpu=True))
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     check_precision(TrainConfig(max_steps=1, mixed_precision="bf16"))
+
+
+def test_recipe_builds_the_authors_network_from_its_options():
+    from perceive_ir.models import PerceiveIRNet
+    from perceive_ir.testing import tiny_dinov2_config
+    from perceive_ir.training.recipe import build_restoration_model
+
+    options = {"dim": 8, "blocks": [1, 1, 1, 1], "heads": [1, 1, 1, 1], "refinement_blocks": 1}
+    net = build_restoration_model({"name": "perceiveirnet", "semantic_encoder": tiny_dinov2_config().to_dict(),
+                                   "options": options})
+    assert isinstance(net, PerceiveIRNet) and net.dim == 8 and tuple(net.blocks) == (1, 1, 1, 1)
+    with pytest.raises(ValueError, match="do not fit the network 'perceiveirnet'"):
+        build_restoration_model({"name": "perceiveirnet", "cond_dim": 64, "options": options})
+    narrow = build_restoration_model({"name": "nafnet-small", "semantic_encoder": None, "options": {"width": 8}})
+    assert narrow.backbone.intro.out_channels == 8  # a wrapped preset's options replace its backbone's arguments
