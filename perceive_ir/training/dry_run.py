@@ -95,6 +95,8 @@ class DryRunReport:
             items = "? items" if row["items"] is None else f"{row['items']} items"
             share = f", {row['items'] * row['repeat'] / total:.1%} of an epoch" if known and total else ""
             lines.append(f"  {row['task']}: {row['source']} ({items} x repeat {row['repeat']}{share})")
+        if known and total:
+            lines.append(f"  epoch: {total} samples")
         lines += [f"note: {n}" for n in self.notes]
         lines.append("missing: none" if not self.missing else "missing:")
         lines += [f"  - {m}" for m in self.missing]

@@ -136,6 +136,7 @@ def test_dry_run_reads_the_data_plan_and_fails_on_what_cannot_be_built(tmp_path,
     assert main(["train", "--config", str(path), "--dry-run"]) == 1  # a bare NAFNet has no CFE for L_cl
     out = capsys.readouterr().out
     assert "network: NAFNet" in out and "error: loss: NAFNet has no CFE" in out
-    assert "(2 items x repeat 3, 100.0% of an epoch)" in out and "nowhere: not on this machine" in out
+    assert "(2 items x repeat 3, 100.0% of an epoch)" in out and "epoch: 6 samples" in out
+    assert "nowhere: not on this machine" in out
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
     assert main(["train", "--config", str(path), "--dry-run", "loss.weights.cl=0"]) == 0
