@@ -14,11 +14,26 @@ HELP = "Train a restoration model (Perceive-IR stage 2) from a recipe: perceive-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``perceive-ir train``."""
-    add_recipe_arguments(parser, "built-in recipe name (3task, 5task, small) or a YAML path", "train.batch_size=4")
+    add_recipe_arguments(
+        parser, "built-in recipe name (3task, 5task, 3task-retrofit, 5task-retrofit, small) or a YAML path",
+        "train.batch_size=4",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="build the model, loss, optimiser and data plan without training or downloading; print what they are "
+             "and what is missing (exit 0 when everything but the missing inputs could be built)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the recipe, build the trainer, train; returns the exit status."""
+    """Load the recipe, build the trainer, train; returns the exit status (with ``--dry-run``: report only)."""
+    if args.dry_run:
+        from ..training.config_files import load_config
+        from ..training.dry_run import dry_run
+
+        report = dry_run(load_config(args.config, list(args.overrides)))
+        print(report.format())
+        return 0 if report.ok else 1
     from ..training.recipe import restoration_trainer
 
     return run_recipe(args, restoration_trainer)

@@ -38,6 +38,7 @@ __all__ = [
     "list_models",
     "load_model",
     "model_multiple",
+    "preset_is_wrapped",
     "register_model",
 ]
 
@@ -102,6 +103,19 @@ def list_models() -> list[str]:
         True
     """
     return _MODELS.names()
+
+
+def preset_is_wrapped(name: str) -> bool:
+    """Whether preset ``name`` is a backbone :func:`create_model` wraps (``False``: a network built as it is).
+
+    Raises:
+        ValueError: unknown name.
+
+    Example:
+        >>> preset_is_wrapped("restormer"), preset_is_wrapped("perceiveirnet")
+        (True, False)
+    """
+    return _MODELS[name].wrap is not None
 
 
 #: Networks saved with ``save_pretrained`` that load as they are (no backbone), by class name.

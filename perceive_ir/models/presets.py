@@ -12,6 +12,7 @@ preset                    hooked modules (``model.hooked_layers``)
 ``nafnet`` (paper)        ``middle_blks``, ``decoders.0``, ``decoders.1``, ``decoders.2``
 ``nafnet-small``          same names
 ``amirnet``               not wrapped: AMIRNet's own U-Net, conditioned by its degradation tree
+``perceiveirnet``         not wrapped: the authors' network (:class:`~perceive_ir.models.PerceiveIRNet`)
 ========================  ==================================================================
 
 Importing this module registers the presets with :func:`~perceive_ir.models.factory.create_model`;
@@ -29,6 +30,7 @@ from ..amirnet.network import amirnet
 from ..perceive.semantic import EncoderSpec
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .factory import register_model
+from .official import PerceiveIRNet
 
 __all__ = [
     "NAFNET_LAYERS",
@@ -199,3 +201,4 @@ register_model("restormer-small", lambda **kw: restormer_backbone("small", **kw)
 register_model("nafnet", lambda **kw: nafnet_backbone("paper", **kw), wrap=NAFNET_WRAP)
 register_model("nafnet-small", lambda **kw: nafnet_backbone("small", **kw), wrap=NAFNET_WRAP)
 register_model("amirnet", amirnet)
+register_model("perceiveirnet", PerceiveIRNet)

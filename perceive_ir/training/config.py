@@ -259,13 +259,21 @@ class ModelSection(Section):
     """``model``: which network to train, and how it is wrapped.
 
     Attributes:
-        name: A preset of :func:`perceive_ir.models.create_model` (e.g. ``restormer``).
+        name: A preset of :func:`perceive_ir.models.create_model`: ``perceiveirnet`` (the
+            authors' network, :class:`~perceive_ir.models.PerceiveIRNet`, built as it is) or a
+            backbone preset wrapped with Perceive-IR guidance (e.g. ``restormer``).
         backbone_checkpoint: Or a checkpoint file of any network spandrel loads.
-        wrap: Wrap the network with Perceive-IR guidance (``False``: train it bare).
+        options: Constructor arguments of the network: for a preset built as it is
+            (``perceiveirnet``: ``dim``, ``blocks``, ``heads``, ``refinement_blocks``,
+            ``semantic_layers``), its keyword arguments; for a wrapped preset, the backbone's
+            arguments that replace the preset's. Left out: the preset's.
+        wrap: Wrap the network with Perceive-IR guidance (``False``: train it bare). A preset
+            built as it is (``perceiveirnet``, ``amirnet``) is never wrapped.
         condition: ``cfe`` (Perceive-IR), ``tree`` (AMIRNet's degradation tree, from the
             ``tree`` section) or ``cfe+tree``.
-        semantic_encoder: The frozen DINOv2 (Hub id); ``null``: CFE-only guidance; left out:
-            ``wrap_backbone``'s default.
+        semantic_encoder: The frozen DINOv2 (Hub id or local folder); ``null``: CFE-only
+            guidance (wrapped presets only); left out: the network's default
+            (``facebook/dinov2-base``).
         layers, cond_dim, cross_attention, pad_to, encoder_revision, semantic_layers,
         hidden_dim, image_size, probe_size: ``wrap_backbone`` options; ``null`` or left out:
             the preset's (or ``wrap_backbone``'s) value.
@@ -273,6 +281,7 @@ class ModelSection(Section):
 
     name: str | None = None
     backbone_checkpoint: str | None = None
+    options: Mapping[str, Any] | None = None
     wrap: bool = True
     condition: str = "cfe"
     semantic_encoder: Any = UNSET
@@ -298,6 +307,8 @@ class ModelSection(Section):
             raise ValueError(f"`model.condition` must be one of {', '.join(CONDITIONS)}, got {self.condition!r}.")
         if self.condition != "cfe" and not self.wrap:
             raise ValueError(f"`model.condition: {self.condition}` conditions a wrapped model: set `model.wrap: true`.")
+        if self.options is not None and not isinstance(self.options, Mapping):
+            raise ValueError(f"`model.options` must be a mapping of constructor arguments, got {self.options!r}.")
 
     @property
     def uses_tree(self) -> bool:
@@ -329,8 +340,10 @@ class LossSection(Section):
     Attributes:
         kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
-        weights, feature_space, difficulty, degenerate: :class:`~perceive_ir.QualityAwareLoss`
-            arguments (``degenerate: raise`` stops on a batch without contrastive negatives).
+        weights, feature_space, difficulty, degenerate, clip_logit_scale:
+            :class:`~perceive_ir.QualityAwareLoss` arguments (``degenerate: raise`` stops on a
+            batch without contrastive negatives; ``clip_logit_scale: false`` is the authors'
+            ``L_clip``, the softmax of the raw cosines).
         medium_restorers: The stage-1 triplet folder (or its ``manifest.json``) of a
             ``crossfit`` build: its two trained medium restorers become proxies (the paper's
             medium negatives), named ``crossfit0`` and ``crossfit1``; ``null``: none. Like
@@ -339,7 +352,7 @@ class LossSection(Section):
             reads), or a mapping ``{checkpoint, tasks, name}`` where ``tasks`` lists the tasks
             the proxy is valid for (the mask ``m_k``; left out: every task).
         probe_samples, cfe_crop: :class:`~perceive_ir.training.RestorationTrainer` arguments
-            (``probe_samples`` per task).
+            (``probe_samples`` per task; ``cfe_crop`` only for a wrapped model's CFE views).
     """
 
     kind: str = "quality"
@@ -348,6 +361,7 @@ class LossSection(Section):
     feature_space: Any = UNSET
     difficulty: Any = UNSET
     degenerate: Any = UNSET
+    clip_logit_scale: Any = UNSET
     medium_restorers: str | None = None
     proxies: Sequence[str | Mapping[str, Any]] = ()
     probe_samples: Any = UNSET
@@ -414,6 +428,11 @@ class DataSection(Section):
         tasks: One :class:`TaskSection` per task.
         crop, hflip, vflip: Dataset arguments; left out: the datasets' defaults.
         seed: Seed of crops and on-the-fly degradations; left out: ``train.seed``.
+        positive: Dataset argument: each training item also holds ``degraded_positive``,
+            another crop (own position and flips) of the same degraded image, with the same
+            synthetic noise — the authors' positive of ``L_cl`` (their ``positive_lq``).
+            :class:`~perceive_ir.models.PerceiveIRNet` recipes need it; left out: the datasets'
+            default (none).
     """
 
     tasks: Sequence[TaskSection] = ()
@@ -421,6 +440,7 @@ class DataSection(Section):
     hflip: Any = UNSET
     vflip: Any = UNSET
     seed: Any = UNSET
+    positive: Any = UNSET
 
     @classmethod
     def from_mapping(cls, values: Any, section: str = "data") -> DataSection:  # noqa: D102 - see Section

@@ -13,16 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..amirnet import DegradationTree
 from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
 from ..data.restorer import PaddedRestorer
 from ..models import create_model, load_model
+from ..models.factory import preset_is_wrapped
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
-from .config import UNSET, DataSection, LossSection, ModelSection, PerceiverRecipe, RestorationRecipe
+from .config import (
+    UNSET,
+    DataSection,
+    LossSection,
+    ModelSection,
+    PerceiverRecipe,
+    RestorationRecipe,
+    TrainConfig,
+)
 from .loop import Callback
 from .perceiver import PerceiverTrainer
 from .restoration import RestorationTrainer
@@ -32,6 +42,7 @@ __all__ = [
     "build_datasets",
     "build_proxies",
     "build_restoration_model",
+    "check_precision",
     "perceiver_trainer",
     "restoration_trainer",
 ]
@@ -54,7 +65,21 @@ def build_backbone(model: ModelSection | Mapping[str, Any]) -> nn.Module:
     model = _model_section(model)
     if model.backbone_checkpoint:
         return load_model(model.backbone_checkpoint).module.train()
-    return create_model(str(model.name), wrap=False)
+    if not preset_is_wrapped(str(model.name)):
+        return _as_built(model)
+    return create_model(str(model.name), wrap=False, backbone_kwargs=model.options)
+
+
+def _as_built(model: ModelSection) -> nn.Module:
+    """A preset built as it is (``perceiveirnet``, ``amirnet``): ``options`` and the set wrap keys are its arguments."""
+    kwargs = {**model.wrap_options(), **dict(model.options or {})}
+    try:
+        return create_model(str(model.name), **kwargs)
+    except TypeError as err:
+        raise ValueError(
+            f"`model` settings {sorted(kwargs)} do not fit the network {model.name!r} (built as it is, not "
+            f"wrapped): {err}"
+        ) from None
 
 
 def _condition(model: ModelSection, tree: nn.Module | None) -> list[Any] | None:
@@ -86,7 +111,7 @@ def build_restoration_model(model: ModelSection | Mapping[str, Any], tree: nn.Mo
         ('WrappedBackbone', 16)
     """
     model = _model_section(model)
-    if not model.wrap:
+    if not model.wrap or (model.name and not preset_is_wrapped(str(model.name))):
         return build_backbone(model)
     options = model.wrap_options()
     condition = _condition(model, tree)
@@ -94,7 +119,7 @@ def build_restoration_model(model: ModelSection | Mapping[str, Any], tree: nn.Mo
         options["condition"] = condition
     if model.backbone_checkpoint:
         return wrap_backbone(build_backbone(model), **options)
-    return create_model(str(model.name), **options)
+    return create_model(str(model.name), backbone_kwargs=model.options, **options)
 
 
 def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
@@ -104,7 +129,7 @@ def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
         data: The ``data`` section.
         seed: The seed of crops and degradations when ``data.seed`` is not set (``train.seed``).
     """
-    common = {**data.given("crop", "hflip", "vflip"), "seed": seed if data.seed is UNSET else data.seed}
+    common = {**data.given("crop", "hflip", "vflip", "positive"), "seed": seed if data.seed is UNSET else data.seed}
     datasets, repeats = [], []
     for entry in data.tasks:
         if entry.filelist:
@@ -140,12 +165,33 @@ def build_proxies(loss: LossSection) -> list[Proxy]:
     return proxies
 
 
+def check_precision(train: TrainConfig) -> None:
+    """Refuse bf16 on a CUDA GPU without bf16 support (before Ampere), naming the setting to change.
+
+    The recipes named after the paper train in bf16 as the authors do; bf16 autocast runs on
+    CPUs and on CUDA GPUs from Ampere on.
+
+    Raises:
+        ValueError: ``mixed_precision`` is ``bf16`` and the GPU the run would use lacks it.
+
+    Example:
+        >>> check_precision(TrainConfig(max_steps=1, mixed_precision="bf16", cpu=True))
+    """
+    if train.mixed_precision != "bf16" or train.cpu or not torch.cuda.is_available():
+        return
+    if not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"`train.mixed_precision` is bf16 (the authors' precision) but {torch.cuda.get_device_name()} has no "
+            "bf16: set train.mixed_precision=no (or fp16)."
+        )
+
+
 def _loss(loss: LossSection) -> str | QualityAwareLoss:
     if loss.kind == "l1":
         return "l1"
     perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
     return QualityAwareLoss(perceiver, weights=loss.weights, proxies=build_proxies(loss),
-                            **loss.given("feature_space", "difficulty", "degenerate"))
+                            **loss.given("feature_space", "difficulty", "degenerate", "clip_logit_scale"))
 
 
 def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
@@ -159,6 +205,7 @@ def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:
         ValueError: an unknown section or key, a missing required value, or a bad value.
     """
     recipe = cfg if isinstance(cfg, RestorationRecipe) else RestorationRecipe.from_config(cfg)
+    check_precision(recipe.train)
     datasets, repeats = build_datasets(recipe.data, recipe.train.seed)
     loss = _loss(recipe.loss)
     model: Any = lambda: build_restoration_model(recipe.model)  # noqa: E731 - built after seeding

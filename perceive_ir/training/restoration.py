@@ -23,7 +23,17 @@ from .config import TrainConfig
 from .loop import Callback, ModelSpec, Trainer, resolve_model
 from .probe import probe_set
 
-__all__ = ["RestorationTrainer", "find_cfe", "two_views"]
+__all__ = ["POSITIVE_KEY", "RestorationTrainer", "find_cfe", "two_views"]
+
+#: Batch key of the CFE positive: another crop of the same degraded image (the authors' ``positive_lq``).
+POSITIVE_KEY = "degraded_positive"
+
+
+def _carries_guidance(model: nn.Module) -> bool:
+    """Whether ``model`` computes its own guidance, CFE included (:class:`~perceive_ir.models.PerceiveIRNet`)."""
+    return all(callable(getattr(model, name, None)) for name in ("compute_guidance", "forward_with_guidance")) and (
+        isinstance(getattr(model, "cfe", None), CompactFeatureExtractor)
+    )
 
 
 def find_cfe(model: nn.Module) -> CompactFeatureExtractor | None:
@@ -66,14 +76,32 @@ def two_views(images: Tensor, positions: Sequence[int], size: int, seed: int, ep
     return torch.stack(first), torch.stack(second)
 
 
+def _cl_source(model: nn.Module, loss_fn: QualityAwareLoss | None) -> str | None:
+    """Where L_cl's embeddings come from; an error when its weight is nonzero and the model has no CFE."""
+    if loss_fn is None or loss_fn.weights.cl == 0:
+        return None
+    if _carries_guidance(model):
+        return "positive"
+    if find_cfe(model) is not None:
+        return "views"
+    raise ValueError(
+        f"The loss weights L_cl by {loss_fn.weights.cl}, but {type(model).__name__} has no CFE to compute it from "
+        "(a PerceiveIRNet, or a wrap_backbone model conditioned on the CFE): set the `cl` weight to 0 "
+        "(recipe: loss.weights.cl=0) or train a model with a CFE."
+    )
+
+
 class _RestorationStep(nn.Module):
     """One training step's computation, wrapped as a whole by DDP."""
 
-    def __init__(self, model: nn.Module, loss_fn: QualityAwareLoss | None, callbacks: Sequence[Callback]) -> None:
+    def __init__(
+        self, model: nn.Module, loss_fn: QualityAwareLoss | None, callbacks: Sequence[Callback], cl: str | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.loss_fn = loss_fn  # holds the frozen proxy restorers; only `model` is trained and saved
         self.callbacks = list(callbacks)
+        self.cl = cl  # where L_cl's two embeddings come from: "positive", "views" or None (weight 0)
 
     def train(self, mode: bool = True) -> _RestorationStep:
         """Train mode for the model only; the loss (frozen critics) stays in eval mode."""
@@ -84,17 +112,25 @@ class _RestorationStep(nn.Module):
 
     def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         degraded, clean = batch["degraded"], batch["clean"]
-        restored = self.model(degraded)
+        z = z_positive = None
+        if _carries_guidance(self.model):
+            # the authors' train.py: the CFE embedding that conditions the network is the anchor of L_cl,
+            # the CFE of another crop of the same degraded image its positive
+            guidance = self.model.compute_guidance(degraded)
+            restored = self.model.forward_with_guidance(degraded, guidance)
+            if self.cl == "positive":
+                z, z_positive = guidance.degradation, self.model.cfe(batch[POSITIVE_KEY])
+        else:
+            restored = self.model(degraded)
+            if self.cl == "views":
+                cfe = find_cfe(self.model)
+                z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
         if not isinstance(restored, Tensor):
             raise TypeError(f"The model must return a tensor, got {type(restored).__name__}.")
         if self.loss_fn is None:
             loss = F.l1_loss(restored, clean)
             terms = {"rec": loss.detach()}
         else:
-            z = z_positive = None
-            if "view_a" in batch:
-                cfe = find_cfe(self.model)
-                z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
             out = self.loss_fn(
                 restored.float(), clean, degraded, tasks=batch["task"],
                 z=z, z_positive=z_positive, labels=batch["task"] if z is not None else None,
@@ -112,10 +148,15 @@ class RestorationTrainer(Trainer):
 
     * ``loss="l1"`` trains a baseline with L1 alone; a :class:`~perceive_ir.QualityAwareLoss`
       trains with the full quality-aware objective.
-    * ``L_cl``: when the loss weights ``cl > 0`` and the model has the built-in CFE (a
-      :func:`~perceive_ir.wrap_backbone` model), two ``cfe_crop²`` crops of each degraded image
-      are embedded and contrasted; negatives are the other samples of the global batch
-      (gathered across processes) with another task id.
+    * ``L_cl`` (loss weight ``cl > 0``), as the authors' ``train.py`` computes it for their
+      network: for a :class:`~perceive_ir.models.PerceiveIRNet`, the anchor is the CFE
+      embedding that conditions the network (of the input crop) and the positive the CFE of
+      the batch's ``degraded_positive`` (another crop of the same degraded image: build the
+      datasets with ``positive=True``). For a :func:`~perceive_ir.wrap_backbone` model with the
+      built-in CFE [ours: the retrofit], two ``cfe_crop²`` crops of each degraded image are
+      embedded and contrasted. Negatives come from the other samples of the global batch
+      (gathered across processes) with another task id. A model with no CFE and a nonzero
+      ``cl`` weight is an error: no term with a nonzero weight is left out.
     * ``proxies``: frozen proxy restorers whose outputs are the medium-quality negatives of
       ``L_dpl``, added to the loss's own (each masked to the tasks it is valid for); with the
       ``"proxy_psnr"`` difficulty rule, their PSNR and the model's are re-measured per task on
@@ -125,7 +166,8 @@ class RestorationTrainer(Trainer):
       checkpoints (``checkpoints/step-*``), exact resume and ``metrics.csv``.
 
     At the end the main process writes ``model.safetensors`` (trainable state of the model)
-    and, for a wrapped backbone, ``adapter/`` with ``save_pretrained``.
+    and, with ``save_pretrained``, ``adapter/`` for a wrapped backbone or ``pretrained/`` for a
+    complete network such as :class:`~perceive_ir.models.PerceiveIRNet` (``load_model`` reads it).
 
     Args:
         model: The restoration model, or a zero-argument callable building it (called after
@@ -138,9 +180,13 @@ class RestorationTrainer(Trainer):
             objects or image-to-image callables; frozen here), after the loss's own.
         probe_samples: Samples per task of the fixed probe set of the PSNR difficulty rule
             (the authors' code: 24).
-        cfe_crop: Side of the two CFE crops (default: half the training crop).
+        cfe_crop: Side of the two CFE crops of a wrapped model (default: half the training crop).
         callbacks: :class:`~perceive_ir.training.Callback` objects (e.g. ``TreeGrowthCallback``).
         accelerator: An ``accelerate.Accelerator`` (default: built from ``config``).
+
+    Raises:
+        ValueError: a bad ``loss``; proxies with ``loss="l1"``; a nonzero ``cl`` weight for a
+            model without a CFE; at the first step, a PerceiveIRNet batch without ``degraded_positive``.
 
     Example:
         >>> import tempfile
@@ -190,13 +236,17 @@ class RestorationTrainer(Trainer):
         if proxies:
             loss_fn.add_proxies(list(proxies))  # type: ignore[union-attr]
         self.loss_fn = loss_fn
-        self.use_cl = loss_fn is not None and loss_fn.weights.cl > 0 and find_cfe(self.model) is not None
-        if loss_fn is not None and loss_fn.weights.cl > 0 and not self.use_cl:
-            self.log_text("note: the loss has a contrastive weight but the model has no built-in CFE; L_cl is off")
+        self.cl_source = _cl_source(self.model, loss_fn)
+        self.use_cl = self.cl_source is not None
+        if cfe_crop is not None and self.cl_source == "positive":
+            raise ValueError(
+                f"`cfe_crop` ({cfe_crop}) sizes the two views of a wrapped model's CFE; {type(self.model).__name__} "
+                f"contrasts its input crop with `{POSITIVE_KEY}` (the datasets' positive crop) instead: leave it out."
+            )
         self.cfe_crop = cfe_crop
         device = self.accelerator.device
         self.model.to(device)
-        step = _RestorationStep(self.model, loss_fn, self.callbacks)
+        step = _RestorationStep(self.model, loss_fn, self.callbacks, self.cl_source)
         if loss_fn is not None:
             loss_fn.to(device)
         measured = loss_fn is not None and len(loss_fn.proxies) > 0 and isinstance(self._rule, ProxyPSNRDifficulty)
@@ -209,7 +259,12 @@ class RestorationTrainer(Trainer):
         return self.loss_fn.difficulty if self.loss_fn is not None else None
 
     def _step_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if self.use_cl:
+        if self.cl_source == "positive" and POSITIVE_KEY not in batch:
+            raise ValueError(
+                f"L_cl needs the batch key `{POSITIVE_KEY}` (another crop of the same degraded image, the CFE "
+                "positive of the authors' code): build the datasets with positive=True (recipe: data.positive: true)."
+            )
+        if self.cl_source == "views":
             size = self.cfe_crop or max(8, batch["degraded"].shape[-1] // 2)
             positions = batch["position"].tolist()
             a, b = two_views(batch["degraded"], positions, size, self.config.seed, self.epoch)
@@ -222,7 +277,8 @@ class RestorationTrainer(Trainer):
             return
         from accelerate.utils import broadcast_object_list
 
-        self.loss_fn.update_difficulty(self.model, self.probe, device=self.accelerator.device)  # type: ignore[union-attr]
+        with self.accelerator.autocast():  # in the run's precision, as the authors' epoch probe (epoch_probe.py)
+            self.loss_fn.update_difficulty(self.model, self.probe, device=self.accelerator.device)  # type: ignore[union-attr]
         # every rank uses rank 0's measurement, so the ranks' losses stay consistent
         (state,) = broadcast_object_list([self._rule.state_dict()])
         self._rule.load_state_dict(state)
@@ -243,9 +299,11 @@ class RestorationTrainer(Trainer):
             self._rule.load_state_dict(state["difficulty"])
 
     def on_train_end(self) -> None:
-        """Save the trainable weights to ``model.safetensors`` and, for a wrapped model, the adapter."""
+        """Save the trainable weights to ``model.safetensors``, and the adapter or the complete network."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.output_dir / "model.safetensors", safetensors_bytes(trainable_state_dict(self.model)))
         if hasattr(self.model, "save_pretrained") and hasattr(self.model, "adapter"):
             self.model.save_pretrained(self.output_dir / "adapter")
+        elif hasattr(self.model, "save_pretrained"):  # a complete network (PerceiveIRNet): load_model reads it
+            self.model.save_pretrained(self.output_dir / "pretrained")
         self.log_text(f"saved the trained model to {self.output_dir}")

@@ -98,3 +98,45 @@ def test_train_command_grows_an_amirnet_tree_from_the_recipe(tmp_path):
     assert main(["train", "--config", str(path)]) == 0
     with pytest.raises(ValueError, match="model.condition"):
         restoration_trainer({**recipe, "model": {**recipe["model"], "condition": "trees"}})
+
+
+@pytest.fixture(scope="module")
+def dinov2_base_folder(tmp_path_factory):
+    """A random DINOv2 of transformers' default configuration (dinov2-base's size), saved locally."""
+    from transformers import Dinov2Config, Dinov2Model
+
+    folder = tmp_path_factory.mktemp("dinov2-base")
+    torch.manual_seed(0)
+    Dinov2Model(Dinov2Config()).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", ["3task", "5task"])
+def test_dry_run_reports_the_authors_network_and_four_terms(name, dinov2_base_folder, capsys):
+    assert main(["train", "--config", name, "--dry-run", f"model.semantic_encoder={dinov2_base_folder}"]) == 0
+    out = capsys.readouterr().out
+    assert "network: PerceiveIRNet (33,901,111 trainable parameters)" in out
+    for term in ("L_rec x 1:", "L_cl x 0.1:", "L_clip x 0.05:", "L_dpl x 0.1:"):
+        assert term in out
+    assert "precision bf16" in out and "cosine 0.0002 -> 1e-06" in out
+    assert "loss.perceiver: required" in out and "lists/rain100l_train.json: not found" in out
+    assert ("global batch 8" if name == "3task" else "global batch 4") in out
+
+
+def test_dry_run_reads_the_data_plan_and_fails_on_what_cannot_be_built(tmp_path, capsys):
+    write_pairs(tmp_path / "data", n=2)
+    recipe = {"model": {"name": "nafnet-small", "wrap": False},
+              "loss": {"kind": "quality", "perceiver": str(tmp_path / "nowhere"), "feature_space": "clip"},
+              "data": {"crop": 32, "tasks": [{"degraded_dir": str(tmp_path / "data" / "denoise" / "lq"),
+                                              "clean_dir": str(tmp_path / "data" / "denoise" / "gt"),
+                                              "task": "denoise", "repeat": 3}]},
+              "train": {"max_steps": 2, "output_dir": str(tmp_path / "run")}}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    assert main(["train", "--config", str(path), "--dry-run"]) == 1  # a bare NAFNet has no CFE for L_cl
+    out = capsys.readouterr().out
+    assert "network: NAFNet" in out and "error: loss: NAFNet has no CFE" in out
+    assert "(2 items x repeat 3, 100.0% of an epoch)" in out and "epoch: 6 samples" in out
+    assert "nowhere: not on this machine" in out
+    assert not (tmp_path / "run").exists()  # nothing trained, nothing written
+    assert main(["train", "--config", str(path), "--dry-run", "loss.weights.cl=0"]) == 0
