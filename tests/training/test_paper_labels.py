@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torchvision
 import yaml
+from torch import nn
 
 from perceive_ir.perceive.losses import VGG16FeatureSpace
 from perceive_ir.training.config_files import list_builtin_configs
@@ -61,6 +63,20 @@ def _value(recipe: dict[str, Any], path: list[str | int]) -> Any:
     return value
 
 
+def _effective_vgg_indices(indices: list[int]) -> list[int]:
+    """Where the maps the authors keep really come from.
+
+    torchvision's ReLUs are in place, so a conv output kept at index ``i`` is overwritten by the
+    ReLU at ``i + 1`` before the loss reads it.
+    """
+    layers = torchvision.models.vgg16(weights=None).features
+    return [
+        i + 1 if isinstance(layers[i], nn.Conv2d) and isinstance(layers[i + 1], nn.ReLU) and layers[i + 1].inplace
+        else i
+        for i in indices
+    ]
+
+
 def _expected(path: str, key: str, theirs: Any, ours: Any, cited: dict[str, Any]) -> tuple[Any, Any]:
     """``(our value as compared, the authors' value as compared)`` for one citation."""
     leaf = key.rsplit(".", 1)[-1]
@@ -77,7 +93,7 @@ def _expected(path: str, key: str, theirs: Any, ours: Any, cited: dict[str, Any]
     if path == "loss.feature_space" and key == "pretrained.vgg16":
         return ours, "vgg16" if Path(theirs).name.startswith("vgg16-") else theirs
     if path == "loss.feature_space":  # the layers of our vgg16 feature space
-        return (list(VGG16FeatureSpace.LAYER_INDICES) if ours == "vgg16" else ours), theirs
+        return (list(VGG16FeatureSpace.LAYER_INDICES) if ours == "vgg16" else ours), _effective_vgg_indices(theirs)
     if path == "loss.weights":
         ours_term = {"reconstruction": "rec", "contrastive": "cl", "clip": "clip", "perceptual": "dpl"}[leaf]
         return ours[ours_term], 1.0 if key == "reconstruction" and theirs == "l1" else theirs
