@@ -40,9 +40,9 @@ from .._atomic import atomic_write_bytes
 from .._files import read_json_config, safe_torch_load
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..inference.authors_paths import restore_per_tile
 from ..inference.tiling import tiled_apply
 from ..perceive.losses.proxies import Proxy
-from ._uniform_tiles import uniform_tiled_apply
 from .io import read_image, save_png
 from .medium_training import (
     AUTHORS_TASK_RESAMPLING,
@@ -392,7 +392,7 @@ def build_triplets(
         image = low.unsqueeze(0).to(device)
         with torch.no_grad(), autocast_context(bf16 and strategy == "crossfit", device):
             if tile_blend == "uniform":
-                medium = uniform_tiled_apply(fn, image, tile=tile, overlap=overlap, multiple=multiple)
+                medium = restore_per_tile(fn, image, tile=tile, overlap=overlap, multiple=multiple, clamp_tiles=False)
             else:
                 medium = tiled_apply(fn, image, tile=tile, overlap=overlap, multiple=multiple)
         return _quantize_truncate(medium.squeeze(0).cpu())

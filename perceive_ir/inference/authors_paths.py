@@ -85,8 +85,12 @@ def restore_per_tile(
     overlap: int,
     multiple: int = 8,
     progress: bool = False,
+    clamp_tiles: bool = True,
 ) -> Tensor:
     """The authors' tiled evaluator: per-tile padding and guidance, clamped tiles, uniform average.
+
+    With ``clamp_tiles=False`` it is their stage-1 renderer (``render_stage1_medium``), which
+    averages the tiles as they come.
 
     Args:
         fn: Maps a padded ``(B, 3, h, w)`` tile to its restoration (for a guided network: its
@@ -97,9 +101,11 @@ def restore_per_tile(
         multiple: Each tile is reflect-padded (replicate where it is too small to reflect) on the
             right and bottom to multiples of this (the authors: 8).
         progress: A tqdm bar over the tiles.
+        clamp_tiles: Clamp each tile to ``[0, 1]`` before averaging (their evaluator does, their
+            stage-1 renderer does not).
 
     Returns:
-        ``(B, 3, H, W)`` in ``[0, 1]`` (each tile is clamped before averaging, as theirs).
+        ``(B, 3, H, W)``, in ``[0, 1]`` when the tiles are clamped.
 
     Example:
         >>> x = torch.rand(1, 3, 40, 70)
@@ -122,7 +128,9 @@ def restore_per_tile(
         patch = image[..., top : top + tile, left : left + tile]
         h, w = patch.shape[-2:]
         padded, _ = pad_to_multiple(patch, multiple)
-        out = _check_same_size(fn(padded), padded)[..., :h, :w].to(image.dtype).clamp(0, 1)
+        out = _check_same_size(fn(padded), padded)[..., :h, :w].to(image.dtype)
+        if clamp_tiles:
+            out = out.clamp(0, 1)
         total[..., top : top + h, left : left + w] += out
         count[..., top : top + h, left : left + w] += 1
     return total / count.clamp_min(1)
