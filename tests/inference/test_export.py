@@ -82,3 +82,15 @@ def test_refusals(tmp_path):
         export_onnx(json, tmp_path / "a.onnx")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="multiple"):
         export_onnx(net, tmp_path / "a.onnx", multiple=0)
+
+
+def test_cli_export_of_a_converted_official_restorer(official_ref, tmp_path, capsys):
+    """The authors' restorer, converted, exports and runs in onnxruntime like in PyTorch (its guidance inside)."""
+    pytest.importorskip("onnxruntime")
+    converted = tmp_path / "restorer"
+    assert main(["convert-official", str(official_ref / "restorer" / "perceiveIR_500000.pth"), str(converted),
+                 "--semantic-encoder", str(official_ref / "restorer" / "dinov2_tiny")]) == 0
+    out = tmp_path / "official.onnx"
+    assert main(["export", str(converted), str(out), "--check"]) == 0
+    text = capsys.readouterr().out
+    assert float(text.rsplit("max |difference| ", 1)[1].split()[0]) < 1e-4

@@ -60,11 +60,13 @@ class ChannelLayerNorm(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
+        self.channels = channels
         self.body = _Affine(channels)
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise each pixel's channel vector."""
-        y = F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], self.body.weight, self.body.bias, _EPS)
+        # the normalised shape from the module, not from x: a constant for tracing and export
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (self.channels,), self.body.weight, self.body.bias, _EPS)
         return y.permute(0, 3, 1, 2)
 
 
