@@ -13,6 +13,7 @@ from . import amirnet
 from ._version import __version__
 from .amirnet import AMIRNet, DegradationTree, FeatureTransformBlock, NAFBlock, cluster_purity, collect_representations
 from .apps.published_results import PUBLISHED_RESULTS
+from .errors import PerceiveIRError
 from .hub import HubMixin, PretrainedNotFoundError
 from .inference import restore, tiled_apply
 from .models import (
@@ -55,6 +56,7 @@ __all__ = [
     "NAFBlock",
     "PUBLISHED_RESULTS",
     "PUBLISHED_WEIGHTS",
+    "PerceiveIRError",
     "PretrainedNotFoundError",
     "Proxy",
     "QualityAwareLoss",

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import PerceiveIRError
+
 __all__ = ["WriteError", "atomic_folder", "atomic_write", "atomic_write_bytes", "remove_stale_temporaries"]
 
 # errno -> what it means for the destination, in words a user can act on
@@ -33,7 +35,7 @@ _WRITE_FAILURES: dict[int, str] = {
 }
 
 
-class WriteError(OSError):
+class WriteError(PerceiveIRError, OSError):
     """A file or folder could not be written: the message names the destination (never a temporary) and why."""
 
 

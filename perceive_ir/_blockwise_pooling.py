@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._validation import check_int
+from .errors import InvalidValueError
 
 __all__ = ["Stage", "check_stages", "pooled_moments"]
 
@@ -33,7 +34,7 @@ def check_stages(stages: Sequence[Stage]) -> None:
             or isinstance(conv.padding, str)
             or tuple(conv.dilation) != (1, 1)
         ):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Block-wise pooling needs zero-padded, undilated convolutions with integer padding; got {conv}."
             )
 

@@ -11,10 +11,12 @@ import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from .errors import InvalidValueError
+
 __all__ = ["DestinationError", "check_not_a_source", "check_replaceable_folder"]
 
 
-class DestinationError(ValueError):
+class DestinationError(InvalidValueError):
     """A destination would replace, contain or lie inside an input, or replace files the library did not write."""
 
 

@@ -26,6 +26,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from .errors import InvalidValueError, MissingFileError
+
 __all__ = [
     "check_finite_weights",
     "looks_like_safetensors",
@@ -58,11 +60,11 @@ def read_json_config(path: str | os.PathLike[str], what: str = "a model configur
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); expected {what}.") from None
+        raise InvalidValueError(f"{path} is not valid JSON ({err}); expected {what}.") from None
     except IsADirectoryError:
-        raise ValueError(f"{path} is a folder; expected a JSON file with {what}.") from None
+        raise InvalidValueError(f"{path} is a folder; expected a JSON file with {what}.") from None
     if not isinstance(value, dict):
-        raise ValueError(f"{path} holds a JSON {type(value).__name__}; expected a JSON object with {what}.")
+        raise InvalidValueError(f"{path} holds a JSON {type(value).__name__}; expected a JSON object with {what}.")
     return value
 
 
@@ -81,13 +83,13 @@ def check_finite_weights(state: Mapping[str, Tensor] | nn.Module, source: str) -
         >>> check_finite_weights({"w": torch.tensor([1.0, float("nan")])}, "a.safetensors")
         Traceback (most recent call last):
         ...
-        ValueError: a.safetensors holds NaN or Inf weights in w; refusing to load them (a diverged or corrupt ...
+        perceive_ir.errors.InvalidValueError: a.safetensors holds NaN or Inf weights in w; ...
     """
     items = state.state_dict().items() if isinstance(state, nn.Module) else state.items()
     bad = [name for name, t in items if isinstance(t, Tensor) and t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise ValueError(
+        raise InvalidValueError(
             f"{source} holds NaN or Inf weights in {', '.join(bad[:5])}{more}; refusing to load them "
             "(a diverged or corrupt checkpoint)."
         )
@@ -118,11 +120,11 @@ def read_safetensors(
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"Weights file not found: {path} (expected {what}).")
+        raise MissingFileError(f"Weights file not found: {path} (expected {what}).")
     try:
         state = load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} is not a readable safetensors file ({err}); expected {what}. The file may be truncated "
             "(an interrupted download or copy) or in another format."
         ) from None
@@ -172,9 +174,9 @@ def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"File not found: {path} (expected {what}).")
+        raise MissingFileError(f"File not found: {path} (expected {what}).")
     if looks_like_safetensors(path):
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} is a safetensors file, not a torch.save file, despite its name: rename it to "
             f"{path.with_suffix('.safetensors').name} (expected {what})."
         )
@@ -184,12 +186,12 @@ def safe_torch_load(path: str | os.PathLike[str], what: str) -> Any:
             warnings.simplefilter("ignore")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(
+        raise InvalidValueError(
             f"Refused to load {path}: {_one_line(err)}. It should hold {what} made only of tensors, numbers, "
             "strings, lists and dicts; a file that needs more would run code when loaded (nothing in it was run)."
         ) from None
     except Exception as err:  # truncated zips raise RuntimeError, empty files EOFError, odd pickles others
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} is not a readable torch file ({_one_line(err)}); expected {what}. The file is truncated "
             "or not a torch.save file (an interrupted download or copy, or another format)."
         ) from None

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from huggingface_hub import constants
 
+from .errors import PerceiveIRError
+
 __all__ = [
     "HUB_PROBE_TIMEOUT_S",
     "HubUnavailableError",
@@ -34,7 +36,7 @@ HUB_PROBE_TIMEOUT_S = 3.0
 _PROBED: dict[tuple[str, int], bool] = {}
 
 
-class HubUnavailableError(ConnectionError):
+class HubUnavailableError(PerceiveIRError, ConnectionError):
     """A file was wanted from the Hugging Face Hub, which is switched off or out of reach, and it is not cached."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ._files import safe_torch_load
+from .errors import InvalidValueError, MissingFileError
 
 __all__ = ["OfficialCheckpointError", "describe_checkpoint", "flatten_checkpoint", "load_official_checkpoint"]
 
@@ -27,7 +28,7 @@ __all__ = ["OfficialCheckpointError", "describe_checkpoint", "flatten_checkpoint
 _RESTORER_MARKERS = ("model", "optimizer")
 
 
-class OfficialCheckpointError(ValueError):
+class OfficialCheckpointError(InvalidValueError):
     """A file is not a readable checkpoint of the expected Perceive-IR authors' format.
 
     The message is one line: the file, what was expected, and what was found.
@@ -65,7 +66,7 @@ def load_official_checkpoint(path: str | os.PathLike[str], expected: str) -> dic
     """
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"{file}: no such file (expected {expected}).")
+        raise MissingFileError(f"{file}: no such file (expected {expected}).")
     try:
         loaded = safe_torch_load(file, expected)
     except ValueError as err:  # truncated, not a torch file, or a pickle that would run code

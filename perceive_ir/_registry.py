@@ -1,7 +1,7 @@
 """A small name → entry registry, behind model presets, degradation presets and published weights.
 
 A registry refuses empty or taken names (unless ``overwrite=True``), and an unknown name
-raises a ``KeyError`` (or the error the registry was made with) that lists the known names
+raises an ``UnknownNameError`` (a ``KeyError``, or the error the registry was made with) that lists the known names
 and says how to add one.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Generic, TypeVar
+
+from .errors import InvalidValueError, UnknownNameError
 
 __all__ = ["Registry"]
 
@@ -23,7 +25,7 @@ class Registry(Mapping[str, T], Generic[T]):
         entries: Initial entries.
         how_to_add: The advice appended to an unknown-name error.
         error: The exception type raised for an unknown name (a ``LookupError`` or ``ValueError``
-            subclass; ``KeyError`` by default).
+            subclass; :class:`~perceive_ir.errors.UnknownNameError`, a ``KeyError``, by default).
 
     Example:
         >>> reg = Registry[int]("number", {"one": 1}, how_to_add="add one with `register`")
@@ -33,7 +35,7 @@ class Registry(Mapping[str, T], Generic[T]):
         >>> reg["three"]
         Traceback (most recent call last):
         ...
-        KeyError: "Unknown number 'three'; known: one, two (add one with `register`)."
+        perceive_ir.errors.UnknownNameError: Unknown number 'three'; known: one, two (add one with `register`).
     """
 
     def __init__(
@@ -42,7 +44,7 @@ class Registry(Mapping[str, T], Generic[T]):
         entries: Mapping[str, T] | None = None,
         *,
         how_to_add: str = "",
-        error: type[Exception] = KeyError,
+        error: type[Exception] = UnknownNameError,
     ) -> None:
         self.kind = kind
         self.how_to_add = how_to_add
@@ -58,9 +60,11 @@ class Registry(Mapping[str, T], Generic[T]):
             ValueError: ``name`` is not a non-empty string, or is taken and ``overwrite`` is False.
         """
         if not isinstance(name, str) or not name:
-            raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
+            raise InvalidValueError(f"`name` must be a non-empty string, got {name!r}.")
         if name in self._entries and not overwrite:
-            raise ValueError(f"A {self.kind} called {name!r} is already registered; pass overwrite=True to replace it.")
+            raise InvalidValueError(
+                f"A {self.kind} called {name!r} is already registered; pass overwrite=True to replace it."
+            )
         self._entries[name] = entry
 
     def names(self) -> list[str]:

@@ -6,6 +6,8 @@ import hashlib
 
 import torch
 
+from .errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["stable_seed", "make_generator"]
 
 
@@ -37,18 +39,18 @@ def make_generator(seed: int | None = None, generator: torch.Generator | None = 
         True
     """
     if seed is not None and generator is not None:
-        raise ValueError("Pass either `seed` or `generator`, not both.")
+        raise InvalidValueError("Pass either `seed` or `generator`, not both.")
     if generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+            raise InvalidTypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
         if generator.device.type != "cpu":
-            raise ValueError(
+            raise InvalidValueError(
                 f"`generator` must be a CPU generator (random numbers are drawn on the CPU and moved to the "
                 f"image's device), got one on {generator.device}."
             )
         return generator
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
+            raise InvalidTypeError(f"`seed` must be an int, got {type(seed).__name__}.")
         return torch.Generator(device="cpu").manual_seed(seed)
     return None

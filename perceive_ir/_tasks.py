@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["TASKS", "TASK_IDS", "task_id", "task_name"]
 
 #: The five all-in-one tasks, in id order.
@@ -22,13 +24,13 @@ def task_id(task: str | int) -> int:
         1
     """
     if isinstance(task, bool):
-        raise TypeError("`task` must be a task name or int id, got a bool.")
+        raise InvalidTypeError("`task` must be a task name or int id, got a bool.")
     if isinstance(task, int):
         if task < 0:
-            raise ValueError(f"`task` id must be >= 0, got {task}.")
+            raise InvalidValueError(f"`task` id must be >= 0, got {task}.")
         return task
     if task not in TASK_IDS:
-        raise ValueError(f"Unknown task {task!r}; known: {list(TASKS)} (or pass an integer id).")
+        raise InvalidValueError(f"Unknown task {task!r}; known: {list(TASKS)} (or pass an integer id).")
     return TASK_IDS[task]
 
 

@@ -19,6 +19,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .errors import InvalidTypeError, InvalidValueError
+
 __all__ = [
     "OUTPUT_RANGE_SLACK",
     "check_embedding",
@@ -73,22 +75,22 @@ def check_image(
         torch.Size([2, 3, 32, 32])
     """
     if not isinstance(x, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor of shape (B, 3, H, W), got {type(x).__name__}.")
+        raise InvalidTypeError(f"`{name}` must be a torch.Tensor of shape (B, 3, H, W), got {type(x).__name__}.")
     if not x.is_floating_point():
-        raise TypeError(
+        raise InvalidTypeError(
             f"`{name}` must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}. "
             f"Convert with `{name}.float() / 255` for 8-bit images."
         )
     if x.ndim != 4:
-        raise ValueError(f"`{name}` must have shape (B, C, H, W), got {x.ndim} dimensions {tuple(x.shape)}.")
+        raise InvalidValueError(f"`{name}` must have shape (B, C, H, W), got {x.ndim} dimensions {tuple(x.shape)}.")
     if channels is not None and x.shape[1] != channels:
-        raise ValueError(
+        raise InvalidValueError(
             f"`{name}` must have {channels} channels (B, {channels}, H, W), got shape {tuple(x.shape)}."
         )
     if x.shape[0] == 0:
-        raise ValueError(f"`{name}` is an empty batch (shape {tuple(x.shape)}).")
+        raise InvalidValueError(f"`{name}` is an empty batch (shape {tuple(x.shape)}).")
     if x.shape[-2] < min_size or x.shape[-1] < min_size:
-        raise ValueError(
+        raise InvalidValueError(
             f"`{name}` must be at least {min_size}×{min_size} pixels, got {x.shape[-2]}×{x.shape[-1]}."
         )
     if check_values:
@@ -96,11 +98,11 @@ def check_image(
             lo, hi = torch.aminmax(x.detach())
             lo_v, hi_v = float(lo), float(hi)
         if not (torch.isfinite(lo) and torch.isfinite(hi)):
-            raise ValueError(f"`{name}` contains NaN or Inf values.")
+            raise InvalidValueError(f"`{name}` contains NaN or Inf values.")
         if lo_v < -slack - _RANGE_EPS or hi_v > 1.0 + slack + _RANGE_EPS:
             hint = " It looks like 0..255 data: divide by 255." if hi_v > 2.0 else ""
             allowed = f"[{-slack:g}, {1 + slack:g}]" if slack else "[0, 1]"
-            raise ValueError(
+            raise InvalidValueError(
                 f"`{name}` must hold values in {allowed}, got min {lo_v:.4g} and max {hi_v:.4g}.{hint}"
             )
     return x
@@ -114,7 +116,7 @@ def check_same_shape(a: Tensor, a_name: str, b: Tensor, b_name: str) -> None:
         >>> check_same_shape(torch.zeros(1, 3, 8, 8), "restored", torch.zeros(1, 3, 8, 8), "target")
     """
     if a.shape != b.shape:
-        raise ValueError(
+        raise InvalidValueError(
             f"`{a_name}` and `{b_name}` must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}."
         )
 
@@ -128,15 +130,15 @@ def check_embedding(x: object, name: str, *, dim: int | None = None, batch: int 
         torch.Size([4, 128])
     """
     if not isinstance(x, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor of shape (B, D), got {type(x).__name__}.")
+        raise InvalidTypeError(f"`{name}` must be a torch.Tensor of shape (B, D), got {type(x).__name__}.")
     if not x.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
+        raise InvalidTypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
     if x.ndim != 2:
-        raise ValueError(f"`{name}` must have shape (B, D), got shape {tuple(x.shape)}.")
+        raise InvalidValueError(f"`{name}` must have shape (B, D), got shape {tuple(x.shape)}.")
     if dim is not None and x.shape[1] != dim:
-        raise ValueError(f"`{name}` must have {dim} features per sample, got shape {tuple(x.shape)}.")
+        raise InvalidValueError(f"`{name}` must have {dim} features per sample, got shape {tuple(x.shape)}.")
     if batch is not None and x.shape[0] != batch:
-        raise ValueError(f"`{name}` must hold {batch} samples, got {x.shape[0]}.")
+        raise InvalidValueError(f"`{name}` must hold {batch} samples, got {x.shape[0]}.")
     return x
 
 
@@ -161,13 +163,13 @@ def check_int(value: object, name: str, *, minimum: int = 1, optional: bool = Fa
         >>> check_int(True, "tile")
         Traceback (most recent call last):
         ...
-        ValueError: `tile` must be a positive int, got True.
+        perceive_ir.errors.InvalidValueError: `tile` must be a positive int, got True.
     """
     if optional and value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         what = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
-        raise ValueError(f"`{name}` must be {'None or ' if optional else ''}{what}, got {value!r}.")
+        raise InvalidValueError(f"`{name}` must be {'None or ' if optional else ''}{what}, got {value!r}.")
     return value
 
 
@@ -197,7 +199,7 @@ def check_float(
         >>> check_float("abc", "lr", minimum=0, exclusive=True)
         Traceback (most recent call last):
         ...
-        ValueError: `lr` must be a number > 0, got 'abc'.
+        perceive_ir.errors.InvalidValueError: `lr` must be a number > 0, got 'abc'.
     """
     if optional and value is None:
         return None
@@ -206,7 +208,7 @@ def check_float(
         ok = value > minimum if exclusive else value >= minimum
     if not ok:
         bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
-        raise ValueError(f"`{name}` must be {'None or ' if optional else ''}a number{bound}, got {value!r}.")
+        raise InvalidValueError(f"`{name}` must be {'None or ' if optional else ''}a number{bound}, got {value!r}.")
     return float(value)  # type: ignore[arg-type]
 
 

@@ -25,6 +25,7 @@ from ._atomic import atomic_write_bytes
 from ._files import read_json_config, read_safetensors
 from ._hub_access import hub_access, unavailable_error
 from ._version import __version__
+from .errors import InvalidValueError, MissingFileError
 from .published_weights import PUBLISHED_WEIGHTS, how_to_get_weights
 
 __all__ = ["HubMixin", "PretrainedNotFoundError", "CONFIG_NAME", "WEIGHTS_NAME", "saved_class"]
@@ -37,7 +38,7 @@ _VERSION_KEY = "_perceive_ir_version"
 T = TypeVar("T", bound="HubMixin")
 
 
-class PretrainedNotFoundError(FileNotFoundError):
+class PretrainedNotFoundError(MissingFileError):
     """A checkpoint name is neither a local folder, a published name, nor a reachable Hub repo."""
 
 
@@ -225,7 +226,7 @@ class HubMixin:
         saved_class = config.pop(_CLASS_KEY, None)
         config.pop(_VERSION_KEY, None)
         if saved_class is not None and saved_class != cls.__name__:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{name_or_path!s} holds a {saved_class}, not a {cls.__name__}: "
                 f"load it with `{saved_class}.from_pretrained(...)`."
             )
@@ -233,14 +234,14 @@ class HubMixin:
         try:
             module = cls._from_config(dict(config), **kwargs)
         except KeyError as err:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{config_file} lacks the setting {err.args[0]!r} that {cls.__name__} needs; it was edited or "
                 "written by something else. Save the module again with save_pretrained."
             ) from None
         # a setting left out would silently take the constructor's default (then fail as a size mismatch)
         missing = sorted(set(module.get_config()) - given)
         if missing:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{config_file} lacks the setting(s) {', '.join(missing)} that {cls.__name__} saves; "
                 "it was edited or written by something else. Save the module again with save_pretrained."
             )

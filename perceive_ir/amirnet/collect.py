@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import InvalidTypeError, InvalidValueError
 from .tree import DegradationTree
 
 __all__ = ["collect_representations"]
@@ -16,11 +17,11 @@ __all__ = ["collect_representations"]
 def _unpack(batch: Any, index: int) -> tuple[Any, Any, Any]:
     if isinstance(batch, Mapping):
         if "degraded" not in batch or "clean" not in batch:
-            raise ValueError(f"Batch {index} is a mapping without 'degraded' and 'clean' keys: {sorted(batch)}.")
+            raise InvalidValueError(f"Batch {index} is a mapping without 'degraded' and 'clean' keys: {sorted(batch)}.")
         return batch["degraded"], batch["clean"], batch.get("sample_ids")
     if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
         return batch[0], batch[1], batch[2] if len(batch) == 3 else None
-    raise TypeError(
+    raise InvalidTypeError(
         f"Batch {index} must be (degraded, clean), (degraded, clean, sample_ids) or a mapping with those keys, "
         f"got {type(batch).__name__}{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}."
     )
@@ -63,7 +64,7 @@ def collect_representations(
     from tqdm.auto import tqdm
 
     if not isinstance(tree, DegradationTree):
-        raise TypeError(f"`tree` must be a DegradationTree, got {type(tree).__name__}.")
+        raise InvalidTypeError(f"`tree` must be a DegradationTree, got {type(tree).__name__}.")
     device = next(tree.parameters()).device
     reps: list[Tensor] = []
     ids: list[Tensor] = []
@@ -77,9 +78,9 @@ def collect_representations(
             if with_ids is None:
                 with_ids = batch_ids is not None
             elif with_ids != (batch_ids is not None):
-                raise ValueError(f"Batch {index}: either every batch carries sample ids or none does.")
+                raise InvalidValueError(f"Batch {index}: either every batch carries sample ids or none does.")
             if not isinstance(degraded, Tensor) or not isinstance(clean, Tensor):
-                raise TypeError(f"Batch {index}: `degraded` and `clean` must be tensors.")
+                raise InvalidTypeError(f"Batch {index}: `degraded` and `clean` must be tensors.")
             rep = tree.representation(
                 degraded.to(device), clean.to(device), n_crops=n_crops, crop_size=crop_size, generator=generator
             )
@@ -88,7 +89,7 @@ def collect_representations(
                 batch_ids = torch.arange(count, count + n)
             batch_ids = torch.as_tensor(batch_ids).reshape(-1)
             if batch_ids.numel() != n or batch_ids.is_floating_point():
-                raise ValueError(
+                raise InvalidValueError(
                     f"Batch {index}: `sample_ids` must hold {n} integers, "
                     f"got {tuple(batch_ids.shape)} {batch_ids.dtype}."
                 )
@@ -98,5 +99,5 @@ def collect_representations(
     finally:
         tree.train(was_training)
     if not reps:
-        raise ValueError("`batches` is empty: there is nothing to represent.")
+        raise InvalidValueError("`batches` is empty: there is nothing to represent.")
     return torch.cat(reps), torch.cat(ids)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from .._blockwise_pooling import pooled_moments
 from .._validation import check_image, check_int, check_same_shape
+from ..errors import InvalidValueError
 
 __all__ = ["DegradationEncoder", "paired_random_crops"]
 
@@ -47,7 +48,7 @@ class DegradationEncoder(nn.Module):
         check_int(in_channels, "in_channels")
         widths = tuple(widths)
         if len(widths) != 3 or not all(isinstance(w, int) and w > 0 for w in widths):
-            raise ValueError(f"`widths` must be three positive ints, got {widths!r}.")
+            raise InvalidValueError(f"`widths` must be three positive ints, got {widths!r}.")
         self.in_channels = in_channels
         self.widths = widths
         chans = (in_channels, *widths)

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_int, to_input_dtype, to_module_dtype
+from ..errors import InvalidTypeError, InvalidValueError
 from .nafnet import NAFBlock, SimpleGate, layer_norm_2d
 
 __all__ = ["FeatureTransformBlock"]
@@ -105,9 +106,11 @@ class FeatureTransformBlock(nn.Module):
             ``(B, C, H, W)``, in ``x``'s dtype (computed in the block's).
         """
         if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise TypeError(f"`x` must be a floating-point torch.Tensor, got {getattr(x, 'dtype', type(x).__name__)}.")
+            raise InvalidTypeError(
+                f"`x` must be a floating-point torch.Tensor, got {getattr(x, 'dtype', type(x).__name__)}."
+            )
         if x.ndim != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"`x` must have shape (B, {self.channels}, H, W), got {tuple(x.shape)}.")
+            raise InvalidValueError(f"`x` must have shape (B, {self.channels}, H, W), got {tuple(x.shape)}.")
         check_embedding(cond, "cond", dim=self.cond_dim, batch=x.shape[0])
         in_dtype, x = x.dtype, to_module_dtype(x, self)
         m = {k: v[:, :, None, None] for k, v in self.modulation(cond.to(x.dtype)).items()}

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["cluster_purity"]
 
 
@@ -30,11 +32,11 @@ def cluster_purity(clusters: Tensor | Sequence[int], labels: Tensor | Sequence[i
     c = torch.as_tensor(clusters).flatten()
     y = torch.as_tensor(labels).flatten()
     if c.shape != y.shape or c.numel() == 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"`clusters` and `labels` must be non-empty and of equal length, got {c.numel()} and {y.numel()}."
         )
     if c.is_floating_point() or y.is_floating_point():
-        raise TypeError("`clusters` and `labels` must hold integers.")
+        raise InvalidTypeError("`clusters` and `labels` must hold integers.")
     _, c_idx = torch.unique(c, return_inverse=True)
     _, y_idx = torch.unique(y, return_inverse=True)
     table = torch.zeros(int(c_idx.max()) + 1, int(y_idx.max()) + 1, dtype=torch.long)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, to_input_dtype, to_module_dtype
+from ..errors import InvalidValueError
 
 __all__ = ["LayerNorm2d", "SimpleGate", "NAFBlock", "layer_norm_2d"]
 
@@ -92,7 +93,7 @@ class NAFBlock(nn.Module):
         dw = channels * dw_expand
         ffn = channels * ffn_expand
         if dw % 2 or ffn % 2:
-            raise ValueError(
+            raise InvalidValueError(
                 "`channels × dw_expand` and `channels × ffn_expand` must be even (SimpleGate halves them)."
             )
         self.channels = channels

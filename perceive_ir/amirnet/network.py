@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
+from ..errors import InvalidValueError
 from ..hub import HubMixin
 from .ftb import FeatureTransformBlock
 from .nafnet import NAFBlock
@@ -56,18 +57,18 @@ class AMIRNet(nn.Module, HubMixin):
         enc_blocks, dec_blocks = tuple(enc_blocks), tuple(dec_blocks)
         check_int(width, "width")
         if len(enc_blocks) != len(dec_blocks) or not enc_blocks:
-            raise ValueError(
+            raise InvalidValueError(
                 "`enc_blocks` and `dec_blocks` must be non-empty and of equal length, "
                 f"got {enc_blocks} and {dec_blocks}."
             )
         counted = (("enc_blocks", enc_blocks), ("dec_blocks", dec_blocks), ("middle_blocks", (middle_blocks,)))
         for name, counts in counted:
             if not all(isinstance(n, int) and n >= 0 for n in counts):
-                raise ValueError(f"`{name}` must hold non-negative ints, got {counts!r}.")
+                raise InvalidValueError(f"`{name}` must hold non-negative ints, got {counts!r}.")
         tree_kwargs = dict(tree or {})
         tree_kwargs.setdefault("in_channels", in_channels)
         if tree_kwargs["in_channels"] != in_channels:
-            raise ValueError("`tree['in_channels']` must equal `in_channels`.")
+            raise InvalidValueError("`tree['in_channels']` must equal `in_channels`.")
         self.in_channels = in_channels
         self.width = width
         self.enc_blocks, self.dec_blocks, self.middle_blocks = enc_blocks, dec_blocks, middle_blocks

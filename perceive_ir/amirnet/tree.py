@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_embedding, check_image, check_int, check_same_shape, to_input_dtype, to_module_dtype
+from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin
 from .encoder import DegradationEncoder, paired_random_crops
 
@@ -103,9 +104,9 @@ class DegradationTree(nn.Module, HubMixin):
                                  ("crop_size", crop_size, 4)):
             check_int(value, name, minimum=low)
         if cluster_space not in CLUSTER_SPACES:
-            raise ValueError(f"`cluster_space` must be one of {CLUSTER_SPACES}, got {cluster_space!r}.")
+            raise InvalidValueError(f"`cluster_space` must be one of {CLUSTER_SPACES}, got {cluster_space!r}.")
         if not isinstance(seed, int):
-            raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
+            raise InvalidTypeError(f"`seed` must be an int, got {type(seed).__name__}.")
         self.in_channels = in_channels
         self.depth = depth
         self.branching = branching
@@ -156,7 +157,7 @@ class DegradationTree(nn.Module, HubMixin):
             slice(3, 7, None)
         """
         if not 0 <= level <= self.depth:
-            raise ValueError(f"`level` must be in 0..{self.depth}, got {level!r}.")
+            raise InvalidValueError(f"`level` must be in 0..{self.depth}, got {level!r}.")
         return slice(self._offsets[level], self._offsets[level + 1])
 
     def parameter_groups(self, lr: float, encoder_lr_scale: float = 0.1) -> list[dict[str, Any]]:
@@ -177,7 +178,9 @@ class DegradationTree(nn.Module, HubMixin):
             [0.001, 0.0001]
         """
         if not lr > 0 or not encoder_lr_scale >= 0:
-            raise ValueError(f"`lr` must be > 0 and `encoder_lr_scale` >= 0, got {lr!r} and {encoder_lr_scale!r}.")
+            raise InvalidValueError(
+                f"`lr` must be > 0 and `encoder_lr_scale` >= 0, got {lr!r} and {encoder_lr_scale!r}."
+            )
         return [
             {"params": list(self.heads.parameters()), "lr": lr},
             {"params": list(self.encoder.parameters()), "lr": lr * encoder_lr_scale},
@@ -281,21 +284,21 @@ class DegradationTree(nn.Module, HubMixin):
             (True, 2)
         """
         if self.depth_grown >= self.depth:
-            raise ValueError(f"The tree is fully grown ({self.depth} levels); `grow` cannot add another.")
+            raise InvalidValueError(f"The tree is fully grown ({self.depth} levels); `grow` cannot add another.")
         if representations is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "`representations` is None: compute them first with `tree.representation(degraded, clean)` "
                 "or `collect_representations(tree, batches)`."
             )
         check_embedding(representations, "representations", dim=self.encoder.dim)
         n = representations.shape[0]
         if n == 0:
-            raise ValueError(
+            raise InvalidValueError(
                 "`representations` is empty: grow needs the representations of the training samples; "
                 "compute them with `collect_representations(tree, batches)`."
             )
         if not torch.isfinite(representations).all():
-            raise ValueError("`representations` contains NaN or Inf values.")
+            raise InvalidValueError("`representations` contains NaN or Inf values.")
         ids = self._check_ids(sample_ids, n)
         order = torch.argsort(ids)
         ids_sorted = ids[order]
@@ -308,7 +311,7 @@ class DegradationTree(nn.Module, HubMixin):
             parents = np.zeros(n, dtype=np.int64)
         else:
             if n != self.num_samples or not torch.equal(ids_sorted, self.sample_ids.cpu()):
-                raise ValueError(
+                raise InvalidValueError(
                     f"`sample_ids` must be the {self.num_samples} samples the tree was first grown on "
                     f"(got {n} samples{'' if n != self.num_samples else ' with different ids'}); "
                     "pass the representations of the same samples, recomputed with the current encoder."
@@ -338,14 +341,18 @@ class DegradationTree(nn.Module, HubMixin):
             try:
                 sample_ids = torch.as_tensor(list(sample_ids))
             except (TypeError, ValueError, RuntimeError) as err:
-                raise TypeError(f"`sample_ids` must be a sequence of ints or a 1-D integer tensor: {err}") from err
+                raise InvalidTypeError(
+                    f"`sample_ids` must be a sequence of ints or a 1-D integer tensor: {err}"
+                ) from err
         if sample_ids.is_floating_point() or sample_ids.is_complex() or sample_ids.dtype == torch.bool:
-            raise TypeError(f"`sample_ids` must hold integers, got dtype {sample_ids.dtype}.")
+            raise InvalidTypeError(f"`sample_ids` must hold integers, got dtype {sample_ids.dtype}.")
         if sample_ids.shape != (n,):
-            raise ValueError(f"`sample_ids` must have shape ({n},) to match the batch, got {tuple(sample_ids.shape)}.")
+            raise InvalidValueError(
+                f"`sample_ids` must have shape ({n},) to match the batch, got {tuple(sample_ids.shape)}."
+            )
         ids = sample_ids.detach().to("cpu", torch.long)
         if torch.unique(ids).numel() != n:
-            raise ValueError("`sample_ids` must be unique: every sample is clustered once.")
+            raise InvalidValueError("`sample_ids` must be unique: every sample is clustered once.")
         return ids
 
     # -- pseudo-label supervision ------------------------------------------------------------
@@ -366,18 +373,18 @@ class DegradationTree(nn.Module, HubMixin):
             torch.Size([2, 1])
         """
         if self.depth_grown == 0:
-            raise ValueError("The tree has not been grown yet: call `grow(representations, sample_ids)` first.")
+            raise InvalidValueError("The tree has not been grown yet: call `grow(representations, sample_ids)` first.")
         if not isinstance(sample_ids, Tensor):
             sample_ids = torch.as_tensor(list(sample_ids))
         if sample_ids.is_floating_point() or sample_ids.ndim != 1:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"`sample_ids` must be a 1-D integer tensor, got {sample_ids.dtype} {tuple(sample_ids.shape)}."
             )
         ids = sample_ids.to(self.sample_ids.device, torch.long)
         pos = torch.searchsorted(self.sample_ids, ids).clamp(max=self.num_samples - 1)
         unknown = self.sample_ids[pos] != ids
         if unknown.any():
-            raise ValueError(f"`sample_ids` holds ids the tree was not grown on: {ids[unknown][:10].tolist()}.")
+            raise InvalidValueError(f"`sample_ids` holds ids the tree was not grown on: {ids[unknown][:10].tolist()}.")
         return self.pseudo_labels[pos, : self.depth_grown]
 
     def logits(self, degraded: Tensor) -> list[Tensor]:
@@ -414,16 +421,16 @@ class DegradationTree(nn.Module, HubMixin):
             0
         """
         if self.depth_grown == 0:
-            raise ValueError("The tree has not been grown yet: call `grow(representations, sample_ids)` first.")
+            raise InvalidValueError("The tree has not been grown yet: call `grow(representations, sample_ids)` first.")
         if not isinstance(targets, Tensor):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"`targets` must be a torch.Tensor of shape (B, depth_grown), got {type(targets).__name__}."
             )
         if targets.is_floating_point() or targets.dtype == torch.bool:
-            raise TypeError(f"`targets` must be an integer tensor, got dtype {targets.dtype}.")
+            raise InvalidTypeError(f"`targets` must be an integer tensor, got dtype {targets.dtype}.")
         b = degraded.shape[0] if isinstance(degraded, Tensor) and degraded.ndim == 4 else None
         if targets.ndim != 2 or targets.shape[1] != self.depth_grown or (b is not None and targets.shape[0] != b):
-            raise ValueError(
+            raise InvalidValueError(
                 f"`targets` must have shape (B, depth_grown) = ({b}, {self.depth_grown}), got {tuple(targets.shape)}."
             )
         logits = self.logits(degraded)
@@ -431,7 +438,9 @@ class DegradationTree(nn.Module, HubMixin):
         for level in range(self.depth_grown):
             t = targets[:, level].to(logits[level].device, torch.long)
             if (t >= self.level_sizes[level + 1]).any() or (t < -1).any():
-                raise ValueError(f"`targets` at level {level + 1} must lie in -1..{self.level_sizes[level + 1] - 1}.")
+                raise InvalidValueError(
+                    f"`targets` at level {level + 1} must lie in -1..{self.level_sizes[level + 1] - 1}."
+                )
             if (t >= 0).any():
                 losses.append(F.cross_entropy(logits[level], t, ignore_index=-1))
         if not losses:

@@ -31,6 +31,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..data.io import list_images
+from ..errors import InvalidValueError, MissingFileError
 
 __all__ = [
     "ADAIR_GROUPS",
@@ -95,7 +96,7 @@ class ProtocolCase:
 
 def _check_protocol(protocol: str) -> None:
     if protocol not in PROTOCOLS:
-        raise ValueError(f"Unknown `protocol` {protocol!r}; known: {list(PROTOCOLS)}.")
+        raise InvalidValueError(f"Unknown `protocol` {protocol!r}; known: {list(PROTOCOLS)}.")
 
 
 def protocol_test_root(data_root: str | os.PathLike[str]) -> Path:
@@ -112,20 +113,20 @@ def protocol_test_root(data_root: str | os.PathLike[str]) -> Path:
     """
     root = Path(data_root)
     if not root.is_dir():
-        raise FileNotFoundError(f"--data-root {root} is not a folder.")
+        raise MissingFileError(f"--data-root {root} is not a folder.")
     test = root / "AiO" / "test" if (root / "AiO").is_dir() else root / "test"
     if not test.is_dir():
-        raise FileNotFoundError(f"missing folder {test}: the authors' test layout is DATA_ROOT/AiO/test or "
-                                "DATA_ROOT/test (see docs/evaluation.md).")
+        raise MissingFileError(f"missing folder {test}: the authors' test layout is DATA_ROOT/AiO/test or "
+                               "DATA_ROOT/test (see docs/evaluation.md).")
     return test
 
 
 def _images(folder: Path, protocol: str) -> list[Path]:
     if not folder.is_dir():
-        raise FileNotFoundError(f"missing folder {folder}: the {protocol} protocol reads it (see docs/evaluation.md).")
+        raise MissingFileError(f"missing folder {folder}: the {protocol} protocol reads it (see docs/evaluation.md).")
     files = [p for p in list_images(folder, recursive=True) if p.suffix.lower() in _SUFFIXES]
     if not files:
-        raise ValueError(f"no images in {folder}: the {protocol} protocol reads its test images there.")
+        raise InvalidValueError(f"no images in {folder}: the {protocol} protocol reads its test images there.")
     return files
 
 
@@ -160,12 +161,12 @@ def protocol_cases(data_root: str | os.PathLike[str], protocol: str) -> list[Pro
         targets: dict[str, Path] = {}
         for path in _images(folder / "target", protocol):
             if path.stem in targets:
-                raise ValueError(f"two {task} targets named {path.stem!r} under {folder / 'target'}.")
+                raise InvalidValueError(f"two {task} targets named {path.stem!r} under {folder / 'target'}.")
             targets[path.stem] = path
         for degraded in _images(folder / "input", protocol):
             stem = degraded.stem.split("_", 1)[0] if task == "dehaze" else degraded.stem
             if stem not in targets:
-                raise ValueError(f"{degraded}: no {task} target named {stem} in {folder / 'target'}.")
+                raise InvalidValueError(f"{degraded}: no {task} target named {stem} in {folder / 'target'}.")
             cases.append(ProtocolCase(task, group, targets[stem], input=degraded))
     return cases
 
@@ -227,7 +228,7 @@ def degraded_pair(
     target = _to_tensor(target_array)
     if case.input is None:
         if case.sigma is None or case.index is None:
-            raise ValueError(f"{case.target}: a synthetic-noise case needs `sigma` and `index`.")
+            raise InvalidValueError(f"{case.target}: a synthetic-noise case needs `sigma` and `index`.")
         if protocol == "adair3":
             noisy = target_array + rng.randn(*target_array.shape) * case.sigma
             low8 = np.clip(noisy, 0, 255).astype(np.uint8)
@@ -240,8 +241,8 @@ def degraded_pair(
         if protocol == "adair3":
             low8 = crop_to_16(low8)
     if low8.shape != target_array.shape:
-        raise ValueError(f"test pair sizes differ: {case.input} is {low8.shape[:2]}, {case.target} is "
-                         f"{target_array.shape[:2]}.")
+        raise InvalidValueError(f"test pair sizes differ: {case.input} is {low8.shape[:2]}, {case.target} is "
+                                f"{target_array.shape[:2]}.")
     return low8, _to_tensor(low8), target
 
 

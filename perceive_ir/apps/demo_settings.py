@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .._validation import check_float, check_int
+from ..errors import InvalidValueError
 
 __all__ = ["DEMO_TASKS", "TEST_PHOTOS", "TRAIN_PHOTOS", "DemoSettings"]
 
@@ -89,9 +90,11 @@ class DemoSettings:
         for name in ("official_prompts", "official_restorer"):
             path = getattr(self, name)
             if path is not None and not Path(path).exists():
-                raise ValueError(f"`{name}` {path} does not exist (expected the authors' file or a converted folder).")
+                raise InvalidValueError(
+                    f"`{name}` {path} does not exist (expected the authors' file or a converted folder)."
+                )
         if self.crop > self.scene_size:
-            raise ValueError(f"`crop` ({self.crop}) must not exceed `scene_size` ({self.scene_size}).")
+            raise InvalidValueError(f"`crop` ({self.crop}) must not exceed `scene_size` ({self.scene_size}).")
 
     @property
     def offline(self) -> bool:

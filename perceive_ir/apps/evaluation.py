@@ -24,6 +24,7 @@ from torchmetrics.functional import peak_signal_noise_ratio, structural_similari
 
 from .._validation import check_int
 from ..data.datasets import FileListDataset
+from ..errors import InvalidValueError
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from .published_results import SETTINGS
@@ -152,10 +153,12 @@ def evaluate_filelists(
         [('cbsd68 noise15', 1), ('cbsd68 noise25', 1), ('cbsd68 noise50', 1)]
     """
     if not filelists:
-        raise ValueError("`filelists` is empty: give at least one file list.")
+        raise InvalidValueError("`filelists` is empty: give at least one file list.")
     names = [str(p) for p in filelists]
     if len(set(names)) != len(names):
-        raise ValueError(f"`filelists` names a file list twice: {sorted({n for n in names if names.count(n) > 1})}.")
+        raise InvalidValueError(
+            f"`filelists` names a file list twice: {sorted({n for n in names if names.count(n) > 1})}."
+        )
     check_int(limit, "limit", optional=True)
     rows: dict[tuple[str, str | None, str], EvaluationRow] = {}
     for path in filelists:
@@ -185,7 +188,7 @@ def evaluate_filelists(
 
 def _score(name: str, restored: torch.Tensor, clean: torch.Tensor) -> ImageScore:
     if restored.shape != clean.shape:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name}: the model restored a {tuple(restored.shape)} image for a {tuple(clean.shape)} clean one; the "
             "restoration protocol compares images of the input's size (a super-resolution network does not fit it)."
         )

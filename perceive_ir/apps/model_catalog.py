@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .._validation import check_int
+from ..errors import InvalidValueError
 from ..models.factory import LoadedModel, list_models, load_model
 from .demo_models import read_demo_models
 
@@ -53,7 +54,7 @@ class ModelCatalog:
         self._sources: dict[str, str] = {}
         for label, source in choices.items():
             if not str(label).strip() or not str(source).strip():
-                raise ValueError(f"`choices` needs a non-empty label and source, got {label!r}: {source!r}.")
+                raise InvalidValueError(f"`choices` needs a non-empty label and source, got {label!r}: {source!r}.")
             self._sources[_label(str(label), str(source))] = str(source)
         self.semantic_encoder = semantic_encoder
         self.keep = keep
@@ -104,7 +105,7 @@ class ModelCatalog:
             return str(Path(choice.strip()).expanduser())
         known = ", ".join(repr(label) for label in self._sources) or "none"
         what = "a model label or an existing local folder or file" if self.allow_paths else "a model label"
-        raise ValueError(f"Model {choice!r} is not {what}; the labels are {known}.")
+        raise InvalidValueError(f"Model {choice!r} is not {what}; the labels are {known}.")
 
     def load(self, choice: str) -> LoadedModel:
         """The network of a label (or path), loaded once and kept while it is among the ``keep`` last used.

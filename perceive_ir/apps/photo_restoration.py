@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .._validation import check_image, check_int, module_device
 from ..data.degradations.presets import get_degradation, list_degradations
+from ..errors import InvalidTypeError, InvalidValueError
 from ..inference.restore import restore
 from ..inference.tiling import count_tiles
 from ..models.factory import LoadedModel
@@ -115,12 +116,12 @@ def restore_photo(
     """
     if not isinstance(photo, Tensor) or photo.ndim != 3:
         shape = tuple(photo.shape) if isinstance(photo, Tensor) else type(photo).__name__
-        raise TypeError(f"`photo` must be a (3, H, W) tensor, got {shape}.")
+        raise InvalidTypeError(f"`photo` must be a (3, H, W) tensor, got {shape}.")
     check_image(photo[None], "photo")
     check_int(seed, "seed", minimum=0)
     check_int(tile, "tile", optional=True)
     if degradation is not None and degradation not in list_degradations():
-        raise ValueError(f"`degradation` must be None or one of {list_degradations()}, got {degradation!r}.")
+        raise InvalidValueError(f"`degradation` must be None or one of {list_degradations()}, got {degradation!r}.")
     clean = photo.float()
     degraded = clean if degradation is None else get_degradation(degradation)(clean, seed=seed)
     multiple = model.multiple

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._validation import check_int
+from ..errors import InvalidValueError
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from .adair_cases import (
@@ -53,7 +54,7 @@ def protocol_statement(protocol: str, ssim: SsimMethod = "skimage") -> dict[str,
         'none'
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"Unknown `protocol` {protocol!r}; known: {list(PROTOCOLS)}.")
+        raise InvalidValueError(f"Unknown `protocol` {protocol!r}; known: {list(PROTOCOLS)}.")
     adair3 = protocol == "adair3"
     ssim_text = (
         "skimage.metrics.structural_similarity(HxWx3 float32, channel_axis=-1, data_range=1.0): uniform 7x7 window, "
@@ -179,7 +180,7 @@ def evaluate_protocol(
         (['bsd68_sigma15', 'bsd68_sigma25'], 'test/denoise/bsd68/target/01.png')
     """
     if ssim not in SSIM_METHODS:
-        raise ValueError(f"Unknown `ssim` {ssim!r}; known: {list(SSIM_METHODS)}.")
+        raise InvalidValueError(f"Unknown `ssim` {ssim!r}; known: {list(SSIM_METHODS)}.")
     check_int(limit, "limit", optional=True)
     if ssim == "skimage":
         require_skimage()  # before any image is restored
@@ -207,7 +208,7 @@ def evaluate_protocol(
         }
         bad = [k for k in ("psnr", "ssim", "input_psnr", "input_ssim") if not math.isfinite(record[k])]
         if bad:
-            raise ValueError(f"{case.target}: non-finite {', '.join(bad)} (the restored image holds NaN?).")
+            raise InvalidValueError(f"{case.target}: non-finite {', '.join(bad)} (the restored image holds NaN?).")
         records.append(record)
     return {
         "protocol": protocol,

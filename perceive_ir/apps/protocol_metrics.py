@@ -19,6 +19,8 @@ from typing import Literal
 
 from torch import Tensor
 
+from ..errors import InvalidValueError
+
 __all__ = ["SSIM_METHODS", "SKIMAGE_INSTALL", "SsimMethod", "authors_psnr", "protocol_ssim", "require_skimage"]
 
 SsimMethod = Literal["skimage", "gaussian"]
@@ -80,4 +82,4 @@ def protocol_ssim(image: Tensor, target: Tensor, method: SsimMethod = "skimage")
 
         pred, ref = image[None].double(), target[None].to(image.device).double()
         return float(structural_similarity_index_measure(pred, ref, data_range=1.0))
-    raise ValueError(f"Unknown SSIM `method` {method!r}; known: {list(SSIM_METHODS)}.")
+    raise InvalidValueError(f"Unknown SSIM `method` {method!r}; known: {list(SSIM_METHODS)}.")

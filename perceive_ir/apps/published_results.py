@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InvalidValueError
+
 __all__ = ["PUBLISHED_RESULTS", "SETTINGS", "PublishedResult", "published_for"]
 
 #: The standard settings: name → the evaluation rows (test set, degradation) whose average is reported.
@@ -80,5 +82,5 @@ def published_for(setting: str) -> list[PublishedResult]:
         ['PromptIR', 'Perceive-IR', 'AdaIR', 'MoCE-IR']
     """
     if setting not in SETTINGS:
-        raise ValueError(f"Unknown `setting` {setting!r}; known: {sorted(SETTINGS)}.")
+        raise InvalidValueError(f"Unknown `setting` {setting!r}; known: {sorted(SETTINGS)}.")
     return sorted((r for r in PUBLISHED_RESULTS if r.setting == setting), key=lambda r: r.psnr)

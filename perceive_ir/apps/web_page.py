@@ -24,6 +24,7 @@ import torch
 from .._validation import check_int
 from ..data.degradations.presets import list_degradations
 from ..data.io import array_to_image, image_to_array
+from ..errors import InvalidValueError
 from ..perceive.perceiver import QualityPerceiver
 from .model_catalog import ModelCatalog
 from .photo_restoration import PhotoResult, restore_photo
@@ -66,10 +67,10 @@ class PageSettings:
     ) -> None:
         check_int(tile, "tile", optional=True)
         if not isinstance(overlap, int) or overlap < 0 or (tile is not None and overlap >= tile):
-            raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+            raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
         if default_degradation not in (AS_IT_IS, *list_degradations()):
-            raise ValueError(f"`default_degradation` must be one of {list_degradations()} or AS_IT_IS, "
-                             f"got {default_degradation!r}.")
+            raise InvalidValueError(f"`default_degradation` must be one of {list_degradations()} or AS_IT_IS, "
+                                    f"got {default_degradation!r}.")
         self.perceiver = perceiver
         self.tile = tile
         self.overlap = overlap
@@ -176,7 +177,9 @@ def build_page(catalog: ModelCatalog, settings: PageSettings | None = None) -> g
 
     settings = settings or PageSettings()
     if not catalog.labels and not catalog.allow_paths:
-        raise ValueError("`catalog` offers no model and takes no path: the page would have nothing to restore with.")
+        raise InvalidValueError(
+            "`catalog` offers no model and takes no path: the page would have nothing to restore with."
+        )
     # the images of each request are files in Gradio's cache: those older than an hour go, hourly
     with gr.Blocks(title="perceive-ir", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown(_INTRO)

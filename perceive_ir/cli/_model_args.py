@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..errors import InvalidValueError
+
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
     from ..models.factory import LoadedModel
     from ..perceive.perceiver import QualityPerceiver
@@ -81,7 +83,7 @@ def resolve_device(name: str | None) -> torch.device:
     try:
         return torch.device(name)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {name!r}.") from err
+        raise InvalidValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {name!r}.") from err
 
 
 def clip_model_from_arg(value: str) -> str | dict[str, Any]:
@@ -96,9 +98,9 @@ def clip_model_from_arg(value: str) -> str | dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ValueError(f"--clip-model {value}: cannot read an open_clip config from it ({err}).") from None
+        raise InvalidValueError(f"--clip-model {value}: cannot read an open_clip config from it ({err}).") from None
     if not isinstance(config, dict):
-        raise ValueError(f"--clip-model {value}: expected a JSON object (an open_clip model config).")
+        raise InvalidValueError(f"--clip-model {value}: expected a JSON object (an open_clip model config).")
     return config
 
 
@@ -136,7 +138,9 @@ def load_model_from_args(model: str | None, backbone: str | None, semantic_encod
     from ..models.factory import load_model
 
     if model is None and backbone is None:
-        raise ValueError("Give --model (a preset, folder or Hub repo) or --backbone (a checkpoint file), or both.")
+        raise InvalidValueError(
+            "Give --model (a preset, folder or Hub repo) or --backbone (a checkpoint file), or both."
+        )
     loaded = load_model(model, backbone=backbone, **semantic_encoder_kwargs(semantic_encoder))
     if not loaded.trained:
         print(

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import InvalidValueError
+
 __all__ = ["add_recipe_arguments", "run_recipe"]
 
 
@@ -42,9 +44,9 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
     if resume is not None and "=" in resume and not Path(resume).exists():
         overrides, resume = [*overrides, resume], "latest"  # `--resume key=value`: a bare --resume, then an override
     if args.allow_changes and resume is None:
-        raise ValueError("--allow-changes only applies with --resume.")
+        raise InvalidValueError("--allow-changes only applies with --resume.")
     if args.overwrite and resume is not None:
-        raise ValueError("--overwrite starts the run over; it does not go with --resume.")
+        raise InvalidValueError("--overwrite starts the run over; it does not go with --resume.")
     cfg = load_config(args.config, overrides)
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
@@ -56,8 +58,10 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
         partial = not {"data", "train"} <= set(cfg) or not {"model", "perceiver"} & set(cfg)
         if not partial or names_base(args.config):
             raise
-        raise ValueError(f"{err} ({args.config} names no `{BASE_KEY}:` recipe, so it must be complete by "
-                         f"itself; start it with `{BASE_KEY}: small` (or another recipe) to refine one.)") from err
+        raise InvalidValueError(
+            f"{err} ({args.config} names no `{BASE_KEY}:` recipe, so it must be complete by "
+            f"itself; start it with `{BASE_KEY}: small` (or another recipe) to refine one.)"
+        ) from err
     # the whole recipe is compared on resume; `train` as the trainer's effective TrainConfig (defaults filled in)
     trainer.settings = {**OmegaConf.to_container(cfg, resolve=True), "train": trainer.settings["train"]}
     if resume is not None:

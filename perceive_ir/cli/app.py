@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import InvalidValueError, MissingFileError
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "app"
@@ -66,20 +68,20 @@ def run(args: argparse.Namespace) -> int:
 
     import_gradio()  # before any model loads: a missing extra is the first thing to say
     if args.tile < 0:
-        raise ValueError(f"--tile must be 0 (whole images) or a positive number of pixels, got {args.tile}.")
+        raise InvalidValueError(f"--tile must be 0 (whole images) or a positive number of pixels, got {args.tile}.")
     if args.overlap < 0 or (args.tile and args.overlap >= args.tile):
-        raise ValueError(f"--overlap must be in [0, --tile={args.tile}), got {args.overlap}.")
+        raise InvalidValueError(f"--overlap must be in [0, --tile={args.tile}), got {args.overlap}.")
     if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be in 1..65535, got {args.port}.")
+        raise InvalidValueError(f"--port must be in 1..65535, got {args.port}.")
     device = resolve_device(args.device)
     report = Path(args.demo_report)
     if args.demo_report != _DEFAULT_REPORT and not report.is_dir():
-        raise FileNotFoundError(f"--demo-report {report} is not a folder (expected one written by perceive-ir demo).")
+        raise MissingFileError(f"--demo-report {report} is not a folder (expected one written by perceive-ir demo).")
     demo = read_demo_models(report)
     catalog = ModelCatalog.from_sources(args.model, demo_report=report, semantic_encoder=args.semantic_encoder,
                                         allow_paths=not args.no_path_box)
     if not catalog.labels:
-        raise ValueError(
+        raise InvalidValueError(
             f"No model to offer: run `perceive-ir demo` first (its trained networks are picked up from "
             f"{_DEFAULT_REPORT}, or the folder given with --demo-report), or pass --model with a folder, a checkpoint "
             "file or a preset name."

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..errors import InvalidValueError
+
 __all__ = ["NAME", "HELP", "add_arguments", "run"]
 
 NAME = "demo"
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         message = str(err)
         for name, flag in flags.items():
             message = message.replace(f"`{name}`", flag)
-        raise ValueError(message) from None
+        raise InvalidValueError(message) from None
     start = time.perf_counter()
     out = run_demo(settings)
     print((out / "results.md").read_text())

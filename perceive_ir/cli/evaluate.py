@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import InvalidValueError
 from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
 from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
 
@@ -43,18 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_choice(args: argparse.Namespace) -> None:
     if (args.protocol is None) == (args.filelist is None):
-        raise ValueError("give either --protocol adair3|adair5 with --data-root (the authors' published evaluation) "
-                         "or --filelist (test sets from file lists), not both or neither.")
+        raise InvalidValueError(
+            "give either --protocol adair3|adair5 with --data-root (the authors' published evaluation) "
+            "or --filelist (test sets from file lists), not both or neither."
+        )
     if args.protocol is None:
         return
     if args.protocol not in _PROTOCOLS:
-        raise ValueError(f"--protocol must be one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}.")
+        raise InvalidValueError(f"--protocol must be one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}.")
     if args.data_root is None:
-        raise ValueError(f"--protocol {args.protocol} needs --data-root (the folder holding AiO/test or test).")
+        raise InvalidValueError(f"--protocol {args.protocol} needs --data-root (the folder holding AiO/test or test).")
     fixed = [flag for flag, given in (("--tile", args.tile is not None), ("--half", args.half)) if given]
     if fixed:
-        raise ValueError(f"--protocol {args.protocol} restores whole images in float32, as the authors: drop "
-                         f"{' and '.join(fixed)}.")
+        raise InvalidValueError(f"--protocol {args.protocol} restores whole images in float32, as the authors: drop "
+                                f"{' and '.join(fixed)}.")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import InvalidValueError
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "export"
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ._model_args import load_model_from_args
 
     if Path(args.out).suffix.lower() != ".onnx":
-        raise ValueError(f"OUT must be a .onnx file, got {args.out}.")
+        raise InvalidValueError(f"OUT must be a .onnx file, got {args.out}.")
     check_not_a_source(args.out, [args.model if Path(args.model).exists() else None, args.backbone], name="OUT")
     loaded = load_model_from_args(args.model, args.backbone)
     out = export_onnx(loaded.module, args.out, multiple=loaded.multiple, opset=args.opset)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from typing import Sequence
 
 from .._version import __version__
-from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
+from ._errors import BUG_MESSAGE, EXIT_BUG, EXIT_USER_ERROR, USER_ERRORS, user_error_message
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -49,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for a user error, see :data:`USER_ERRORS`)."""
+    """Run the command line; returns the exit status.
+
+    2 for a user error (:data:`USER_ERRORS`: one ``error:`` line), 1 for any other exception (a
+    bug: its traceback, then a line saying so), 130 when interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
@@ -68,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception:  # not a user error: a bug, shown whole
+        if args.debug:
+            raise
+        traceback.print_exc()
+        print(BUG_MESSAGE, file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

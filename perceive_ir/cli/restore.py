@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidValueError, MissingFileError
 from ._errors import EXIT_USER_ERROR
 from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
 
@@ -43,7 +44,7 @@ def _protect_inputs(jobs: list[tuple[Path, Path]], overwrite: bool) -> None:
     clashes = [dst for _, dst in jobs if dst.resolve() in inputs]
     if clashes:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise ValueError(
+        raise InvalidValueError(
             f"OUTPUT would overwrite the input image {clashes[0]}{more}; choose another OUTPUT, "
             "or pass --overwrite to replace the inputs."
         )
@@ -63,16 +64,16 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
         out = dst if _names_a_file(dst) else dst / f"{src.stem}.png"
         return [(src, out)]
     if not src.is_dir():
-        raise FileNotFoundError(f"INPUT not found: {src}")
+        raise MissingFileError(f"INPUT not found: {src}")
     if _names_a_file(dst):
-        raise ValueError(f"INPUT {src} is a folder, so OUTPUT must be a folder, not the file name {dst}.")
+        raise InvalidValueError(f"INPUT {src} is a folder, so OUTPUT must be a folder, not the file name {dst}.")
     files = list_images(src)
     if not files:
-        raise ValueError(f"No images found in {src}.")
+        raise InvalidValueError(f"No images found in {src}.")
     stems: dict[str, Path] = {}
     for f in files:
         if f.stem in stems:
-            raise ValueError(f"{stems[f.stem]} and {f} would both be written to {f.stem}.png.")
+            raise InvalidValueError(f"{stems[f.stem]} and {f} would both be written to {f.stem}.png.")
         stems[f.stem] = f
     return [(f, dst / f"{f.stem}.png") for f in files]
 

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import InvalidValueError, MissingFileError
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "score"
@@ -49,9 +51,9 @@ def _files(paths: list[str]) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise FileNotFoundError(f"Image or folder not found: {p}")
+            raise MissingFileError(f"Image or folder not found: {p}")
     if not files:
-        raise ValueError(f"No images found in {paths}.")
+        raise InvalidValueError(f"No images found in {paths}.")
     return files
 
 

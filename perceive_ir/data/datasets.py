@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import InvalidValueError
 from .filelists import read_filelist
 from .paired import PairedImageDataset
 
@@ -52,6 +53,6 @@ class FileListDataset(PairedImageDataset):
             keep = set(degradations)
             items = [it for it in items if it.degradation in keep]
             if not items:
-                raise ValueError(f"No items of {filelist} use the degradations {sorted(keep)}.")
+                raise InvalidValueError(f"No items of {filelist} use the degradations {sorted(keep)}.")
         self.meta = meta
         super().__init__(items, meta["task"], **kwargs)

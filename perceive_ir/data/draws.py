@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from .._seeding import stable_seed
+from ..errors import InvalidTypeError
 
 __all__ = ["KeyedDataset", "ReadKey", "read_generator", "read_keyed"]
 
@@ -132,7 +133,7 @@ class KeyedDataset(Dataset):
 
     def __init__(self, dataset: Dataset) -> None:
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"`dataset` must be a torch Dataset, got {type(dataset).__name__}.")
+            raise InvalidTypeError(f"`dataset` must be a torch Dataset, got {type(dataset).__name__}.")
         self.dataset = dataset
 
     def __len__(self) -> int:

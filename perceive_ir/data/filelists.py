@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_bytes
+from ..errors import InvalidValueError, MissingFileError
 from .layouts import LAYOUTS, get_layout
 from .paired import PairItem
 
@@ -47,13 +48,13 @@ def scan_dataset(name: str, root: str | os.PathLike[str], split: str) -> dict[st
     """
     layout = get_layout(name)
     if split not in layout.splits:
-        raise ValueError(f"Dataset {name!r} has splits {list(layout.splits)}, got split={split!r}.")
+        raise InvalidValueError(f"Dataset {name!r} has splits {list(layout.splits)}, got split={split!r}.")
     root = Path(root).resolve()
     if not root.is_dir():
-        raise FileNotFoundError(f"`root` folder not found: {root}")
+        raise MissingFileError(f"`root` folder not found: {root}")
     items = layout.scan(root, split)
     if not items:
-        raise ValueError(f"No samples found for {name!r} ({split}) under {root}.")
+        raise InvalidValueError(f"No samples found for {name!r} ({split}) under {root}.")
     return {
         "format": FILELIST_FORMAT,
         "version": _VERSION,
@@ -96,7 +97,7 @@ def write_filelist(
     splits = list(layout.splits if splits is None else splits)
     out = Path(out)
     if out.suffix == ".json" and len(splits) != 1:
-        raise ValueError(f"`out` is one file ({out}) but {len(splits)} splits were requested: {splits}.")
+        raise InvalidValueError(f"`out` is one file ({out}) but {len(splits)} splits were requested: {splits}.")
     written = []
     for split in splits:
         doc = scan_dataset(name, root, split)
@@ -135,17 +136,17 @@ def read_filelist(
     path = Path(path)
     expected = "a JSON file list written by `python -m perceive_ir.data.filelists`"
     if path.is_dir():
-        raise ValueError(f"File list {path} is a folder; expected {expected}.")
+        raise InvalidValueError(f"File list {path} is a folder; expected {expected}.")
     if not path.is_file():
-        raise FileNotFoundError(f"File list not found: {path}")
+        raise MissingFileError(f"File list not found: {path}")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise ValueError(f"File list {path} is not a text file (an image?); expected {expected}.") from None
+        raise InvalidValueError(f"File list {path} is not a text file (an image?); expected {expected}.") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"File list {path} is not valid JSON ({exc}); expected {expected}.") from None
+        raise InvalidValueError(f"File list {path} is not valid JSON ({exc}); expected {expected}.") from None
     if not isinstance(doc, dict) or doc.get("format") != FILELIST_FORMAT or not isinstance(doc.get("items"), list):
-        raise ValueError(f"{path} is not a perceive-ir file list (missing format/items).")
+        raise InvalidValueError(f"{path} is not a perceive-ir file list (missing format/items).")
     base = Path(root) if root is not None else Path(doc["root"])
     items = []
     for i, it in enumerate(doc["items"]):
@@ -160,7 +161,7 @@ def read_filelist(
                 )
             )
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: item {i} is malformed ({exc!r}): {it!r}") from exc
+            raise InvalidValueError(f"{path}: item {i} is malformed ({exc!r}): {it!r}") from exc
     meta = {k: v for k, v in doc.items() if k != "items"}
     return meta, items
 

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from .._atomic import atomic_write
 from .._validation import check_image
+from ..errors import InvalidValueError, MissingFileError, PerceiveIRError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -56,7 +57,7 @@ _WRITE_FORMATS: dict[str, tuple[str, bool]] = {
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
-class ImageReadError(OSError):
+class ImageReadError(PerceiveIRError, OSError):
     """An image file exists but cannot be used (truncated, corrupt, not an image, animated, too large, out of range)."""
 
 
@@ -150,7 +151,7 @@ def read_image_file(path: str | os.PathLike[str]) -> ImageFile:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Image file not found: {path}")
+        raise MissingFileError(f"Image file not found: {path}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -197,7 +198,7 @@ def read_image(path: str | os.PathLike[str]) -> Tensor:
 
 def _check_alpha(alpha: Tensor, image: Tensor) -> None:
     if not isinstance(alpha, Tensor) or alpha.shape != (1, *image.shape[1:]):
-        raise ValueError(
+        raise InvalidValueError(
             f"`alpha` must be a 1×H×W tensor matching the image's {tuple(image.shape[1:])}, "
             f"got {getattr(alpha, 'shape', type(alpha).__name__)}."
         )
@@ -223,18 +224,20 @@ def save_image(image: Tensor, path: str | os.PathLike[str], *, alpha: Tensor | N
         >>> save_image(torch.zeros(3, 4, 4), tempfile.mkdtemp() + "/black.jpg")
     """
     if not (isinstance(image, Tensor) and image.ndim == 3):
-        raise ValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
+        raise InvalidValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
     check_image(image.unsqueeze(0), "image")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _WRITE_FORMATS:
-        raise ValueError(f"`path` {path} must end in one of {sorted(_WRITE_FORMATS)} (the suffix picks the format).")
+        raise InvalidValueError(
+            f"`path` {path} must end in one of {sorted(_WRITE_FORMATS)} (the suffix picks the format)."
+        )
     fmt, keeps_alpha = _WRITE_FORMATS[suffix]
     arr = image_to_array(image)
     if alpha is not None:
         _check_alpha(alpha, image)
         if not keeps_alpha:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`path` {path}: {fmt} cannot hold the image's alpha channel; write a .png, .tif or .webp instead."
             )
         arr = np.concatenate([arr, image_to_array(alpha)], axis=-1)
@@ -256,7 +259,7 @@ def save_png(image: Tensor, path: str | os.PathLike[str]) -> None:
     if isinstance(image, Tensor) and image.ndim == 3:
         check_image(image.unsqueeze(0), "image")
     else:
-        raise ValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
+        raise InvalidValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arr = image_to_array(image)
@@ -276,7 +279,7 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Folder not found: {folder}")
+        raise MissingFileError(f"Folder not found: {folder}")
     pattern = "**/*" if recursive else "*"
     return sorted(
         p

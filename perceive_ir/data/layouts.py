@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._seeding import stable_seed
+from ..errors import InvalidValueError, MissingFileError
 from .io import list_images
 from .paired import match_pairs
 
@@ -50,10 +51,10 @@ class DatasetLayout:
 def _sub(root: Path, *parts: str) -> Path:
     folder = root.joinpath(*parts)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Expected folder {folder} (see the layout in docs/data.md).")
+        raise MissingFileError(f"Expected folder {folder} (see the layout in docs/data.md).")
     files = list_images(folder)
     if not files:
-        raise ValueError(f"No images found in {folder}.")
+        raise InvalidValueError(f"No images found in {folder}.")
     return folder
 
 
@@ -61,7 +62,7 @@ def _first_existing(root: Path, candidates: tuple[str, ...]) -> Path:
     for c in candidates:
         if (root / c).is_dir():
             return _sub(root, c)
-    raise FileNotFoundError(f"Expected one of the folders {[str(root / c) for c in candidates]}.")
+    raise MissingFileError(f"Expected one of the folders {[str(root / c) for c in candidates]}.")
 
 
 def _rel(p: Path, root: Path) -> str:
@@ -113,10 +114,10 @@ def _scan_sots(root: Path, split: str) -> list[Item]:
 def _scan_gopro(root: Path, split: str) -> list[Item]:
     base = root / split
     if not base.is_dir():
-        raise FileNotFoundError(f"Expected folder {base} (see the layout in docs/data.md).")
+        raise MissingFileError(f"Expected folder {base} (see the layout in docs/data.md).")
     seqs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not seqs:
-        raise ValueError(f"No sequence folders found in {base}.")
+        raise InvalidValueError(f"No sequence folders found in {base}.")
     items: list[Item] = []
     for seq in seqs:
         items += _paired(root, _sub(seq, "blur"), _sub(seq, "sharp"), prefix=f"{seq.name}/")
@@ -183,5 +184,5 @@ def get_layout(name: str) -> DatasetLayout:
         'derain'
     """
     if name not in LAYOUTS:
-        raise ValueError(f"Unknown dataset {name!r}; known: {sorted(LAYOUTS)}.")
+        raise InvalidValueError(f"Unknown dataset {name!r}; known: {sorted(LAYOUTS)}.")
     return LAYOUTS[name]

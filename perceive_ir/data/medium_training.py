@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import InvalidTypeError, InvalidValueError
 from .transforms import upscale_to_cover
 
 __all__ = [
@@ -58,11 +59,11 @@ def check_task_resampling(resampling: Mapping[str, int] | None) -> dict[str, int
     if resampling is None:
         return {}
     if not isinstance(resampling, Mapping):
-        raise ValueError(f"`task_resampling` must map task names to repeats, got {type(resampling).__name__}.")
+        raise InvalidValueError(f"`task_resampling` must map task names to repeats, got {type(resampling).__name__}.")
     out = {}
     for task, repeats in resampling.items():
         if not isinstance(task, str) or isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`task_resampling` must map task names to positive ints, got {task!r}: {repeats!r}."
             )
         out[task] = repeats
@@ -118,7 +119,7 @@ def random_crop_pair(low: Tensor, high: Tensor, crop: int, generator: torch.Gene
         ((3, 32, 32), True)
     """
     if low.shape != high.shape:
-        raise ValueError(f"low is {tuple(low.shape)} but high is {tuple(high.shape)}: the pair must be aligned.")
+        raise InvalidValueError(f"low is {tuple(low.shape)} but high is {tuple(high.shape)}: the pair must be aligned.")
     low, high = upscale_to_cover([low, high], crop)
     height, width = low.shape[-2:]
     left = int(torch.randint(0, width - crop + 1, (1,), generator=generator))
@@ -157,7 +158,7 @@ def uses_bf16(precision: Precision, device: torch.device) -> bool:
         (False, True)
     """
     if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"`precision` must be 'auto', 'bf16' or 'fp32', got {precision!r}.")
+        raise InvalidValueError(f"`precision` must be 'auto', 'bf16' or 'fp32', got {precision!r}.")
     if precision == "auto":
         return device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return precision == "bf16"
@@ -212,13 +213,13 @@ def train_medium_restorer(
         TypeError: the factory returns no ``nn.Module``.
     """
     if not tasks:
-        raise ValueError("The medium restorer has no scenes to train on.")
+        raise InvalidValueError("The medium restorer has no scenes to train on.")
     bf16 = uses_bf16(precision, device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         model = factory()
         if not isinstance(model, nn.Module):
-            raise TypeError(f"`restorer_factory` must return an nn.Module, got {type(model).__name__}.")
+            raise InvalidTypeError(f"`restorer_factory` must return an nn.Module, got {type(model).__name__}.")
         model = model.to(device).train()
         optimizer, scheduler = medium_optimizer(model, lr=lr, min_lr=min_lr, weight_decay=weight_decay, steps=steps)
         generator = torch.Generator().manual_seed(seed)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import InvalidValueError, MissingFileError
 from .degradations import get_degradation
 from .draws import ReadKey, read_generator
 from .io import list_images, read_image
@@ -51,7 +52,7 @@ class PairItem:
 
     def __post_init__(self) -> None:
         if (self.degraded is None) == (self.degradation is None):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Item {self.name!r}: give exactly one of `degraded` (a file) or `degradation` (a preset)."
             )
 
@@ -121,7 +122,7 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
     ) -> None:
         self.items = list(items)
         if not self.items:
-            raise ValueError("`items` is empty: the dataset has no samples.")
+            raise InvalidValueError("`items` is empty: the dataset has no samples.")
         self.task_id = _task_id(task)
         self.task = task if isinstance(task, str) else task_name(task)
         self.augment = PairedAugment(crop, hflip=hflip, vflip=vflip)
@@ -139,7 +140,7 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
                     missing.append(str(p))
         if missing:
             more = f" ... and {len(missing) - 10} more" if len(missing) > 10 else ""
-            raise FileNotFoundError(f"{len(missing)} image file(s) missing: {missing[:10]}{more}")
+            raise MissingFileError(f"{len(missing)} image file(s) missing: {missing[:10]}{more}")
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch of plain index reads (only matters with ``seed``; keyed reads carry their epoch)."""
@@ -158,7 +159,7 @@ class PairedImageDataset(Dataset[dict[str, Any]]):
         if it.degraded is not None:
             degraded = read_image(it.degraded)
             if degraded.shape != clean.shape:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Pair {it.name!r}: degraded {it.degraded} is {tuple(degraded.shape[1:])} but clean "
                     f"{it.clean} is {tuple(clean.shape[1:])}."
                 )
@@ -209,13 +210,13 @@ def match_pairs(
     for c in clean_files:
         k = key_of(c.stem)
         if k in clean_by_key:
-            raise ValueError(f"Two clean files share the name {k!r}: {clean_by_key[k]} and {c}.")
+            raise InvalidValueError(f"Two clean files share the name {k!r}: {clean_by_key[k]} and {c}.")
         clean_by_key[k] = c
     names: dict[str, Path] = {}
     pairs, lonely_degraded, used = [], [], set()
     for d in degraded_files:
         if d.stem in names:
-            raise ValueError(f"Two degraded files share the name {d.stem!r}: {names[d.stem]} and {d}.")
+            raise InvalidValueError(f"Two degraded files share the name {d.stem!r}: {names[d.stem]} and {d}.")
         names[d.stem] = d
         k = to_clean(d.stem)
         if k in clean_by_key:
@@ -228,7 +229,7 @@ def match_pairs(
         def show(xs: list[str]) -> str:
             return f"{xs[:20]}{f' ... and {len(xs) - 20} more' if len(xs) > 20 else ''}"
 
-        raise ValueError(
+        raise InvalidValueError(
             "Unmatched files: "
             f"{len(lonely_degraded)} degraded without a clean counterpart {show(lonely_degraded)}; "
             f"{len(lonely_clean)} clean without a degraded counterpart {show(lonely_clean)}."
@@ -279,7 +280,7 @@ class PairedFolderDataset(PairedImageDataset):
         clean = list_images(clean_dir)
         for folder, files in ((degraded_dir, degraded), (clean_dir, clean)):
             if not files:
-                raise ValueError(f"No images found in {folder} (extensions: png, jpg, jpeg, bmp, tif, webp).")
+                raise InvalidValueError(f"No images found in {folder} (extensions: png, jpg, jpeg, bmp, tif, webp).")
         pairs = match_pairs(degraded, clean, to_clean_name=to_clean_name)
         items = [PairItem(name, clean=c, degraded=d) for name, d, c in pairs]
         super().__init__(items, task, **kwargs)

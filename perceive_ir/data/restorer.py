@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from ..errors import InvalidValueError
 from ..inference.tiling import pad_to_multiple
 from ..models.official import MediumRestorer
 from ..models.presets import restormer_backbone
@@ -58,7 +59,7 @@ class TinyRestorer(nn.Module):
     def __init__(self, width: int = 32, depth: int = 4) -> None:
         super().__init__()
         if width < 1 or depth < 1:
-            raise ValueError(f"`width` and `depth` must be >= 1, got {width}, {depth}.")
+            raise InvalidValueError(f"`width` and `depth` must be >= 1, got {width}, {depth}.")
         layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 1):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
@@ -105,7 +106,9 @@ def medium_restorer(name: str) -> tuple[Callable[[], nn.Module], int]:
         ('TinyRestorer', 1)
     """
     if name not in MEDIUM_RESTORERS:
-        raise ValueError(f"Unknown medium restorer {name!r}; known: {sorted(MEDIUM_RESTORERS)} (or pass a factory).")
+        raise InvalidValueError(
+            f"Unknown medium restorer {name!r}; known: {sorted(MEDIUM_RESTORERS)} (or pass a factory)."
+        )
     return MEDIUM_RESTORERS[name]
 
 

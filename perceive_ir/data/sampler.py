@@ -15,6 +15,7 @@ from torch.utils.data import ConcatDataset, Sampler
 
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..errors import InvalidTypeError, InvalidValueError
 from .draws import ReadKey
 
 __all__ = ["PAPER_REPEATS", "TaskBalancedSampler", "TaskQuotaSampler"]
@@ -30,9 +31,9 @@ class _EpochSampler(Sampler):
 
     def __init__(self, dataset: ConcatDataset, seed: int, num_replicas: int, rank: int, keys: bool) -> None:
         if not isinstance(dataset, ConcatDataset):
-            raise TypeError(f"`dataset` must be a torch.utils.data.ConcatDataset, got {type(dataset).__name__}.")
+            raise InvalidTypeError(f"`dataset` must be a torch.utils.data.ConcatDataset, got {type(dataset).__name__}.")
         if not isinstance(num_replicas, int) or num_replicas < 1 or not 0 <= rank < num_replicas:
-            raise ValueError(f"Need num_replicas >= 1 and 0 <= rank < num_replicas, got {num_replicas}, {rank}.")
+            raise InvalidValueError(f"Need num_replicas >= 1 and 0 <= rank < num_replicas, got {num_replicas}, {rank}.")
         self.dataset = dataset
         self.seed = seed
         self.num_replicas = num_replicas
@@ -123,21 +124,23 @@ class TaskBalancedSampler(_EpochSampler):
             for i, d in enumerate(dataset.datasets):
                 task = getattr(d, "task", None)
                 if not isinstance(task, str):
-                    raise ValueError(f"`repeats` is a mapping but dataset {i} has no `.task` name to look up.")
+                    raise InvalidValueError(f"`repeats` is a mapping but dataset {i} has no `.task` name to look up.")
                 if task not in repeats:
-                    raise ValueError(f"`repeats` has no factor for task {task!r} (dataset {i}); has {sorted(repeats)}.")
+                    raise InvalidValueError(
+                        f"`repeats` has no factor for task {task!r} (dataset {i}); has {sorted(repeats)}."
+                    )
                 factors.append(repeats[task])
         else:
             factors = list(repeats)
             if len(factors) != n:
-                raise ValueError(f"`repeats` has {len(factors)} factors for {n} datasets.")
+                raise InvalidValueError(f"`repeats` has {len(factors)} factors for {n} datasets.")
         for i, f in enumerate(factors):
             check_int(f, f"repeats[{i}]", minimum=0)
         self.repeats = factors
         self.shuffle = shuffle
         self.total = sum(f * len(d) for f, d in zip(factors, dataset.datasets, strict=True))
         if self.total == 0:
-            raise ValueError("The sampler would yield no indices (all factors or datasets are zero).")
+            raise InvalidValueError("The sampler would yield no indices (all factors or datasets are zero).")
 
     def _epoch_indices(self) -> torch.Tensor:
         parts = []
@@ -206,11 +209,13 @@ class TaskQuotaSampler(_EpochSampler):
         super().__init__(dataset, seed, num_replicas, rank, keys)
         check_int(batch_size, "batch_size")
         if batch_size % num_replicas:
-            raise ValueError(f"`batch_size` ({batch_size}) must be a multiple of num_replicas ({num_replicas}).")
+            raise InvalidValueError(f"`batch_size` ({batch_size}) must be a multiple of num_replicas ({num_replicas}).")
         sizes = [len(d) for d in dataset.datasets]
         empty = [i for i, n in enumerate(sizes) if n == 0]
         if empty:
-            raise ValueError(f"Task-quota sampling needs samples of every task; sub-dataset(s) {empty} are empty.")
+            raise InvalidValueError(
+                f"Task-quota sampling needs samples of every task; sub-dataset(s) {empty} are empty."
+            )
         self.batch_size = batch_size
         self.batches = max(1, math.ceil(len(dataset) / batch_size))
 

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import UnknownNameError
+
 __all__ = ["SAMPLE_IMAGE_NAMES", "sample_images"]
 
 # name -> skimage.data function; all ship inside the scikit-image wheel (no download)
@@ -54,7 +56,7 @@ def sample_images(names: Iterable[str] | None = None) -> dict[str, Tensor]:
     wanted = list(SAMPLE_IMAGE_NAMES if names is None else ([names] if isinstance(names, str) else names))
     unknown = [n for n in wanted if n not in _SOURCES]
     if unknown:
-        raise KeyError(f"Unknown sample image(s) {unknown}; known: {list(SAMPLE_IMAGE_NAMES)}.")
+        raise UnknownNameError(f"Unknown sample image(s) {unknown}; known: {list(SAMPLE_IMAGE_NAMES)}.")
     out: dict[str, Tensor] = {}
     for name in wanted:
         arr = getattr(skdata, _SOURCES[name])()

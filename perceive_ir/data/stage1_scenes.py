@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
 
+from ..errors import InvalidValueError
 from .degradations import GaussianNoise, get_degradation
 from .paired import PairedImageDataset
 from .tasks import task_name
@@ -75,7 +76,7 @@ def scene_fold(key: str, folds: int = 2) -> int:
         True
     """
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
-        raise ValueError(f"`folds` must be a positive int, got {folds!r}.")
+        raise InvalidValueError(f"`folds` must be a positive int, got {folds!r}.")
     return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") % folds
 
 
@@ -184,7 +185,7 @@ def _cycled(sources: list[_Source], fold_path: Callable[[str], str]) -> list[_So
     for position, image in enumerate(order):
         sigma = AUTHORS_NOISE_SIGMAS[position % len(AUTHORS_NOISE_SIGMAS)]
         if sigma not in by_image[image]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"denoise_sigmas='cycle' gives {image[1]} σ {sigma}, but the dataset has no item of that image "
                 f"with noise{sigma} (it has σ {sorted(by_image[image])}): list every image at σ 15, 25 and 50 "
                 "(the bsd400_wed file list does), or pass denoise_sigmas='all'."
@@ -231,13 +232,13 @@ def scene_table(
         [('a@noise15', 15.0), ('b@noise25', 25.0)]
     """
     if denoise_sigmas not in ("cycle", "all"):
-        raise ValueError(f"`denoise_sigmas` must be 'cycle' or 'all', got {denoise_sigmas!r}.")
+        raise InvalidValueError(f"`denoise_sigmas` must be 'cycle' or 'all', got {denoise_sigmas!r}.")
     to_key_path = fold_path or (lambda p: p)
     sources = _sources(dataset)
     seen: set[str] = set()
     dups = sorted({s.name for s in sources if s.name in seen or seen.add(s.name)})  # type: ignore[func-returns-value]
     if dups:
-        raise ValueError(f"Scene names must be unique; duplicated: {dups[:10]}.")
+        raise InvalidValueError(f"Scene names must be unique; duplicated: {dups[:10]}.")
     if denoise_sigmas == "cycle":
         sources = _cycled(sources, to_key_path)
     scenes = []

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_image
+from ..errors import InvalidValueError
 from .degradations import Degradation, GaussianBlur, GaussianNoise, Haze, LowLight
 
 __all__ = ["DEGRADATION_TYPES", "procedural_images", "degrade", "synthetic_pairs"]
@@ -44,7 +45,7 @@ def procedural_images(n: int, size: int = 64, *, generator: torch.Generator | No
         torch.Size([2, 3, 32, 32])
     """
     if not isinstance(n, int) or n < 1 or not isinstance(size, int) or size < 8:
-        raise ValueError(f"`n` must be a positive int and `size` an int >= 8, got {n!r} and {size!r}.")
+        raise InvalidValueError(f"`n` must be a positive int and `size` an int >= 8, got {n!r} and {size!r}.")
     coarse = 0.2 + 0.6 * torch.rand(n, 3, 4, 4, generator=generator)
     img = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
@@ -107,9 +108,11 @@ def degrade(clean: Tensor, kinds: Tensor, *, generator: torch.Generator | None =
     check_image(clean, "clean")
     b = clean.shape[0]
     if kinds.shape != (b,) or kinds.is_floating_point():
-        raise ValueError(f"`kinds` must be an integer tensor of shape ({b},), got {kinds.dtype} {tuple(kinds.shape)}.")
+        raise InvalidValueError(
+            f"`kinds` must be an integer tensor of shape ({b},), got {kinds.dtype} {tuple(kinds.shape)}."
+        )
     if ((kinds < 0) | (kinds >= len(DEGRADATION_TYPES))).any():
-        raise ValueError(f"`kinds` must lie in 0..{len(DEGRADATION_TYPES) - 1}.")
+        raise InvalidValueError(f"`kinds` must lie in 0..{len(DEGRADATION_TYPES) - 1}.")
     out = [
         _degradation(int(kind), generator).apply(image[None], generator).clamp(0.0, 1.0)
         for image, kind in zip(clean, kinds, strict=True)

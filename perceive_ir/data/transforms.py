@@ -9,6 +9,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..errors import InvalidValueError
+
 __all__ = ["PairedAugment", "paired_random_crop", "paired_random_flip", "upscale_to_cover"]
 
 
@@ -19,7 +21,7 @@ def _randint(high: int, generator: torch.Generator | None) -> int:
 def _crop_sizes(size: int | tuple[int, int]) -> tuple[int, int]:
     th, tw = (size, size) if isinstance(size, int) else size
     if th < 1 or tw < 1:
-        raise ValueError(f"`size` must be positive, got {size!r}.")
+        raise InvalidValueError(f"`size` must be positive, got {size!r}.")
     return th, tw
 
 
@@ -68,7 +70,7 @@ def upscale_to_cover(images: Sequence[Tensor], size: int | tuple[int, int]) -> l
     h, w = images[0].shape[-2:]
     for i, img in enumerate(images):
         if img.shape[-2:] != (h, w):
-            raise ValueError(f"images[{i}] is {tuple(img.shape[-2:])}, images[0] is {(h, w)}: sizes must match.")
+            raise InvalidValueError(f"images[{i}] is {tuple(img.shape[-2:])}, images[0] is {(h, w)}: sizes must match.")
     if h >= th and w >= tw:
         return list(images)
     scale = max(th / h, tw / w)
@@ -97,9 +99,9 @@ def paired_random_crop(
     h, w = images[0].shape[-2:]
     for i, img in enumerate(images):
         if img.shape[-2:] != (h, w):
-            raise ValueError(f"images[{i}] is {tuple(img.shape[-2:])}, images[0] is {(h, w)}: sizes must match.")
+            raise InvalidValueError(f"images[{i}] is {tuple(img.shape[-2:])}, images[0] is {(h, w)}: sizes must match.")
     if h < th or w < tw:
-        raise ValueError(f"Cannot crop {th}×{tw} from an image of {h}×{w}: lower `crop` or use larger images.")
+        raise InvalidValueError(f"Cannot crop {th}×{tw} from an image of {h}×{w}: lower `crop` or use larger images.")
     y = _randint(h - th + 1, generator)
     x = _randint(w - tw + 1, generator)
     return [img[..., y : y + th, x : x + tw] for img in images]
@@ -164,7 +166,7 @@ class PairedAugment:
         if crop is not None:
             sizes = (crop, crop) if isinstance(crop, int) else tuple(crop)
             if len(sizes) != 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
-                raise ValueError(f"`crop` must be a positive int, a (h, w) pair, or None; got {crop!r}.")
+                raise InvalidValueError(f"`crop` must be a positive int, a (h, w) pair, or None; got {crop!r}.")
         self.crop = crop
         self.hflip, self.vflip, self.rot90 = bool(hflip), bool(vflip), bool(rot90)
         self.upscale_small = bool(upscale_small)

@@ -8,6 +8,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from ..errors import InvalidValueError, MissingFileError
 from .draws import ReadKey, read_generator
 from .io import read_image
 from .transforms import PairedAugment
@@ -71,14 +72,14 @@ class TripletDataset(Dataset[dict[str, Any]]):
             path = path / MANIFEST_NAME
         doc = load_manifest(path)
         if doc is None:
-            raise FileNotFoundError(f"Triplet manifest not found: {path}")
+            raise MissingFileError(f"Triplet manifest not found: {path}")
         self.root = path.parent
         self.scenes: list[dict[str, Any]] = list(doc["scenes"])
         if not self.scenes:
-            raise ValueError(f"{path} lists no scenes.")
+            raise InvalidValueError(f"{path} lists no scenes.")
         missing = [str(self.root / s[t]) for s in self.scenes for t in _TIERS if not (self.root / s[t]).is_file()]
         if missing:
-            raise FileNotFoundError(f"{len(missing)} triplet image(s) missing, e.g. {missing[:10]}")
+            raise MissingFileError(f"{len(missing)} triplet image(s) missing, e.g. {missing[:10]}")
         self.augment = PairedAugment(crop, hflip=hflip)
         self.seed = seed
         self.epoch = 0

@@ -40,6 +40,7 @@ from .._atomic import atomic_write_bytes
 from .._files import read_json_config, safe_torch_load
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..errors import InvalidTypeError, InvalidValueError, MissingFileError
 from ..inference.authors_paths import restore_per_tile
 from ..inference.tiling import tiled_apply
 from ..perceive.losses.proxies import Proxy
@@ -95,7 +96,7 @@ def load_manifest(path: Path) -> dict[str, Any] | None:
         return None
     doc = read_json_config(path, "a triplet manifest written by build_triplets")
     if doc.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a perceive-ir triplet manifest.")
+        raise InvalidValueError(f"{path} is not a perceive-ir triplet manifest.")
     return doc
 
 
@@ -113,7 +114,7 @@ def _scene_pair(dataset: Dataset, scene: Scene, generator: torch.Generator | Non
         return authors_noisy(clean, scene.sigma, generator), clean
     sample = dataset[scene.index]
     if str(sample["name"]) != scene.name:
-        raise ValueError(
+        raise InvalidValueError(
             f"dataset[{scene.index}] is named {sample['name']!r}, expected {scene.name!r}: the dataset order changed."
         )
     return sample["degraded"], sample["clean"]
@@ -167,7 +168,7 @@ def _restorer_and_multiple(
         return medium_restorer(restorer_factory)
     if callable(restorer_factory):
         return restorer_factory, 1
-    raise TypeError(
+    raise InvalidTypeError(
         f"`restorer_factory` must be a restorer name or a factory, got {type(restorer_factory).__name__}."
     )
 
@@ -276,34 +277,36 @@ def build_triplets(
         2
     """
     if strategy not in ("crossfit", "model", "mild"):
-        raise ValueError(f"`strategy` must be 'crossfit', 'model' or 'mild', got {strategy!r}.")
+        raise InvalidValueError(f"`strategy` must be 'crossfit', 'model' or 'mild', got {strategy!r}.")
     if strategy == "model" and (model is None or not callable(model)):
-        raise ValueError("strategy='model' needs `model`: an nn.Module or callable restorer.")
+        raise InvalidValueError("strategy='model' needs `model`: an nn.Module or callable restorer.")
     if strategy == "mild" and not 0.0 < mild_strength < 1.0:
-        raise ValueError(f"`mild_strength` must be in (0, 1), got {mild_strength!r}.")
+        raise InvalidValueError(f"`mild_strength` must be in (0, 1), got {mild_strength!r}.")
     if tile_blend not in ("uniform", "cosine"):
-        raise ValueError(f"`tile_blend` must be 'uniform' or 'cosine', got {tile_blend!r}.")
+        raise InvalidValueError(f"`tile_blend` must be 'uniform' or 'cosine', got {tile_blend!r}.")
     for arg, v in (("steps", steps), ("crop", crop), ("batch_size", batch_size), ("tile", tile)):
         check_int(v, arg)
     for arg, x in (("lr", lr), ("min_lr", min_lr), ("weight_decay", weight_decay)):
         if isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0:
-            raise ValueError(f"`{arg}` must be a non-negative number, got {x!r}.")
+            raise InvalidValueError(f"`{arg}` must be a non-negative number, got {x!r}.")
     resampling = check_task_resampling(task_resampling)
     if heldout_restorers is not None:
         heldout_restorers = list(heldout_restorers)
         if len(heldout_restorers) != 2 or not all(isinstance(m, nn.Module) for m in heldout_restorers):
-            raise ValueError("`heldout_restorers` must be two nn.Modules: the one holding out fold 0, then fold 1.")
+            raise InvalidValueError(
+                "`heldout_restorers` must be two nn.Modules: the one holding out fold 0, then fold 1."
+            )
         for k, net in enumerate(heldout_restorers):
             if getattr(net, "heldout_fold", k) not in (None, k):
-                raise ValueError(f"`heldout_restorers[{k}]` holds out fold {net.heldout_fold}, not {k}.")
+                raise InvalidValueError(f"`heldout_restorers[{k}]` holds out fold {net.heldout_fold}, not {k}.")
     restorer_name = restorer_factory if isinstance(restorer_factory, str) else None
     restorer_factory, named_multiple = _restorer_and_multiple(restorer_factory)
     multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
     if len(dataset) == 0:  # type: ignore[arg-type]
-        raise ValueError("`dataset` is empty.")
+        raise InvalidValueError("`dataset` is empty.")
     augment = getattr(dataset, "augment", None)
     if isinstance(augment, PairedAugment) and augment.crop is not None:
-        raise ValueError(
+        raise InvalidValueError(
             "`dataset` crops its samples; triplets are built from whole images: create it without `crop`."
         )
     device = torch.device(device)
@@ -333,7 +336,7 @@ def build_triplets(
         doc = {"format": _FORMAT, "version": 2, "settings": settings, "scenes": []}
         atomic_write_bytes(manifest_path, json.dumps(doc, indent=1).encode())
     elif doc["settings"] != settings:
-        raise ValueError(
+        raise InvalidValueError(
             f"{manifest_path} was built with settings {doc['settings']}, now {settings}: "
             "use another `out_dir` or delete the old one."
         )
@@ -342,7 +345,7 @@ def build_triplets(
     scenes = scene_table(dataset, fold_path=fold_path, denoise_sigmas=denoise_sigmas)
     moved = [s.name for s in scenes if s.name in entries and entries[s.name].get("fold_key") != s.key]
     if moved:
-        raise ValueError(
+        raise InvalidValueError(
             f"{manifest_path} holds scenes with other fold keys ({moved[:3]}...): the paths or `fold_path` "
             "changed since the build began, so the trained restorers may have seen the scenes they render. "
             "Use another `out_dir`."
@@ -358,7 +361,7 @@ def build_triplets(
     if strategy == "crossfit" and todo:
         halves = {f: [s for s in scenes if s.fold == f] for f in (0, 1)}
         if not halves[0] or not halves[1]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"crossfit needs scenes in both halves; the hash split gave {len(halves[0])} and "
                 f"{len(halves[1])}. Add scenes or use strategy='mild'/'model'."
             )
@@ -463,12 +466,12 @@ def load_crossfit_restorers(
     path = path if path.suffix == ".json" else path / MANIFEST_NAME
     doc = load_manifest(path)
     if doc is None:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"No triplet manifest at {path}: build the triplets first (build_triplets, strategy='crossfit')."
         )
     settings = doc["settings"]
     if settings.get("strategy") != "crossfit":
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} was built with strategy={settings.get('strategy')!r}; only 'crossfit' trains restorers."
         )
     name = str(settings.get("restorer"))
@@ -477,14 +480,14 @@ def load_crossfit_restorers(
             name if restorer_factory is None else restorer_factory
         )
     except ValueError:
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} was built with the custom restorer {name!r}: pass `restorer_factory` to rebuild it."
         ) from None
     restorers: list[nn.Module] = []
     for fold in (0, 1):
         ckpt = _fold_checkpoint(path.parent, fold)
         if not ckpt.is_file():
-            raise FileNotFoundError(f"{ckpt} is missing: the cross-fit build in {path.parent} did not finish.")
+            raise MissingFileError(f"{ckpt} is missing: the cross-fit build in {path.parent} did not finish.")
         net = _load_fold(restorer_factory, ckpt)
         padded = PaddedRestorer(net, named_multiple if multiple is None else int(multiple))
         restorers.append(padded.eval().requires_grad_(False))

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_int
+from ..errors import InvalidValueError
 from .tiling import pad_to_multiple
 
 __all__ = ["restore_direct", "restore_per_tile", "tile_starts"]
@@ -30,7 +31,7 @@ __all__ = ["restore_direct", "restore_per_tile", "tile_starts"]
 def _check_same_size(out: Tensor, padded: Tensor) -> Tensor:
     if not isinstance(out, Tensor) or out.shape[0] != padded.shape[0] or out.shape[-2:] != padded.shape[-2:]:
         shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-        raise ValueError(
+        raise InvalidValueError(
             f"the authors' evaluators compare images of the input's size: input {tuple(padded.shape)}, output "
             f"{shape} (a super-resolution network does not fit them; use mode='whole')."
         )
@@ -115,7 +116,7 @@ def restore_per_tile(
     check_int(tile, "tile")
     check_int(multiple, "multiple")
     if not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+        raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
     height, width = image.shape[-2:]
     total = torch.zeros_like(image)
     count = torch.zeros((1, 1, height, width), dtype=image.dtype, device=image.device)

@@ -29,6 +29,7 @@ from torch import nn
 
 from .._atomic import atomic_write
 from .._validation import check_int
+from ..errors import InvalidTypeError, InvalidValueError
 from ..models.factory import load_model, model_multiple
 
 __all__ = ["ONNX_OPSET", "export_onnx"]
@@ -61,7 +62,7 @@ def _resize_aa(g: Any, x: Any, output_size: Any, align_corners: Any, mode: str) 
 
     size = sh._maybe_get_const(output_size, "is")
     if sh._is_value(size) or size is None:
-        raise ValueError("export_onnx: antialiased resizing is exported only to a fixed output size.")
+        raise InvalidValueError("export_onnx: antialiased resizing is exported only to a fixed output size.")
     corners = bool(sh._maybe_get_const(align_corners, "b"))
     shape = g.op("Shape", x)
     batch_channels = g.op(
@@ -131,10 +132,12 @@ def export_onnx(
         model = loaded.module
         multiple = loaded.multiple if multiple is None else multiple  # as restore() takes it
     if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be an nn.Module or a model source (str / path), got {type(model).__name__}.")
+        raise InvalidTypeError(
+            f"`model` must be an nn.Module or a model source (str / path), got {type(model).__name__}."
+        )
     check_int(multiple, "multiple", optional=True)
     if not isinstance(opset, int) or isinstance(opset, bool) or opset < ONNX_OPSET:
-        raise ValueError(f"`opset` must be an int of at least {ONNX_OPSET} (antialiased Resize), got {opset!r}.")
+        raise InvalidValueError(f"`opset` must be an int of at least {ONNX_OPSET} (antialiased Resize), got {opset!r}.")
     try:
         import onnx  # noqa: F401  (the exporter needs it; say how to get it before tracing)
     except ImportError as err:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_image, check_int, module_device
+from ..errors import InvalidTypeError, InvalidValueError
 from ..models.factory import load_model, model_multiple
 from .authors_paths import restore_direct, restore_per_tile
 from .outputs import OutputKey, select_image
@@ -48,7 +49,9 @@ def _resolve_device(model: nn.Module, device: str | torch.device | None, image: 
         try:
             return torch.device(device)
         except (RuntimeError, TypeError) as err:
-            raise ValueError(f"`device` must name a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}.") from err
+            raise InvalidValueError(
+                f"`device` must name a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}."
+            ) from err
     return module_device(model) or image.device
 
 
@@ -129,17 +132,17 @@ def restore(
         model = loaded.module
         multiple = loaded.multiple if multiple is None else multiple
     if not isinstance(model, nn.Module):
-        raise TypeError(
+        raise InvalidTypeError(
             f"`model` must be a torch.nn.Module or a model source for load_model, got {type(model).__name__}."
         )
     if not isinstance(image, Tensor):
-        raise TypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
+        raise InvalidTypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
     single = image.ndim == 3
     batch = image.unsqueeze(0) if single else image
     # a guided model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
     check_image(batch, "image", min_size=2 if _is_guided(model) else 1)
     if mode not in MODES:
-        raise ValueError(f"`mode` must be one of {list(MODES)}, got {mode!r}.")
+        raise InvalidValueError(f"`mode` must be one of {list(MODES)}, got {mode!r}.")
     if multiple is None:
         multiple = model_multiple(model)
     check_int(multiple, "multiple")
@@ -147,17 +150,21 @@ def restore(
         multiple = lcm(multiple, _AUTHORS_MULTIPLE)
     check_int(tile, "tile", optional=True)
     if mode == "authors-direct" and tile is not None:
-        raise ValueError(f"`tile` must be None with mode='authors-direct' (one whole-image forward), got {tile!r}; "
-                         "use mode='authors-tiled' for the authors' tiled evaluator.")
+        raise InvalidValueError(
+            f"`tile` must be None with mode='authors-direct' (one whole-image forward), got {tile!r}; "
+            "use mode='authors-tiled' for the authors' tiled evaluator."
+        )
     if mode == "whole" and tile is not None and tile % multiple:
-        raise ValueError(
+        raise InvalidValueError(
             f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
         )
     if tile is not None and (not isinstance(overlap, int) or not 0 <= overlap < tile):
-        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+        raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
     target = _resolve_device(model, device, batch)
     if half and target.type != "cuda":
-        raise ValueError(f"`half=True` needs a CUDA device; computing on {target}. Use half=False on {target.type}.")
+        raise InvalidValueError(
+            f"`half=True` needs a CUDA device; computing on {target}. Use half=False on {target.type}."
+        )
 
     model.to(target)
     was_training = model.training

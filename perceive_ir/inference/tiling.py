@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_int
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["count_tiles", "pad_to_multiple", "tiled_apply"]
 
@@ -61,9 +62,9 @@ def _check_tiling(tile: int, overlap: int, multiple: int) -> None:
     check_int(multiple, "multiple")
     check_int(tile, "tile")
     if tile % multiple:
-        raise ValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
+        raise InvalidValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
     if not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise ValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+        raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
 
 
 def _grid(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, list[int]]:
@@ -173,13 +174,13 @@ def tiled_apply(
         torch.Size([1, 3, 200, 140])
     """
     if not callable(fn):
-        raise TypeError(f"`fn` must be callable, got {type(fn).__name__}.")
+        raise InvalidTypeError(f"`fn` must be callable, got {type(fn).__name__}.")
     if not isinstance(image, Tensor) or image.ndim != 4:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
-        raise TypeError(f"`image` must be a B×C×H×W tensor, got {shape}.")
+        raise InvalidTypeError(f"`image` must be a B×C×H×W tensor, got {shape}.")
     if not image.is_floating_point():  # the tiles are blended with float weights
-        raise TypeError(f"`image` must be a floating-point tensor, got dtype {image.dtype}; "
-                        "convert 8-bit images with `image.float() / 255`.")
+        raise InvalidTypeError(f"`image` must be a floating-point tensor, got dtype {image.dtype}; "
+                               "convert 8-bit images with `image.float() / 255`.")
     _check_tiling(tile, overlap, multiple)
 
     check_int(scale, "scale", optional=True)
@@ -235,15 +236,15 @@ def _weights(
 def _check_out(out: object, patch: Tensor, scale: int | None) -> int:
     """The integer scale of ``out`` over ``patch`` (checked against ``scale`` when given)."""
     if not isinstance(out, Tensor) or out.ndim != 4:
-        raise TypeError(f"`fn` must return a B×C×H×W tensor, got {getattr(out, 'shape', type(out).__name__)}.")
+        raise InvalidTypeError(f"`fn` must return a B×C×H×W tensor, got {getattr(out, 'shape', type(out).__name__)}.")
     (h, w), (oh, ow) = patch.shape[-2:], out.shape[-2:]
     k = oh // h
     if out.shape[0] != patch.shape[0] or k < 1 or oh != k * h or ow != k * w:
-        raise ValueError(
+        raise InvalidValueError(
             f"`fn` must keep the batch size and scale the spatial size by one integer factor: input "
             f"{tuple(patch.shape)}, output {tuple(out.shape)}."
         )
     if scale is not None and k != scale:
-        raise ValueError(f"`fn` scaled a tile by {k}, expected `scale`={scale}: input {tuple(patch.shape)}, "
-                         f"output {tuple(out.shape)}.")
+        raise InvalidValueError(f"`fn` scaled a tile by {k}, expected `scale`={scale}: input {tuple(patch.shape)}, "
+                                f"output {tuple(out.shape)}.")
     return k

@@ -20,6 +20,7 @@ from torch import nn
 from .._atomic import atomic_write_bytes
 from .._files import read_safetensors
 from .._hub_access import hub_access, hub_unavailable_reason, unavailable_error
+from ..errors import InvalidTypeError
 from ..hub import CONFIG_NAME, PretrainedNotFoundError
 from ..retrofit.wrap import WrappedBackbone
 from .user_network import load_user_network, network_from_state_dict
@@ -76,7 +77,7 @@ def save_restoration_model(model: WrappedBackbone, folder: str | os.PathLike[str
         ['backbone.safetensors', 'model.safetensors']
     """
     if not isinstance(model, WrappedBackbone):
-        raise TypeError(f"`model` must be a WrappedBackbone, got {type(model).__name__}.")
+        raise InvalidTypeError(f"`model` must be a WrappedBackbone, got {type(model).__name__}.")
     folder = model.save_pretrained(folder)
     save_network_weights(model.backbone, folder / BACKBONE_WEIGHTS_NAME)
     return folder
@@ -163,7 +164,9 @@ def load_restoration_model(
         state = read_safetensors(weights, "the backbone's weights (written by save_restoration_model)")
         backbone = network_from_state_dict(state, source=str(weights)).model
     elif not isinstance(backbone, nn.Module):
-        raise TypeError(f"`backbone` must be an nn.Module, a checkpoint path or None, got {type(backbone).__name__}.")
+        raise InvalidTypeError(
+            f"`backbone` must be an nn.Module, a checkpoint path or None, got {type(backbone).__name__}."
+        )
     model = WrappedBackbone.from_pretrained(
         name_or_path, backbone=backbone, revision=revision, map_location=map_location, **kwargs
     )

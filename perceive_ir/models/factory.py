@@ -23,6 +23,7 @@ from torch import nn
 
 from .._official_format import load_official_checkpoint
 from .._registry import Registry
+from ..errors import InvalidTypeError, InvalidValueError, MissingFileError
 from ..hub import saved_class
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .checkpoint import load_restoration_model
@@ -59,7 +60,7 @@ class ModelPreset:
 
 
 _MODELS: Registry[ModelPreset] = Registry(
-    "model", how_to_add="add one with perceive_ir.models.register_model", error=ValueError
+    "model", how_to_add="add one with perceive_ir.models.register_model", error=InvalidValueError
 )
 
 
@@ -91,7 +92,7 @@ def register_model(
         'Identity'
     """
     if not callable(build):
-        raise TypeError(f"`build` must be callable, got {type(build).__name__}.")
+        raise InvalidTypeError(f"`build` must be callable, got {type(build).__name__}.")
     _MODELS.register(name, ModelPreset(build, None if wrap is None else dict(wrap)), overwrite=overwrite)
 
 
@@ -146,7 +147,9 @@ def _load_backbone_weights(backbone: nn.Module, weights: str | os.PathLike[str],
     try:
         backbone.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise ValueError(f"`backbone_weights` {weights} do not fit the backbone of preset {name!r}: {err}") from err
+        raise InvalidValueError(
+            f"`backbone_weights` {weights} do not fit the backbone of preset {name!r}: {err}"
+        ) from err
 
 
 def create_model(
@@ -185,14 +188,14 @@ def create_model(
     preset = _MODELS[name]
     if preset.wrap is None:
         if backbone_weights is not None or backbone_kwargs:
-            raise ValueError(f"Model {name!r} has no separate backbone: pass its arguments directly.")
+            raise InvalidValueError(f"Model {name!r} has no separate backbone: pass its arguments directly.")
         return preset.build(**kwargs)
     backbone = preset.build(**dict(backbone_kwargs or {}))
     if backbone_weights is not None:
         _load_backbone_weights(backbone, backbone_weights, name)
     if not wrap:
         if kwargs:
-            raise ValueError(f"Wrap options {sorted(kwargs)} given with wrap=False.")
+            raise InvalidValueError(f"Wrap options {sorted(kwargs)} given with wrap=False.")
         return backbone
     return wrap_backbone(backbone, **{**preset.wrap, **kwargs})
 
@@ -258,14 +261,16 @@ def load_model(
         (16, False, 'preset nafnet-small (untrained)')
     """
     if source is None and backbone is None:
-        raise ValueError("Give `source` (a preset, folder, checkpoint file or Hub id) or `backbone` (a checkpoint).")
+        raise InvalidValueError(
+            "Give `source` (a preset, folder, checkpoint file or Hub id) or `backbone` (a checkpoint)."
+        )
     for given in (source, backbone):
         if given is not None and os.path.islink(given) and not os.path.exists(given):
-            raise FileNotFoundError(f"{given} is a symbolic link that leads nowhere (a loop, or a missing target).")
+            raise MissingFileError(f"{given} is a symbolic link that leads nowhere (a loop, or a missing target).")
     if source is None or Path(source).is_file():
         path = backbone if source is None else source
         if source is not None and backbone is not None:
-            raise ValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")
+            raise InvalidValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")
         official = _official_network(path, **kwargs)  # type: ignore[arg-type]
         if official is not None:
             return official
@@ -282,11 +287,11 @@ def load_model(
         return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
     saved = saved_class(source, revision) or ""
     if saved in _NOT_RESTORERS:
-        raise ValueError(f"{source} holds a saved {saved} ({_NOT_RESTORERS[saved]}), not a restoration network.")
+        raise InvalidValueError(f"{source} holds a saved {saved} ({_NOT_RESTORERS[saved]}), not a restoration network.")
     standalone = _STANDALONE_CLASSES.get(saved)
     if standalone is not None:
         if backbone is not None:
-            raise ValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")
+            raise InvalidValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")
         net = standalone.from_pretrained(source, revision=revision, **kwargs).eval()
         return LoadedModel(net, model_multiple(net), f"{standalone.__name__} from {name}")
     net = load_restoration_model(source, backbone=backbone, revision=revision, **kwargs)
@@ -306,7 +311,7 @@ def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedMode
     if kind is None:
         return None
     if kind == "prompts":
-        raise ValueError(
+        raise InvalidValueError(
             f"{path} is the authors' stage-1 prompt checkpoint (a quality perceiver, not a restorer): use it with "
             "`perceive-ir score --perceiver` after `perceive-ir convert-official`, or QualityPerceiver.from_official."
         )

@@ -27,6 +27,7 @@ from typing import Any
 from torch import nn
 
 from ..amirnet.network import amirnet
+from ..errors import InvalidValueError
 from ..perceive.semantic import EncoderSpec
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from .factory import register_model
@@ -69,7 +70,7 @@ _BACKBONES_HINT = 'the reference models need spandrel: pip install "perceive-ir[
 
 def _preset(table: Mapping[str, dict[str, Any]], preset: str, what: str) -> dict[str, Any]:
     if not isinstance(preset, str) or preset not in table:
-        raise ValueError(f"`preset` of {what} must be one of {sorted(table)}, got {preset!r}.")
+        raise InvalidValueError(f"`preset` of {what} must be one of {sorted(table)}, got {preset!r}.")
     return dict(table[preset])
 
 

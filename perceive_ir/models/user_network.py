@@ -9,6 +9,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from .._files import check_finite_weights, looks_like_safetensors, read_safetensors, without_unsafe_advice
+from ..errors import InvalidValueError, MissingFileError
 from ..retrofit.input_adapters import AdaptedInput, NoiseLevelMap
 
 __all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict", "rgb_network"]
@@ -54,7 +55,7 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Checkpoint file not found: {path}")
+        raise MissingFileError(f"Checkpoint file not found: {path}")
     loader = _loader()
     try:
         if path.suffix.lower() != ".safetensors" and looks_like_safetensors(path):
@@ -63,7 +64,7 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
         else:
             descriptor = loader.load_from_file(path)
     except Exception as err:  # spandrel raises plain exceptions for unknown architectures
-        raise ValueError(f"spandrel cannot load {path}: {_reason(err)}") from None
+        raise InvalidValueError(f"spandrel cannot load {path}: {_reason(err)}") from None
     check_finite_weights(descriptor.model, str(path))
     return descriptor
 
@@ -143,6 +144,6 @@ def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state di
     try:
         descriptor = loader.load_from_state_dict(state)
     except Exception as err:
-        raise ValueError(f"spandrel cannot recognise the network in {source}: {_reason(err)}") from None
+        raise InvalidValueError(f"spandrel cannot recognise the network in {source}: {_reason(err)}") from None
     check_finite_weights(state, source)
     return descriptor

@@ -18,11 +18,12 @@ from torch import Tensor, nn
 
 from .._files import read_safetensors, safe_torch_load
 from .._hub_access import hub_access, unavailable_error
+from ..errors import InvalidTypeError, InvalidValueError, PerceiveIRError
 
 __all__ = ["LoadedClip", "load_clip", "portable_clip_source", "ClipLoadError"]
 
 
-class ClipLoadError(RuntimeError):
+class ClipLoadError(PerceiveIRError, RuntimeError):
     """open_clip could not build or fetch the requested CLIP model."""
 
 
@@ -61,7 +62,7 @@ def _load_weights_file(model: nn.Module, path: str) -> None:
 
     file = Path(path)
     if not file.is_file():
-        raise ValueError(
+        raise InvalidValueError(
             f"`clip_pretrained` must be None or an existing weights file when `clip_model` is a config dict, "
             f"got {path!r} (no such file)."
         )
@@ -86,10 +87,12 @@ def _from_config_dict(config: dict[str, Any], weights: str | None) -> LoadedClip
 
     missing = [k for k in ("embed_dim", "vision_cfg", "text_cfg") if k not in config]
     if missing:
-        raise ValueError(f"`clip_model` config dict lacks keys {missing}; expected embed_dim, vision_cfg, text_cfg.")
+        raise InvalidValueError(
+            f"`clip_model` config dict lacks keys {missing}; expected embed_dim, vision_cfg, text_cfg."
+        )
     cfg = copy.deepcopy(config)
     if cfg.pop("custom_text", False) or "hf_model_name" in cfg["text_cfg"]:
-        raise ValueError(
+        raise InvalidValueError(
             "`clip_model` config dicts with a Hugging Face text tower are not supported: the prompt "
             "learner needs open_clip's own text transformer."
         )
@@ -129,9 +132,11 @@ def portable_clip_source(
         try:
             config = json.loads(Path(clip_model).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise ValueError(f"`clip_model` {clip_model}: cannot read an open_clip config from it ({err}).") from None
+            raise InvalidValueError(
+                f"`clip_model` {clip_model}: cannot read an open_clip config from it ({err})."
+            ) from None
         if not isinstance(config, dict):
-            raise ValueError(f"`clip_model` {clip_model}: expected a JSON object (an open_clip model config).")
+            raise InvalidValueError(f"`clip_model` {clip_model}: expected a JSON object (an open_clip model config).")
         clip_model = config
     if isinstance(clip_pretrained, str) and Path(clip_pretrained).is_file():
         clip_pretrained = str(Path(clip_pretrained).resolve())
@@ -167,13 +172,13 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
     if isinstance(clip_model, dict):
         return _from_config_dict(clip_model, clip_pretrained)
     if not isinstance(clip_model, str) or not clip_model:
-        raise TypeError(
+        raise InvalidTypeError(
             f"`clip_model` must be an open_clip model name, an 'hf-hub:'/'local-dir:' id or a config dict, "
             f"got {type(clip_model).__name__}."
         )
     has_schema = clip_model.startswith(("hf-hub:", "local-dir:"))
     if has_schema and clip_pretrained is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"`clip_pretrained` must be None with a schema id like {clip_model!r}: the id names the weights."
         )
     kwargs: dict[str, Any] = {}
@@ -200,7 +205,7 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
                 "tests pass an open_clip config dict as `clip_model` with `clip_pretrained=None`."
             ) from err
     if not isinstance(model, open_clip.CLIP):
-        raise ValueError(
+        raise InvalidValueError(
             f"{clip_model!r} builds a {type(model).__name__}; the quality perceiver needs a standard open_clip "
             "CLIP (its prompt learner drives open_clip's own text transformer)."
         )

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_embedding
+from ..errors import InvalidValueError
 
 __all__ = ["DegenerateLossWarning", "degradation_contrastive_loss"]
 
@@ -220,15 +221,15 @@ def degradation_contrastive_loss(
     check_embedding(anchor, "anchor")
     check_embedding(positive, "positive", dim=anchor.shape[1], batch=anchor.shape[0])
     if not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0, got {temperature!r}.")
+        raise InvalidValueError(f"`temperature` must be > 0, got {temperature!r}.")
     if degenerate not in ("warn", "raise"):
-        raise ValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
+        raise InvalidValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
     if negatives not in ("anchors", "positives"):
-        raise ValueError(f"`negatives` must be 'anchors' or 'positives', got {negatives!r}.")
+        raise InvalidValueError(f"`negatives` must be 'anchors' or 'positives', got {negatives!r}.")
     batch = anchor.shape[0]
     if labels is not None:
         if not isinstance(labels, Tensor) or labels.shape != (batch,) or labels.is_floating_point():
-            raise ValueError(
+            raise InvalidValueError(
                 f"`labels` must be an integer tensor of shape ({batch},), got "
                 f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}."
             )
@@ -257,7 +258,7 @@ def _check_negatives(has_negative: Tensor, degenerate: str, left_out: bool) -> N
         "Use larger batches with several degradations."
     )
     if degenerate == "raise":
-        raise ValueError(message)
+        raise InvalidValueError(message)
     if not _warned_degenerate:
         _warned_degenerate = True
         warnings.warn(message, DegenerateLossWarning, stacklevel=3)

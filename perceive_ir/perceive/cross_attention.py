@@ -14,6 +14,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from .._validation import check_int, to_input_dtype, to_module_dtype
+from ..errors import InvalidValueError
 
 __all__ = ["ChannelCrossAttention", "channel_attention", "default_num_heads"]
 
@@ -90,7 +91,9 @@ class ChannelCrossAttention(nn.Module):
         check_int(channels, "channels")
         num_heads = default_num_heads(channels) if num_heads is None else num_heads
         if not isinstance(num_heads, int) or num_heads < 1 or channels % num_heads:
-            raise ValueError(f"`num_heads` must be a positive divisor of channels={channels}, got {num_heads!r}.")
+            raise InvalidValueError(
+                f"`num_heads` must be a positive divisor of channels={channels}, got {num_heads!r}."
+            )
         self.channels = channels
         self.num_heads = num_heads
         self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
@@ -117,7 +120,7 @@ class ChannelCrossAttention(nn.Module):
             ``(B, C, H, W)``: ``y + proj_out(attention)``, in ``y``'s dtype (computed in the module's).
         """
         if y.ndim != 4 or y.shape != x.shape or y.shape[1] != self.channels:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`y` and `x` must both have shape (B, {self.channels}, H, W), got {tuple(y.shape)} "
                 f"and {tuple(x.shape)}."
             )

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, to_input_dtype, to_module_dtype
+from ..errors import InvalidValueError
 
 __all__ = ["FiLMHead", "film"]
 
@@ -33,7 +34,7 @@ def film(x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
         True
     """
     if x.ndim != 4 or gamma.shape != x.shape[:2] or beta.shape != x.shape[:2]:
-        raise ValueError(
+        raise InvalidValueError(
             f"FiLM needs x of shape (B, C, H, W) and gamma/beta of shape (B, C); got x {tuple(x.shape)}, "
             f"gamma {tuple(gamma.shape)}, beta {tuple(beta.shape)}."
         )

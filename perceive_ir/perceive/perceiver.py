@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
+from ..errors import InvalidValueError
 from ..hub import HubMixin
 from .clip_loading import load_clip, portable_clip_source
 from .official_prompts import OfficialCheckpointError, OfficialPrompts, load_official_prompts
@@ -64,7 +65,7 @@ class QualityPerceiver(nn.Module, HubMixin):
     ) -> None:
         super().__init__()
         if style not in PROMPT_STYLES:
-            raise ValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
+            raise InvalidValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
         clip_model, clip_pretrained = portable_clip_source(clip_model, clip_pretrained)
         loaded = load_clip(clip_model, clip_pretrained)
         self.clip = loaded.model.requires_grad_(False).eval()
@@ -161,7 +162,7 @@ class QualityPerceiver(nn.Module, HubMixin):
                 info = getattr(visual.trunk, "feature_info", None)
                 depth = len(info) if info is not None else None
         if not depth:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The CLIP vision tower {type(visual).__name__} cannot return intermediate features, so the 'clip' "
                 "feature space cannot use it: pass feature_space='vgg16' (or your own) to QualityAwareLoss, or use a "
                 "ViT, ResNet (RN50, ...) or timm (ConvNeXt, ...) CLIP model."
@@ -237,7 +238,7 @@ class QualityPerceiver(nn.Module, HubMixin):
         for name, x in (("low", low), ("medium", medium), ("high", high)):
             check_image(x, name)
         if not (low.shape == medium.shape == high.shape):
-            raise ValueError(
+            raise InvalidValueError(
                 f"`low`, `medium` and `high` must have the same shape, got {tuple(low.shape)}, "
                 f"{tuple(medium.shape)} and {tuple(high.shape)}."
             )

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._validation import check_int
+from ..errors import InvalidValueError
 
 __all__ = ["TIERS", "DEFAULT_TIER_WORDS", "PROMPT_STYLES", "TierPrompts"]
 
@@ -67,20 +68,24 @@ class TierPrompts(nn.Module):
         super().__init__()
         check_int(n_ctx, "n_ctx")
         if style not in PROMPT_STYLES:
-            raise ValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
+            raise InvalidValueError(f"`style` must be one of {PROMPT_STYLES}, got {style!r}.")
         if len(tier_words) != len(TIERS) or not all(isinstance(w, str) and w.strip() for w in tier_words):
-            raise ValueError(
+            raise InvalidValueError(
                 f"`tier_words` must be {len(TIERS)} non-empty words (low, medium, high), got {tier_words!r}."
             )
         context_length = int(clip.positional_embedding.shape[0])
         if n_ctx + 3 > context_length:
-            raise ValueError(f"`n_ctx`={n_ctx} does not fit CLIP's context length {context_length} (need n_ctx + 3).")
+            raise InvalidValueError(
+                f"`n_ctx`={n_ctx} does not fit CLIP's context length {context_length} (need n_ctx + 3)."
+            )
         embedding: nn.Embedding = clip.token_embedding
         template = " ".join([_PLACEHOLDER] * n_ctx) + ("." if style == "perceive-ir" else "")
         tokens = tokenizer([template] * len(TIERS)).long()
         placeholder_id = int(tokenizer([_PLACEHOLDER])[0, 1])
         if not bool((tokens[:, 1 : 1 + n_ctx] == placeholder_id).all()):
-            raise ValueError("The tokenizer split the prompt template unexpectedly; use an open_clip BPE tokenizer.")
+            raise InvalidValueError(
+                "The tokenizer split the prompt template unexpectedly; use an open_clip BPE tokenizer."
+            )
         official = style == "official"
         self.register_buffer("tokens", tokens, persistent=official)
         if official:

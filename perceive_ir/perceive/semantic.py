@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from .._hub_access import hub_access, unavailable_error
 from .._validation import check_embedding, check_image, check_int, to_module_dtype
+from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
 from .film import FiLMHead, film
@@ -61,7 +62,7 @@ def default_semantic_layers(depth: int, levels: int) -> tuple[int, ...]:
         ((12, 8, 4, 1), (24, 16))
     """
     if depth < 1 or levels < 1:
-        raise ValueError(f"`depth` and `levels` must be positive, got {depth} and {levels}.")
+        raise InvalidValueError(f"`depth` and `levels` must be positive, got {depth} and {levels}.")
     fracs = _PAPER_DEPTH_FRACTIONS
     return tuple(max(1, round(fracs[i % len(fracs)] * depth)) for i in range(levels))
 
@@ -95,13 +96,13 @@ def _model_from_config(config: Any) -> nn.Module:
         config = dict(config)
         model_type = config.pop("model_type", None)
         if not isinstance(model_type, str):
-            raise ValueError(
+            raise InvalidValueError(
                 "An `encoder` config dict must name its `model_type` (e.g. 'dinov2'), as written by "
                 f"`config.to_dict()`; got keys {sorted(config)[:12]}."
             )
         config = AutoConfig.for_model(model_type, **config)
     if not isinstance(config, PretrainedConfig):  # pragma: no cover - guarded by the caller
-        raise TypeError(f"expected a transformers config, got {type(config).__name__}")
+        raise InvalidTypeError(f"expected a transformers config, got {type(config).__name__}")
     return AutoModel.from_config(config)
 
 
@@ -111,25 +112,25 @@ def _build_encoder(spec: EncoderSpec, revision: str | None) -> tuple[nn.Module |
 
     if spec is None:
         if revision is not None:
-            raise ValueError("`encoder_revision` was given but `encoder` is None.")
+            raise InvalidValueError("`encoder_revision` was given but `encoder` is None.")
         return None, None
     if isinstance(spec, str):
         if not spec:
-            raise ValueError("`encoder` must be a non-empty Hub id such as 'facebook/dinov2-base'.")
+            raise InvalidValueError("`encoder` must be a non-empty Hub id such as 'facebook/dinov2-base'.")
         return _load_hub_encoder(spec, revision), spec
     if revision is not None:
-        raise ValueError("`encoder_revision` only applies when `encoder` is a Hub id string.")
+        raise InvalidValueError("`encoder_revision` only applies when `encoder` is a Hub id string.")
     if isinstance(spec, (PretrainedConfig, Mapping)):
         return _model_from_config(spec), None
     if isinstance(spec, nn.Module):
         config = getattr(spec, "config", None)
         if not isinstance(config, PretrainedConfig):
-            raise TypeError(
+            raise InvalidTypeError(
                 "An in-memory `encoder` must be a transformers model with a `.config` (e.g. a "
                 f"Dinov2Model), got {type(spec).__name__} without one."
             )
         return spec, None
-    raise TypeError(
+    raise InvalidTypeError(
         "`encoder` must be a Hub id string, a transformers config, a config dict, a transformers model "
         f"or None, got {type(spec).__name__}."
     )
@@ -211,7 +212,7 @@ class SemanticGuidance(nn.Module, HubMixin):
         levels = len(channels)
         check_int(cond_dim, "cond_dim", minimum=0)
         if encoder is None and cond_dim == 0:
-            raise ValueError("With `encoder=None` the heads only see `z`, so `cond_dim` must be > 0.")
+            raise InvalidValueError("With `encoder=None` the heads only see `z`, so `cond_dim` must be > 0.")
         check_int(hidden_dim, "hidden_dim")
         check_int(image_size, "image_size", minimum=14)  # one DINOv2 patch
         if isinstance(cross_attention, bool):
@@ -219,7 +220,7 @@ class SemanticGuidance(nn.Module, HubMixin):
         else:
             flags = tuple(cross_attention)
             if len(flags) != levels or not all(isinstance(f, bool) for f in flags):
-                raise ValueError(
+                raise InvalidValueError(
                     f"`cross_attention` must be a bool or {levels} bools (one per level), got {cross_attention!r}."
                 )
 
@@ -251,9 +252,9 @@ class SemanticGuidance(nn.Module, HubMixin):
     @staticmethod
     def _check_channels(channels: object) -> tuple[int, ...]:
         if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
-            raise ValueError(f"`channels` must be a non-empty sequence of positive ints, got {channels!r}.")
+            raise InvalidValueError(f"`channels` must be a non-empty sequence of positive ints, got {channels!r}.")
         if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels):
-            raise ValueError(f"`channels` must hold positive ints, got {channels!r}.")
+            raise InvalidValueError(f"`channels` must hold positive ints, got {channels!r}.")
         return tuple(channels)
 
     @staticmethod
@@ -261,16 +262,16 @@ class SemanticGuidance(nn.Module, HubMixin):
         if layers is None:
             return default_semantic_layers(depth, levels)
         if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
-            raise ValueError(f"`layers` must be a sequence of ints, got {layers!r}.")
+            raise InvalidValueError(f"`layers` must be a sequence of ints, got {layers!r}.")
         layers = tuple(layers)
         if len(layers) != levels:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`layers` must name one encoder layer per guided level: got {len(layers)} layers "
                 f"{layers} for {levels} channel entries."
             )
         for layer in layers:
             if not isinstance(layer, int) or isinstance(layer, bool) or not 1 <= layer <= depth:
-                raise ValueError(
+                raise InvalidValueError(
                     f"`layers` must be ints in 1..{depth} (the encoder has {depth} layers; hidden state 0 "
                     f"is the embedding output, whose CLS token does not depend on the image), got {layers}."
                 )
@@ -324,14 +325,14 @@ class SemanticGuidance(nn.Module, HubMixin):
         features = list(features)
         expected = self.num_levels if self.encoder is not None else 0
         if len(features) != expected:
-            raise ValueError(f"`features` must hold {expected} tensors (from `encode`), got {len(features)}.")
+            raise InvalidValueError(f"`features` must hold {expected} tensors (from `encode`), got {len(features)}.")
         for i, f in enumerate(features):
             check_embedding(f, f"features[{i}]", dim=self.feature_dim)
         if self.cond_dim:
             batch = features[0].shape[0] if features else None
             check_embedding(z, "z", dim=self.cond_dim, batch=batch)
         elif z is not None:
-            raise ValueError("`z` must be None when `cond_dim == 0`.")
+            raise InvalidValueError("`z` must be None when `cond_dim == 0`.")
         out = []
         for i, head in enumerate(self.heads):
             parts = ([features[i]] if features else []) + ([z] if self.cond_dim else [])
@@ -346,7 +347,9 @@ class SemanticGuidance(nn.Module, HubMixin):
             ValueError: ``level`` is not an int in ``[0, len(channels))``.
         """
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(self.heads):
-            raise ValueError(f"`level` must be an int in [0, {len(self.heads)}) (one per guided layer), got {level!r}.")
+            raise InvalidValueError(
+                f"`level` must be an int in [0, {len(self.heads)}) (one per guided layer), got {level!r}."
+            )
         y = film(x, gamma, beta)
         attn = self.cross_attn[str(level)] if str(level) in self.cross_attn else None
         return y if attn is None else attn(y, x)

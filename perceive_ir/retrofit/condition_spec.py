@@ -18,6 +18,7 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin
 
 __all__ = ["describe_condition", "build_condition", "check_condition_source"]
@@ -32,13 +33,13 @@ def check_condition_source(source: object, name: str = "condition") -> int:
         16
     """
     if not isinstance(source, nn.Module):
-        raise TypeError(
+        raise InvalidTypeError(
             f"`{name}` must be an nn.Module with a `cond_dim` attribute whose forward maps (B, 3, H, W) "
             f"images to (B, cond_dim), got {type(source).__name__}."
         )
     dim = getattr(source, "cond_dim", None)
     if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
-        raise TypeError(
+        raise InvalidTypeError(
             f"`{name}` ({type(source).__name__}) must have a positive int attribute `cond_dim` "
             f"(the ConditionSource protocol), got {dim!r}."
         )
@@ -85,7 +86,7 @@ def _resolve_class(spec: dict[str, Any]) -> type:
     for cls in _all_hub_classes():
         if cls.__qualname__ == name and cls.__module__ == module:
             return cls
-    raise TypeError(
+    raise InvalidTypeError(
         f"The saved condition source {name!r} from module {module!r} is not an imported HubMixin class. "
         f"Import `{module}` before loading, or pass the module again with `condition=`."
     )
@@ -109,7 +110,7 @@ def build_condition(
     if given is not None:
         sources = [given] if isinstance(given, nn.Module) else list(given)
         if len(sources) != len(specs):
-            raise ValueError(
+            raise InvalidValueError(
                 f"`condition` must hold {len(specs)} source(s) like the saved model "
                 f"({[s.get('class') for s in specs]}), got {len(sources)}."
             )
@@ -118,14 +119,14 @@ def build_condition(
                 continue
             dim = check_condition_source(source, f"condition[{i}]")
             if dim != spec.get("cond_dim"):
-                raise ValueError(
+                raise InvalidValueError(
                     f"`condition[{i}]` has cond_dim={dim} but the saved model's source {spec.get('class')!r} "
                     f"had cond_dim={spec.get('cond_dim')}."
                 )
         return sources
     user = [s.get("class") for s in specs if s.get("type") != "hub"]
     if user:
-        raise TypeError(
+        raise InvalidTypeError(
             f"The saved model is conditioned on user module(s) {user}, which cannot be rebuilt from the file: "
             "pass them again, e.g. `WrappedBackbone.from_pretrained(folder, backbone=net, condition=my_source)` "
             "(their weights are then loaded from the file)."

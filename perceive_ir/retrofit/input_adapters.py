@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["AdaptedInput", "NoiseLevelMap"]
 
 
@@ -37,9 +39,9 @@ class NoiseLevelMap(nn.Module):
     def __init__(self, level: float = 15 / 255, channels: int = 1) -> None:
         super().__init__()
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 <= level <= 1:
-            raise ValueError(f"`level` must be a noise standard deviation in [0, 1], got {level!r}.")
+            raise InvalidValueError(f"`level` must be a noise standard deviation in [0, 1], got {level!r}.")
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be an int of at least 1, got {channels!r}.")
+            raise InvalidValueError(f"`channels` must be an int of at least 1, got {channels!r}.")
         self.level = float(level)
         self.channels = channels
 
@@ -72,9 +74,9 @@ class AdaptedInput(nn.Module):
     def __init__(self, network: nn.Module, adapter: Callable[[Tensor], Tensor]) -> None:
         super().__init__()
         if not isinstance(network, nn.Module):
-            raise TypeError(f"`network` must be a torch.nn.Module, got {type(network).__name__}.")
+            raise InvalidTypeError(f"`network` must be a torch.nn.Module, got {type(network).__name__}.")
         if not callable(adapter):
-            raise TypeError(f"`adapter` must be a module or callable, got {type(adapter).__name__}.")
+            raise InvalidTypeError(f"`adapter` must be a module or callable, got {type(adapter).__name__}.")
         self.network = network
         self.adapter = adapter
 

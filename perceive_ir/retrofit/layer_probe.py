@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, module_device, module_dtype
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["ModuleRecord", "ProbeResult", "probe_backbone", "select_guidance_layers", "resolve_layers"]
 
@@ -261,10 +262,10 @@ def probe_backbone(
         ['0 -> (2, 8, 16, 16)', '1 -> (2, 8, 8, 8)', '2 -> (2, 3, 8, 8)']
     """
     if not isinstance(net, nn.Module):
-        raise TypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}.")
+        raise InvalidTypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}.")
     check_int(size, "probe_size", minimum=2)
     if input_adapter is not None and not callable(input_adapter):
-        raise TypeError(f"`input_adapter` must be a module or callable, got {type(input_adapter).__name__}.")
+        raise InvalidTypeError(f"`input_adapter` must be a module or callable, got {type(input_adapter).__name__}.")
     try:
         small = _run(net, size, _PROBE_BATCH, input_adapter)
     except Exception as err:
@@ -443,7 +444,7 @@ def select_guidance_layers(result: ProbeResult, max_levels: int = 4) -> tuple[st
     """
     cands = _candidates(result)
     if not cands:
-        raise ValueError(_no_candidate_message(result))
+        raise InvalidValueError(_no_candidate_message(result))
     area = {r.name: r.hw[0] * r.hw[1] for r in cands}
     lowest = min(area.values())
     at_lowest = [r for r in cands if area[r.name] == lowest]
@@ -500,27 +501,27 @@ def resolve_layers(result: ProbeResult, layers: Sequence[str]) -> tuple[str, ...
         ('0',)
     """
     if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
-        raise ValueError(f"`layers` must be a non-empty list of module names, got {layers!r}.")
+        raise InvalidValueError(f"`layers` must be a non-empty list of module names, got {layers!r}.")
     if len(set(layers)) != len(layers):
-        raise ValueError(f"`layers` names a module twice: {list(layers)}.")
+        raise InvalidValueError(f"`layers` names a module twice: {list(layers)}.")
     for name in layers:
         if not isinstance(name, str):
-            raise ValueError(f"`layers` must hold module names (str), got {name!r}.")
+            raise InvalidValueError(f"`layers` must hold module names (str), got {name!r}.")
         rec = result.records.get(name)
         if rec is None:
             what = "never runs in forward" if name in result.module_names else "is not a submodule of the network"
-            raise ValueError(
+            raise InvalidValueError(
                 f"`layers` names {name!r}, which {what}. "
                 f"Valid names (output shape at a {result.size}x{result.size} probe, batch {result.batch}):\n"
                 + result.listing()
             )
         if rec.calls != 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`layers` names {name!r}, which runs {rec.calls} times per forward; a guided module must run "
                 "exactly once. Hookable modules:\n" + result.listing()
             )
         if not rec.scales:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`layers` names {name!r}, whose output is {rec.output_kind}, not a (B, C, H, W) feature map "
                 "that follows the image size; forward hooks can only modulate 4-D feature maps. Hookable "
                 "modules:\n" + result.listing()

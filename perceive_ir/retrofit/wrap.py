@@ -29,6 +29,7 @@ from .._validation import (
     to_input_dtype,
     to_module_dtype,
 )
+from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
@@ -68,7 +69,7 @@ class Guidance:
         if self.batch_size == batch:
             return self
         if self.batch_size != 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`guidance` holds {self.batch_size} samples but the input has {batch}; they must match "
                 "(or the guidance must hold 1 sample, shared by the whole batch)."
             )
@@ -137,7 +138,7 @@ def _build_input_adapter(spec: dict[str, Any] | None, given: InputAdapter | None
         return given
     if spec.get("class") == "NoiseLevelMap":
         return NoiseLevelMap(spec["level"], spec["channels"])
-    raise TypeError(
+    raise InvalidTypeError(
         f"The model was saved with the input adapter {spec['class']}, which is not rebuilt from files: pass it "
         "again as `input_adapter=`."
     )
@@ -241,23 +242,25 @@ class WrappedBackbone(nn.Module, HubMixin):
     ) -> None:
         super().__init__()
         if not isinstance(backbone, nn.Module):
-            raise TypeError(f"`net` must be a torch.nn.Module, got {type(backbone).__name__}.")
+            raise InvalidTypeError(f"`net` must be a torch.nn.Module, got {type(backbone).__name__}.")
         if isinstance(backbone, WrappedBackbone):
-            raise TypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
+            raise InvalidTypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
         check_int(pad_to, "pad_to", optional=True)
         check_int(cond_dim, "cond_dim")
         if semantic_encoder is None and semantic_layers is not None:
-            raise ValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
+            raise InvalidValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
         check_int(input_size, "input_size", optional=True, minimum=2)
         if input_size is not None:
             if probe_size is not None and probe_size != input_size:
-                raise ValueError(f"`probe_size` ({probe_size}) must equal `input_size` ({input_size}) or be None.")
+                raise InvalidValueError(
+                    f"`probe_size` ({probe_size}) must equal `input_size` ({input_size}) or be None."
+                )
             probe_size = input_size
         if probe_size is None:
             multiple = pad_to or 1
             probe_size = -(-_DEFAULT_PROBE // multiple) * multiple
         elif pad_to is not None and probe_size % pad_to:
-            raise ValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
+            raise InvalidValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
 
         sources = self._build_sources(condition, cond_dim)
         probe = probe_backbone(backbone, probe_size, input_adapter=input_adapter, fixed_size=input_size is not None)
@@ -294,7 +297,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         elif isinstance(condition, Sequence) and condition:
             items = list(condition)
         else:
-            raise TypeError(
+            raise InvalidTypeError(
                 "`condition` must be None (the built-in CFE), a ConditionSource module, or a non-empty list of "
                 f"them (the string 'cfe' names the built-in CFE), got {condition!r}."
             )
@@ -302,7 +305,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         for i, item in enumerate(items):
             if isinstance(item, str):
                 if item != "cfe":
-                    raise ValueError(f"`condition[{i}]` is the string {item!r}; the only named source is 'cfe'.")
+                    raise InvalidValueError(f"`condition[{i}]` is the string {item!r}; the only named source is 'cfe'.")
                 item = CompactFeatureExtractor(dim=cond_dim)
             check_condition_source(item, f"condition[{i}]")
             sources.append(item)
@@ -366,7 +369,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         check_image(degraded, "degraded", min_size=1)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if not isinstance(guidance, Guidance):
-            raise TypeError(f"`guidance` must be a Guidance from `compute_guidance`, got {type(guidance).__name__}.")
+            raise InvalidTypeError(
+                f"`guidance` must be a Guidance from `compute_guidance`, got {type(guidance).__name__}."
+            )
         guidance = guidance.expand(degraded.shape[0])
         params = self.adapter.semantic.modulation(guidance.features, guidance.z)
         size = (degraded.shape[-2], degraded.shape[-1])
@@ -457,7 +462,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         config = dict(config)
         backbone = kwargs.pop("backbone", None)
         if backbone is None:
-            raise TypeError(
+            raise InvalidTypeError(
                 "WrappedBackbone.from_pretrained(...) needs the network the adapter was trained on: pass "
                 "`backbone=net` (the files hold only the adapter, never the backbone's weights)."
             )
@@ -467,7 +472,7 @@ class WrappedBackbone(nn.Module, HubMixin):
                                                        kwargs.pop("input_adapter", None))
         model = cls(backbone, **{**config, **kwargs}, condition=sources)
         if model.level_channels != channels:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The backbone's guided modules {model.hooked_layers} have {model.level_channels} channels, but "
                 f"the adapter was saved for {channels}: this is not the network it was trained on."
             )

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from .._seeding import stable_seed
 from .._validation import check_int
 from ..amirnet import collect_representations
+from ..errors import InvalidTypeError, InvalidValueError
 from .loop import Callback, Trainer
 
 __all__ = ["TreeGrowthCallback"]
@@ -45,19 +46,19 @@ class TreeGrowthCallback(Callback):
         >>> TreeGrowthCallback(NotATree())  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: `tree` must be an AMIRNet DegradationTree (grow, ...), got NotATree.
+        perceive_ir.errors.InvalidTypeError: `tree` must be an AMIRNet DegradationTree (grow, ...), got NotATree.
     """
 
     def __init__(self, tree: nn.Module, every: int = 1, weight: float = 1.0, batch_size: int = 16) -> None:
         required = ("grow", "targets", "pseudo_label_loss", "depth_grown", "depth")
         if not all(hasattr(tree, name) for name in required):
-            raise TypeError(
+            raise InvalidTypeError(
                 "`tree` must be an AMIRNet DegradationTree (grow, targets, pseudo_label_loss, depth_grown), "
                 f"got {type(tree).__name__}."
             )
         check_int(every, "every")
         if not weight >= 0:
-            raise ValueError(f"`weight` must be >= 0, got {weight!r}.")
+            raise InvalidValueError(f"`weight` must be >= 0, got {weight!r}.")
         self.tree = tree
         self.every = every
         self.weight = float(weight)

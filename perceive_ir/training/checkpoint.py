@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from .._atomic import atomic_folder, remove_stale_temporaries
 from .._files import read_safetensors, safe_torch_load
 from .._validation import check_int
+from ..errors import InvalidValueError, MissingFileError, UnknownNameError
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -111,7 +112,9 @@ def load_trainable_state_dict(model: nn.Module, state: dict[str, Tensor]) -> Non
     unknown = sorted(set(state) - set(own))
     missing = sorted(set(trainable_state_dict(model)) - set(state))
     if unknown or missing:
-        raise KeyError(f"Checkpoint does not match the model: missing {missing[:10]}, unexpected {unknown[:10]}.")
+        raise UnknownNameError(
+            f"Checkpoint does not match the model: missing {missing[:10]}, unexpected {unknown[:10]}."
+        )
     model.load_state_dict(state, strict=False)
 
 
@@ -219,13 +222,13 @@ def load_checkpoint(
     """
     folder = resolve_checkpoint(path)
     if folder is None:
-        raise FileNotFoundError(f"No checkpoint found at {Path(path)} (expected a step-* folder or a run directory).")
+        raise MissingFileError(f"No checkpoint found at {Path(path)} (expected a step-* folder or a run directory).")
     try:
         load_trainable_state_dict(model, read_safetensors(folder / _MODEL_FILE, "the run's trainable weights"))
     except (KeyError, RuntimeError) as err:  # another architecture, or other sizes, than the run trained
         detail = str(err.args[0]) if err.args else type(err).__name__
         if len(detail) > 600:
             detail = detail[:600] + " ..."
-        raise ValueError(f"{folder} was saved from another model than the one built now: {detail} "
-                         "Resume with the run's own model settings.") from None
+        raise InvalidValueError(f"{folder} was saved from another model than the one built now: {detail} "
+                                "Resume with the run's own model settings.") from None
     return load_training_state(folder) if state is None else state

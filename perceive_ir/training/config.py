@@ -21,6 +21,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from .._validation import check_float, check_int
 from ..amirnet import DegradationTree
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "CONDITIONS",
@@ -105,24 +106,24 @@ class TrainConfig:
         for name in ("warmup_steps", "seed", "num_workers"):
             check_int(getattr(self, name), name, minimum=0)
         if self.max_steps is None and self.epochs is None:
-            raise ValueError("Give `max_steps` or `epochs` (the length of the run).")
+            raise InvalidValueError("Give `max_steps` or `epochs` (the length of the run).")
         if self.mixed_precision not in _PRECISIONS:
-            raise ValueError(f"`mixed_precision` must be one of {_PRECISIONS}, got {self.mixed_precision!r}.")
+            raise InvalidValueError(f"`mixed_precision` must be one of {_PRECISIONS}, got {self.mixed_precision!r}.")
         self.lr = check_float(self.lr, "lr", minimum=0, exclusive=True)  # type: ignore[assignment]
         self.weight_decay = check_float(self.weight_decay, "weight_decay", minimum=0)  # type: ignore[assignment]
         self.min_lr_ratio = check_float(self.min_lr_ratio, "min_lr_ratio", minimum=0)  # type: ignore[assignment]
         self.grad_clip = check_float(self.grad_clip, "grad_clip", minimum=0, exclusive=True, optional=True)
         betas = self.betas
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise ValueError(f"`betas` must be two numbers in [0, 1), e.g. [0.9, 0.999], got {betas!r}.")
+            raise InvalidValueError(f"`betas` must be two numbers in [0, 1), e.g. [0.9, 0.999], got {betas!r}.")
         self.betas = tuple(check_float(b, f"betas[{i}]", minimum=0) for i, b in enumerate(betas))  # type: ignore[assignment]
         if not all(b < 1 for b in self.betas):
-            raise ValueError(f"`betas` must be two numbers in [0, 1), got {betas!r}.")
+            raise InvalidValueError(f"`betas` must be two numbers in [0, 1), got {betas!r}.")
         for name in ("progress", "cpu"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"`{name}` must be true or false, got {getattr(self, name)!r}.")
+                raise InvalidValueError(f"`{name}` must be true or false, got {getattr(self, name)!r}.")
         if not isinstance(self.output_dir, (str, os.PathLike)) or not str(self.output_dir):
-            raise ValueError(f"`output_dir` must be a folder path, got {self.output_dir!r}.")
+            raise InvalidValueError(f"`output_dir` must be a folder path, got {self.output_dir!r}.")
 
     def per_process_batch(self, num_processes: int) -> int:
         """Samples each process loads per micro-batch.
@@ -132,7 +133,7 @@ class TrainConfig:
         """
         parts = num_processes * self.grad_accum
         if self.batch_size % parts:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`batch_size` ({self.batch_size}) must be divisible by num_processes × grad_accum "
                 f"({num_processes} × {self.grad_accum}); it is the global batch of one optimizer step."
             )
@@ -184,10 +185,12 @@ def _plain(values: Any, section: str) -> dict[str, Any]:
         except MissingMandatoryValue as err:
             key = str(getattr(err, "full_key", None) or err.key)
             key = f"{section}.{key}" if section and not key.startswith(f"{section}.") else key
-            raise ValueError(f"`{key}` is required (the recipe leaves it as ???): set it with {key}=...") from None
+            raise InvalidValueError(
+                f"`{key}` is required (the recipe leaves it as ???): set it with {key}=..."
+            ) from None
     if isinstance(values, Mapping):
         return dict(values)
-    raise TypeError(f"`{section}` must be a mapping of settings, got {type(values).__name__}.")
+    raise InvalidTypeError(f"`{section}` must be a mapping of settings, got {type(values).__name__}.")
 
 
 @contextmanager
@@ -198,7 +201,7 @@ def _in_section(section: str) -> Iterator[None]:
     except ValueError as err:
         message = str(err)
         if section and message.startswith("`") and not message.startswith(f"`{section}."):
-            raise ValueError(f"`{section}.{message[1:]}") from None
+            raise InvalidValueError(f"`{section}.{message[1:]}") from None
         raise
 
 
@@ -207,7 +210,7 @@ def _check_keys(values: Mapping[str, Any], allowed: Iterable[str], section: str)
     unknown = sorted(set(values) - set(allowed))
     if unknown:
         names = ", ".join(f"`{section}.{k}`" if section else f"`{k}`" for k in unknown)
-        raise ValueError(f"Unknown setting {names}; `{section or 'the recipe'}` takes: {', '.join(allowed)}.")
+        raise InvalidValueError(f"Unknown setting {names}; `{section or 'the recipe'}` takes: {', '.join(allowed)}.")
 
 
 S = TypeVar("S", bound="Section")
@@ -297,18 +300,24 @@ class ModelSection(Section):
 
     def __post_init__(self) -> None:
         if not self.name and not self.backbone_checkpoint:
-            raise ValueError(
+            raise InvalidValueError(
                 "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) "
                 "is required."
             )
         if self.name and self.backbone_checkpoint:
-            raise ValueError("Give `model.name` or `model.backbone_checkpoint`, not both.")
+            raise InvalidValueError("Give `model.name` or `model.backbone_checkpoint`, not both.")
         if self.condition not in CONDITIONS:
-            raise ValueError(f"`model.condition` must be one of {', '.join(CONDITIONS)}, got {self.condition!r}.")
+            raise InvalidValueError(
+                f"`model.condition` must be one of {', '.join(CONDITIONS)}, got {self.condition!r}."
+            )
         if self.condition != "cfe" and not self.wrap:
-            raise ValueError(f"`model.condition: {self.condition}` conditions a wrapped model: set `model.wrap: true`.")
+            raise InvalidValueError(
+                f"`model.condition: {self.condition}` conditions a wrapped model: set `model.wrap: true`."
+            )
         if self.options is not None and not isinstance(self.options, Mapping):
-            raise ValueError(f"`model.options` must be a mapping of constructor arguments, got {self.options!r}.")
+            raise InvalidValueError(
+                f"`model.options` must be a mapping of constructor arguments, got {self.options!r}."
+            )
 
     @property
     def uses_tree(self) -> bool:
@@ -369,9 +378,9 @@ class LossSection(Section):
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
-            raise ValueError(f"`loss.kind` must be one of {', '.join(LOSS_KINDS)}, got {self.kind!r}.")
+            raise InvalidValueError(f"`loss.kind` must be one of {', '.join(LOSS_KINDS)}, got {self.kind!r}.")
         if self.kind == "quality" and not self.perceiver:
-            raise ValueError(
+            raise InvalidValueError(
                 "`loss.perceiver` is required for loss.kind=quality: the folder written by "
                 "`perceive-ir train-perceiver` (or a Hub id)."
             )
@@ -381,7 +390,9 @@ class LossSection(Section):
                 entry = dict(entry)
                 _check_keys(entry, _PROXY_KEYS, f"loss.proxies[{i}]")
                 if not entry.get("checkpoint"):
-                    raise ValueError(f"`loss.proxies[{i}].checkpoint` is required: the proxy restorer's checkpoint.")
+                    raise InvalidValueError(
+                        f"`loss.proxies[{i}].checkpoint` is required: the proxy restorer's checkpoint."
+                    )
                 if entry.get("tasks") is not None:
                     entry["tasks"] = [str(t) if not isinstance(t, int) else t for t in entry["tasks"]]
                 entries.append(entry)
@@ -414,9 +425,11 @@ class TaskSection(Section):
     def __post_init__(self) -> None:
         folders = self.degraded_dir is not None or self.clean_dir is not None
         if bool(self.filelist) == folders:
-            raise ValueError("A `data.tasks` entry needs `filelist`, or `degraded_dir` and `clean_dir` (not both).")
+            raise InvalidValueError(
+                "A `data.tasks` entry needs `filelist`, or `degraded_dir` and `clean_dir` (not both)."
+            )
         if folders and not (self.degraded_dir and self.clean_dir and self.task is not None):
-            raise ValueError("A paired-folder `data.tasks` entry needs `degraded_dir`, `clean_dir` and `task`.")
+            raise InvalidValueError("A paired-folder `data.tasks` entry needs `degraded_dir`, `clean_dir` and `task`.")
         check_int(self.repeat, "repeat")
 
 
@@ -447,7 +460,7 @@ class DataSection(Section):
         plain = _plain(values, section)
         tasks = plain.pop("tasks", None) or []
         if not isinstance(tasks, Sequence) or isinstance(tasks, str):
-            raise TypeError(f"`{section}.tasks` must be a list of task entries, got {type(tasks).__name__}.")
+            raise InvalidTypeError(f"`{section}.tasks` must be a list of task entries, got {type(tasks).__name__}.")
         _check_keys(plain, (f.name for f in fields(cls) if f.name != "tasks"), section)
         entries = []
         for i, entry in enumerate(tasks):
@@ -456,9 +469,9 @@ class DataSection(Section):
             except ValueError as err:
                 if str(err).startswith(f"`{section}.tasks[{i}]"):
                     raise
-                raise ValueError(f"`{section}.tasks[{i}]`: {err}") from None
+                raise InvalidValueError(f"`{section}.tasks[{i}]`: {err}") from None
         if not entries:
-            raise ValueError(f"`{section}.tasks` is empty: list a file list or a paired folder per task.")
+            raise InvalidValueError(f"`{section}.tasks` is empty: list a file list or a paired folder per task.")
         return cls(tasks=tuple(entries), **plain)
 
 
@@ -526,7 +539,7 @@ class TripletDataSection(Section):
 
     def __post_init__(self) -> None:
         if not self.manifest:
-            raise ValueError("`data.manifest` is required: the manifest.json written by build_triplets.")
+            raise InvalidValueError("`data.manifest` is required: the manifest.json written by build_triplets.")
 
 
 @dataclass
@@ -545,7 +558,7 @@ class RestorationRecipe:
         >>> RestorationRecipe.from_config({"modle": {}})
         Traceback (most recent call last):
         ...
-        ValueError: Unknown setting `modle`; `the recipe` takes: data, loss, model, train, tree.
+        perceive_ir.errors.InvalidValueError: Unknown setting `modle`; `the recipe` takes: data, loss, ...
     """
 
     model: ModelSection
@@ -566,7 +579,9 @@ class RestorationRecipe:
         model = ModelSection.from_mapping(plain.get("model"), "model")
         tree = TreeSection.from_mapping(plain.get("tree"), "tree") if model.uses_tree else None
         if tree is None and plain.get("tree"):
-            raise ValueError("A `tree` section is given but `model.condition` does not use it (tree or cfe+tree).")
+            raise InvalidValueError(
+                "A `tree` section is given but `model.condition` does not use it (tree or cfe+tree)."
+            )
         return cls(
             model=model,
             loss=LossSection.from_mapping(plain.get("loss"), "loss"),

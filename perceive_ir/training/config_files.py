@@ -22,6 +22,8 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ..errors import InvalidValueError, MissingFileError
+
 __all__ = ["BASE_KEY", "builtin_config_path", "list_builtin_configs", "load_config", "names_base"]
 
 #: Top-level key of a recipe file naming the recipe it refines.
@@ -46,7 +48,7 @@ def builtin_config_path(name: str) -> Path:
     path = Path(str(resources.files("perceive_ir.training") / "configs" / f"{name}.yaml"))
     if not path.is_file():
         available = ", ".join(list_builtin_configs()) or "none"
-        raise FileNotFoundError(f"No built-in config {name!r}; available: {available}.")
+        raise MissingFileError(f"No built-in config {name!r}; available: {available}.")
     return path
 
 
@@ -57,12 +59,12 @@ def _resolve(config: str | Path, relative_to: Path | None = None) -> Path:
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
     if path.is_dir():
-        raise ValueError(
+        raise InvalidValueError(
             f"Config {path} is a folder; expected a YAML recipe file or a built-in name "
             f"({', '.join(list_builtin_configs())})."
         )
     if not path.is_file():
-        raise FileNotFoundError(f"Config file not found: {path}")
+        raise MissingFileError(f"Config file not found: {path}")
     return path
 
 
@@ -70,13 +72,15 @@ def _read(path: Path) -> DictConfig:
     try:
         loaded = OmegaConf.load(path)
     except UnicodeDecodeError:
-        raise ValueError(f"Config {path} is not a text file; expected a YAML recipe.") from None
+        raise InvalidValueError(f"Config {path} is not a text file; expected a YAML recipe.") from None
     except (yaml.YAMLError, OmegaConfBaseException) as err:
-        raise ValueError(f"Config {path} is not valid YAML: {' '.join(str(err).split())}") from None
+        raise InvalidValueError(f"Config {path} is not valid YAML: {' '.join(str(err).split())}") from None
     if isinstance(loaded, ListConfig):
-        raise ValueError(f"Config {path} holds a YAML list; a recipe is a mapping of sections (model, data, ...).")
+        raise InvalidValueError(
+            f"Config {path} holds a YAML list; a recipe is a mapping of sections (model, data, ...)."
+        )
     if not loaded:
-        raise ValueError(
+        raise InvalidValueError(
             f"Config {path} is empty; a recipe sets its sections, or starts with `{BASE_KEY}: <recipe>` to refine one."
         )
     return loaded
@@ -85,14 +89,16 @@ def _read(path: Path) -> DictConfig:
 def _load_file(path: Path, chain: tuple[Path, ...] = ()) -> DictConfig:
     """The file merged onto its ``base:`` chain."""
     if path.resolve() in chain or len(chain) >= _MAX_BASES:
-        raise ValueError(f"Config {path}: the `{BASE_KEY}:` recipes form a loop or a chain over {_MAX_BASES} long.")
+        raise InvalidValueError(
+            f"Config {path}: the `{BASE_KEY}:` recipes form a loop or a chain over {_MAX_BASES} long."
+        )
     loaded = _read(path)
     if BASE_KEY not in loaded:
         return loaded
     base = loaded.pop(BASE_KEY)
     if not isinstance(base, str) or not base:
-        raise ValueError(f"Config {path}: `{BASE_KEY}` must name a recipe (a built-in name or a YAML path), "
-                         f"got {base!r}.")
+        raise InvalidValueError(f"Config {path}: `{BASE_KEY}` must name a recipe (a built-in name or a YAML path), "
+                                f"got {base!r}.")
     return OmegaConf.merge(_load_file(_resolve(base, path.parent), (*chain, path.resolve())), loaded)  # type: ignore[return-value]
 
 
@@ -143,11 +149,13 @@ def load_config(
         merged = OmegaConf.merge(merged, _load_file(_resolve(config)))
     bad = [o for o in overrides if "=" not in o or o.startswith("=")]
     if bad:
-        raise ValueError(f"Overrides must look like key=value (e.g. train.lr=1e-4), got {bad}.")
+        raise InvalidValueError(f"Overrides must look like key=value (e.g. train.lr=1e-4), got {bad}.")
     if overrides:
         try:
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
         except (yaml.YAMLError, OmegaConfBaseException) as err:
-            raise ValueError(f"Cannot apply the overrides {list(overrides)}: {' '.join(str(err).split())}") from None
+            raise InvalidValueError(
+                f"Cannot apply the overrides {list(overrides)}: {' '.join(str(err).split())}"
+            ) from None
     OmegaConf.set_readonly(merged, True)
     return merged  # type: ignore[return-value]

@@ -28,6 +28,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from ..errors import InvalidValueError
 from ..models.factory import preset_is_wrapped
 from ..perceive.losses import LossWeights
 from .config import UNSET, LossSection, ModelSection, RestorationRecipe
@@ -212,7 +213,7 @@ def _cl_how(model: nn.Module | None, loss: LossSection) -> str:
     if find_cfe(model) is not None:
         crop = "half the training crop" if loss.cfe_crop is UNSET else f"{loss.cfe_crop}²"
         return f"the wrapper's CFE on two views ({crop}) of each degraded crop"
-    raise ValueError(f"{type(model).__name__} has no CFE, so L_cl cannot be computed (or set loss.weights.cl=0)")
+    raise InvalidValueError(f"{type(model).__name__} has no CFE, so L_cl cannot be computed (or set loss.weights.cl=0)")
 
 
 def _check_loss_inputs(loss: LossSection, report: DryRunReport, unset: list[str]) -> bool:

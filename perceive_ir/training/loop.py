@@ -22,6 +22,7 @@ from .._atomic import remove_stale_temporaries
 from .._seeding import stable_seed
 from ..data.draws import ReadKey, read_keyed
 from ..data.sampler import TaskBalancedSampler, TaskQuotaSampler
+from ..errors import InvalidTypeError, InvalidValueError, MissingFileError, PerceiveIRError, TrainingDivergedError
 from .checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -56,7 +57,7 @@ RUN_OUTPUTS: tuple[str, ...] = (
 )
 
 
-class RunFolderInUseError(FileExistsError):
+class RunFolderInUseError(PerceiveIRError, FileExistsError):
     """A training run's output folder is held by another run, or holds an earlier run's files."""
 
 
@@ -117,9 +118,9 @@ def resolve_model(model: ModelSpec, name: str = "model") -> nn.Module:
     if callable(model):
         built = model()
         if not isinstance(built, nn.Module):
-            raise TypeError(f"The `{name}` factory returned {type(built).__name__}, not an nn.Module.")
+            raise InvalidTypeError(f"The `{name}` factory returned {type(built).__name__}, not an nn.Module.")
         return built
-    raise TypeError(f"`{name}` must be an nn.Module or a callable building one, got {type(model).__name__}.")
+    raise InvalidTypeError(f"`{name}` must be an nn.Module or a callable building one, got {type(model).__name__}.")
 
 
 def build_accelerator(config: TrainConfig) -> Any:
@@ -187,7 +188,7 @@ def _as_concat(datasets: Dataset | Sequence[Dataset]) -> ConcatDataset:
         return ConcatDataset([datasets])
     if isinstance(datasets, Sequence) and datasets and all(isinstance(d, Dataset) for d in datasets):
         return ConcatDataset(list(datasets))
-    raise TypeError(f"`datasets` must be a Dataset or a non-empty list of them, got {type(datasets).__name__}.")
+    raise InvalidTypeError(f"`datasets` must be a Dataset or a non-empty list of them, got {type(datasets).__name__}.")
 
 
 class Trainer:
@@ -229,17 +230,17 @@ class Trainer:
         sampling: str = "repeat",
     ) -> None:
         if sampling not in ("repeat", "quota"):
-            raise ValueError(f"`sampling` must be 'repeat' or 'quota', got {sampling!r}.")
+            raise InvalidValueError(f"`sampling` must be 'repeat' or 'quota', got {sampling!r}.")
         if sampling == "quota" and repeats is not None:
-            raise ValueError(
+            raise InvalidValueError(
                 "`repeats` are factors of sampling='repeat' (pass sampling='repeat' to use them); "
                 "sampling='quota' draws with replacement."
             )
         if not isinstance(config, TrainConfig):
-            raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
+            raise InvalidTypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
         for i, cb in enumerate(callbacks):
             if not isinstance(cb, Callback):
-                raise TypeError(f"`callbacks[{i}]` must be a Callback, got {type(cb).__name__}.")
+                raise InvalidTypeError(f"`callbacks[{i}]` must be a Callback, got {type(cb).__name__}.")
         self.config = config
         self.callbacks = list(callbacks)
         self.accelerator = accelerator if accelerator is not None else build_accelerator(config)
@@ -262,7 +263,7 @@ class Trainer:
         per_step = self.micro_batch * config.grad_accum
         self.steps_per_epoch = len(self.sampler) // per_step
         if self.steps_per_epoch == 0:
-            raise ValueError(
+            raise InvalidValueError(
                 f"An epoch has {len(self.sampler)} samples per process, fewer than one optimizer step needs "
                 f"({per_step}): lower `batch_size` or raise the repeat factors."
             )
@@ -286,7 +287,7 @@ class Trainer:
         cfg = self.config
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
-            raise ValueError("The model has no trainable parameters.")
+            raise InvalidValueError("The model has no trainable parameters.")
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.scheduler = warmup_cosine(optimizer, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
         self.step_module, self.optimizer = self.accelerator.prepare(step_module, optimizer)
@@ -384,15 +385,15 @@ class Trainer:
         if str(resume) == "latest":
             found = latest_checkpoint(self.output_dir)
             if found is None:
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f"Cannot resume: {self.output_dir} has no checkpoint yet (train.output_dir names the run)."
                 )
             return found
         path = Path(resume)
         found = resolve_checkpoint(path)
         if found is None:
-            raise FileNotFoundError(f"Cannot resume from {path}: no checkpoint there (expected a step-* folder "
-                                    "or a run directory with checkpoints/).")
+            raise MissingFileError(f"Cannot resume from {path}: no checkpoint there (expected a step-* folder "
+                                   "or a run directory with checkpoints/).")
         return found
 
     def check_resume(
@@ -434,7 +435,7 @@ class Trainer:
             return path, state, []
         changes = settings_changes(saved, self.settings)
         if changes and not allow_changes:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Cannot resume from {path}: settings that change the result differ from the checkpoint's "
                 f"({describe_changes(changes)}). Resume with the run's settings, or allow the changes "
                 "(--allow-changes; allow_changes=True), which are then logged in the run folder."
@@ -613,7 +614,7 @@ class Trainer:
                     if not math.isfinite(logs["loss"]):
                         if acc.is_main_process:
                             metrics.flush()
-                        raise FloatingPointError(
+                        raise TrainingDivergedError(
                             f"The loss is {logs['loss']} at step {self.step}; the last checkpoint is unaffected "
                             "(try a lower `lr`, `grad_clip`, or full precision)."
                         )

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
 from ..data.triplet_dataset import TripletDataset
+from ..errors import InvalidTypeError
 from ..perceive.perceiver import QualityPerceiver
 from .config import TrainConfig
 from .loop import Callback, ModelSpec, Trainer, resolve_model
@@ -129,7 +130,9 @@ class PerceiverTrainer(Trainer):
         if not isinstance(triplets, Dataset):
             triplets = TripletDataset(triplets, crop=crop, seed=config.seed)
         if not isinstance(triplets, TripletDataset):
-            raise TypeError(f"`triplets` must be a TripletDataset or a manifest path, got {type(triplets).__name__}.")
+            raise InvalidTypeError(
+                f"`triplets` must be a TripletDataset or a manifest path, got {type(triplets).__name__}."
+            )
         parts = split_by_task(triplets)
         if sampling == "repeat":
             repeats = list(repeats) if repeats is not None else balanced_repeats([len(p) for p in parts])
@@ -140,7 +143,7 @@ class PerceiverTrainer(Trainer):
         set_seed(config.seed)
         self.model = resolve_model(perceiver, "perceiver")
         if not isinstance(self.model, QualityPerceiver):
-            raise TypeError(f"`perceiver` must be a QualityPerceiver, got {type(self.model).__name__}.")
+            raise InvalidTypeError(f"`perceiver` must be a QualityPerceiver, got {type(self.model).__name__}.")
         self.model.requires_grad_(False)
         self.model.prompts.requires_grad_(True)
         self.model.to(self.accelerator.device).train()

@@ -11,6 +11,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..errors import InvalidTypeError
 
 __all__ = ["probe_set"]
 
@@ -22,7 +23,7 @@ def _subsets(datasets: Dataset | Sequence[Dataset]) -> list[Dataset]:
         return [datasets]
     if isinstance(datasets, Sequence) and datasets and all(isinstance(d, Dataset) for d in datasets):
         return list(datasets)
-    raise TypeError(f"`datasets` must be a Dataset or a non-empty list of them, got {type(datasets).__name__}.")
+    raise InvalidTypeError(f"`datasets` must be a Dataset or a non-empty list of them, got {type(datasets).__name__}.")
 
 
 def probe_set(

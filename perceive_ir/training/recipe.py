@@ -19,6 +19,7 @@ from torch import nn
 from ..amirnet import DegradationTree
 from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
 from ..data.restorer import PaddedRestorer
+from ..errors import InvalidValueError
 from ..models import create_model, load_model
 from ..models.factory import preset_is_wrapped
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
@@ -76,7 +77,7 @@ def _as_built(model: ModelSection) -> nn.Module:
     try:
         return create_model(str(model.name), **kwargs)
     except TypeError as err:
-        raise ValueError(
+        raise InvalidValueError(
             f"`model` settings {sorted(kwargs)} do not fit the network {model.name!r} (built as it is, not "
             f"wrapped): {err}"
         ) from None
@@ -86,7 +87,7 @@ def _condition(model: ModelSection, tree: nn.Module | None) -> list[Any] | None:
     if not model.uses_tree:
         return None
     if tree is None:
-        raise ValueError(f"`model.condition: {model.condition}` needs the degradation tree built from `tree`.")
+        raise InvalidValueError(f"`model.condition: {model.condition}` needs the degradation tree built from `tree`.")
     return [tree] if model.condition == "tree" else ["cfe", tree]
 
 
@@ -180,7 +181,7 @@ def check_precision(train: TrainConfig) -> None:
     if train.mixed_precision != "bf16" or train.cpu or not torch.cuda.is_available():
         return
     if not torch.cuda.is_bf16_supported():
-        raise ValueError(
+        raise InvalidValueError(
             f"`train.mixed_precision` is bf16 (the authors' precision) but {torch.cuda.get_device_name()} has no "
             "bf16: set train.mixed_precision=no (or fp16)."
         )

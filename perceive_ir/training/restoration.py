@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from .._atomic import atomic_write_bytes
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..errors import InvalidTypeError, InvalidValueError
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
 from ..perceive.losses.difficulty import ProxyPSNRDifficulty
@@ -65,7 +66,7 @@ def two_views(images: Tensor, positions: Sequence[int], size: int, seed: int, ep
     """
     h, w = images.shape[-2:]
     if size > min(h, w):
-        raise ValueError(f"`cfe_crop` ({size}) is larger than the training images ({h}×{w}).")
+        raise InvalidValueError(f"`cfe_crop` ({size}) is larger than the training images ({h}×{w}).")
     first, second = [], []
     for image, position in zip(images, positions, strict=True):
         g = torch.Generator().manual_seed(stable_seed("views", seed, epoch, int(position)))
@@ -84,7 +85,7 @@ def _cl_source(model: nn.Module, loss_fn: QualityAwareLoss | None) -> str | None
         return "positive"
     if find_cfe(model) is not None:
         return "views"
-    raise ValueError(
+    raise InvalidValueError(
         f"The loss weights L_cl by {loss_fn.weights.cl}, but {type(model).__name__} has no CFE to compute it from "
         "(a PerceiveIRNet, or a wrap_backbone model conditioned on the CFE): set the `cl` weight to 0 "
         "(recipe: loss.weights.cl=0) or train a model with a CFE."
@@ -126,7 +127,7 @@ class _RestorationStep(nn.Module):
                 cfe = find_cfe(self.model)
                 z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
         if not isinstance(restored, Tensor):
-            raise TypeError(f"The model must return a tensor, got {type(restored).__name__}.")
+            raise InvalidTypeError(f"The model must return a tensor, got {type(restored).__name__}.")
         if self.loss_fn is None:
             loss = F.l1_loss(restored, clean)
             terms = {"rec": loss.detach()}
@@ -227,19 +228,21 @@ class RestorationTrainer(Trainer):
         elif isinstance(loss, QualityAwareLoss):
             loss_fn = loss
         else:
-            raise ValueError(f"`loss` must be 'l1' or a QualityAwareLoss, got {loss!r}.")
+            raise InvalidValueError(f"`loss` must be 'l1' or a QualityAwareLoss, got {loss!r}.")
         if proxies and loss_fn is None:
-            raise ValueError("`proxies` are medium negatives of the quality-aware loss; loss='l1' does not use them.")
+            raise InvalidValueError(
+                "`proxies` are medium negatives of the quality-aware loss; loss='l1' does not use them."
+            )
         for i, p in enumerate(proxies):
             if not callable(p):
-                raise TypeError(f"`proxies[{i}]` must be a proxy restorer (a callable), got {type(p).__name__}.")
+                raise InvalidTypeError(f"`proxies[{i}]` must be a proxy restorer (a callable), got {type(p).__name__}.")
         if proxies:
             loss_fn.add_proxies(list(proxies))  # type: ignore[union-attr]
         self.loss_fn = loss_fn
         self.cl_source = _cl_source(self.model, loss_fn)
         self.use_cl = self.cl_source is not None
         if cfe_crop is not None and self.cl_source == "positive":
-            raise ValueError(
+            raise InvalidValueError(
                 f"`cfe_crop` ({cfe_crop}) sizes the two views of a wrapped model's CFE; {type(self.model).__name__} "
                 f"contrasts its input crop with `{POSITIVE_KEY}` (the datasets' positive crop) instead: leave it out."
             )
@@ -260,7 +263,7 @@ class RestorationTrainer(Trainer):
 
     def _step_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         if self.cl_source == "positive" and POSITIVE_KEY not in batch:
-            raise ValueError(
+            raise InvalidValueError(
                 f"L_cl needs the batch key `{POSITIVE_KEY}` (another crop of the same degraded image, the CFE "
                 "positive of the authors' code): build the datasets with positive=True (recipe: data.positive: true)."
             )

@@ -9,6 +9,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 from .._validation import check_int
+from ..errors import InvalidValueError
 
 __all__ = ["WarmupCosine", "warmup_cosine"]
 
@@ -60,5 +61,5 @@ def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 0,
     check_int(total_steps, "total_steps")
     check_int(warmup_steps, "warmup_steps", minimum=0)
     if not 0.0 <= min_ratio <= 1.0:
-        raise ValueError(f"`min_ratio` must lie in [0, 1], got {min_ratio!r}.")
+        raise InvalidValueError(f"`min_ratio` must lie in [0, 1], got {min_ratio!r}.")
     return LambdaLR(optimizer, WarmupCosine(warmup_steps, total_steps, float(min_ratio)))

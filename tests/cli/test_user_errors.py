@@ -174,4 +174,4 @@ def test_the_console_script_prints_no_traceback_unless_debug(tmp_path):
     assert "Traceback" not in plain.stderr and "error: No built-in config 'nosuch'" in plain.stderr
     debug = subprocess.run([*command, "train", "--config", "nosuch", "--debug"], capture_output=True, text=True,
                            cwd=tmp_path)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr and "FileNotFoundError" in debug.stderr
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "MissingFileError" in debug.stderr

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..._seeding import make_generator
 from ..._validation import check_image
+from ...errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Degradation", "Compose", "randn", "rand"]
 
@@ -78,7 +79,7 @@ class Degradation(ABC):
 def check_severity(severity: float) -> float:
     """Validate a severity in ``[0, 1]``."""
     if isinstance(severity, bool) or not isinstance(severity, (int, float)) or not 0.0 <= float(severity) <= 1.0:
-        raise ValueError(f"`severity` must be a number in [0, 1], got {severity!r}.")
+        raise InvalidValueError(f"`severity` must be a number in [0, 1], got {severity!r}.")
     return float(severity)
 
 
@@ -99,10 +100,10 @@ class Compose(Degradation):
     def __init__(self, degradations: Sequence[Degradation]) -> None:
         degradations = list(degradations)
         if not degradations:
-            raise ValueError("`degradations` must hold at least one Degradation.")
+            raise InvalidValueError("`degradations` must hold at least one Degradation.")
         for i, d in enumerate(degradations):
             if not isinstance(d, Degradation):
-                raise TypeError(f"`degradations[{i}]` must be a Degradation, got {type(d).__name__}.")
+                raise InvalidTypeError(f"`degradations[{i}]` must be a Degradation, got {type(d).__name__}.")
         self.degradations = degradations
 
     @property

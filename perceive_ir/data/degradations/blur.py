@@ -9,6 +9,7 @@ from kornia.filters import gaussian_blur2d, motion_blur
 from torch import Tensor
 
 from ..._validation import check_int
+from ...errors import InvalidTypeError, InvalidValueError
 from .base import Degradation, check_severity, rand
 
 __all__ = ["GaussianBlur", "MotionBlur"]
@@ -34,12 +35,12 @@ class GaussianBlur(Degradation):
 
     def __init__(self, sigma: float = 2.0, kernel_size: int | None = None) -> None:
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma <= 0:
-            raise ValueError(f"`sigma` must be a positive number of pixels, got {sigma!r}.")
+            raise InvalidValueError(f"`sigma` must be a positive number of pixels, got {sigma!r}.")
         if kernel_size is None:
             kernel_size = 2 * math.ceil(3 * float(sigma)) + 1
         check_int(kernel_size, "kernel_size")
         if kernel_size % 2 == 0:
-            raise ValueError(f"`kernel_size` must be an odd positive int, got {kernel_size!r}.")
+            raise InvalidValueError(f"`kernel_size` must be an odd positive int, got {kernel_size!r}.")
         self.sigma = float(sigma)
         self.kernel_size = kernel_size
 
@@ -79,9 +80,9 @@ class MotionBlur(Degradation):
     def __init__(self, length: int = 15, angle: float | None = None) -> None:
         check_int(length, "length", minimum=3)
         if length % 2 == 0:
-            raise ValueError(f"`length` must be an odd int >= 3, got {length!r}.")
+            raise InvalidValueError(f"`length` must be an odd int >= 3, got {length!r}.")
         if angle is not None and (isinstance(angle, bool) or not isinstance(angle, (int, float))):
-            raise TypeError(f"`angle` must be a number of degrees or None, got {type(angle).__name__}.")
+            raise InvalidTypeError(f"`angle` must be a number of degrees or None, got {type(angle).__name__}.")
         self.length = length
         self.angle = None if angle is None else float(angle)
 

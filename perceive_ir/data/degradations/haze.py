@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from kornia.filters import gaussian_blur2d
 from torch import Tensor
 
+from ...errors import InvalidValueError
 from .base import Degradation, check_severity, rand
 
 __all__ = ["Haze"]
@@ -44,12 +45,12 @@ class Haze(Degradation):
         self, beta: float = 1.0, airlight: float | tuple[float, float, float] = 0.8, depth: DepthProxy = "gradient"
     ) -> None:
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
-            raise ValueError(f"`beta` must be a non-negative number, got {beta!r}.")
+            raise InvalidValueError(f"`beta` must be a non-negative number, got {beta!r}.")
         values = [airlight] if isinstance(airlight, (int, float)) else list(airlight)
         if len(values) not in (1, 3) or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values):
-            raise ValueError(f"`airlight` must be a number in [0, 1] or three of them, got {airlight!r}.")
+            raise InvalidValueError(f"`airlight` must be a number in [0, 1] or three of them, got {airlight!r}.")
         if depth not in ("gradient", "luminance"):
-            raise ValueError(f"`depth` must be 'gradient' or 'luminance', got {depth!r}.")
+            raise InvalidValueError(f"`depth` must be 'gradient' or 'luminance', got {depth!r}.")
         self.beta = float(beta)
         self.airlight = float(values[0]) if len(values) == 1 else tuple(float(v) for v in values)
         self.depth = depth

@@ -10,6 +10,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..._validation import check_int
+from ...errors import InvalidValueError
 from ..io import image_to_array
 from .base import Degradation, check_severity
 
@@ -37,7 +38,7 @@ class JPEG(Degradation):
     def __init__(self, quality: int = 30) -> None:
         check_int(quality, "quality")
         if quality > 95:
-            raise ValueError(f"`quality` must be an int in [1, 95], got {quality!r}.")
+            raise InvalidValueError(f"`quality` must be an int in [1, 95], got {quality!r}.")
         self.quality = quality
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ...errors import InvalidValueError
 from .base import Degradation, check_severity, randn
 
 __all__ = ["LowLight"]
@@ -35,13 +36,13 @@ class LowLight(Degradation):
         self, exposure: float = 0.25, gamma: float = 1.5, photons: float | None = 500.0, read_noise: float = 0.01
     ) -> None:
         if not isinstance(exposure, (int, float)) or not 0.0 < exposure <= 1.0:
-            raise ValueError(f"`exposure` must be in (0, 1], got {exposure!r}.")
+            raise InvalidValueError(f"`exposure` must be in (0, 1], got {exposure!r}.")
         if not isinstance(gamma, (int, float)) or gamma < 1.0:
-            raise ValueError(f"`gamma` must be a number >= 1, got {gamma!r}.")
+            raise InvalidValueError(f"`gamma` must be a number >= 1, got {gamma!r}.")
         if photons is not None and (not isinstance(photons, (int, float)) or photons <= 0):
-            raise ValueError(f"`photons` must be a positive number or None, got {photons!r}.")
+            raise InvalidValueError(f"`photons` must be a positive number or None, got {photons!r}.")
         if not isinstance(read_noise, (int, float)) or read_noise < 0:
-            raise ValueError(f"`read_noise` must be a non-negative number, got {read_noise!r}.")
+            raise InvalidValueError(f"`read_noise` must be a non-negative number, got {read_noise!r}.")
         self.exposure = float(exposure)
         self.gamma = float(gamma)
         self.photons = None if photons is None else float(photons)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ...errors import InvalidValueError
 from .base import Degradation, check_severity, randn
 
 __all__ = ["GaussianNoise"]
@@ -28,7 +29,7 @@ class GaussianNoise(Degradation):
 
     def __init__(self, sigma: float = 25.0) -> None:
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
-            raise ValueError(f"`sigma` must be a non-negative number (0..255 scale), got {sigma!r}.")
+            raise InvalidValueError(f"`sigma` must be a non-negative number (0..255 scale), got {sigma!r}.")
         self.sigma = float(sigma)
 
     def apply(self, images: Tensor, generator: torch.Generator | None) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..._registry import Registry
+from ...errors import InvalidTypeError
 from .base import Degradation
 from .blur import MotionBlur
 from .haze import Haze
@@ -59,7 +60,7 @@ def register_degradation(name: str, factory: Callable[[], Degradation], *, overw
         'Compose'
     """
     if not callable(factory):
-        raise TypeError(f"`factory` must be callable, got {type(factory).__name__}.")
+        raise InvalidTypeError(f"`factory` must be callable, got {type(factory).__name__}.")
     PRESETS.register(name, factory, overwrite=overwrite)
 
 

@@ -7,6 +7,7 @@ from kornia.filters import gaussian_blur2d, motion_blur
 from torch import Tensor
 
 from ..._validation import check_int
+from ...errors import InvalidValueError
 from .base import Degradation, check_severity, rand
 
 __all__ = ["Rain"]
@@ -44,14 +45,16 @@ class Rain(Degradation):
         intensity: float = 0.7,
     ) -> None:
         if not isinstance(density, (int, float)) or not 0.0 < density <= 1.0:
-            raise ValueError(f"`density` must be in (0, 1], got {density!r}.")
+            raise InvalidValueError(f"`density` must be in (0, 1], got {density!r}.")
         check_int(length, "length", minimum=3)
         if length % 2 == 0:
-            raise ValueError(f"`length` must be an odd int >= 3, got {length!r}.")
+            raise InvalidValueError(f"`length` must be an odd int >= 3, got {length!r}.")
         if not isinstance(angle, (int, float)) or not isinstance(angle_jitter, (int, float)) or angle_jitter < 0:
-            raise ValueError(f"`angle` must be a number and `angle_jitter` >= 0, got {angle!r}, {angle_jitter!r}.")
+            raise InvalidValueError(
+                f"`angle` must be a number and `angle_jitter` >= 0, got {angle!r}, {angle_jitter!r}."
+            )
         if not isinstance(intensity, (int, float)) or not 0.0 < intensity <= 1.0:
-            raise ValueError(f"`intensity` must be in (0, 1], got {intensity!r}.")
+            raise InvalidValueError(f"`intensity` must be in (0, 1], got {intensity!r}.")
         self.density = float(density)
         self.length = length
         self.angle = float(angle)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...errors import InvalidValueError
 from ...perceive.cross_attention import channel_attention
 from ...perceive.film import film
 
@@ -84,7 +85,7 @@ class _ChannelAttention(nn.Module):
     def __init__(self, channels: int, heads: int) -> None:
         super().__init__()
         if channels % heads:
-            raise ValueError(f"`channels` ({channels}) must be a multiple of `heads` ({heads}).")
+            raise InvalidValueError(f"`channels` ({channels}) must be a multiple of `heads` ({heads}).")
         self.heads = heads
         self.temperature = nn.Parameter(torch.ones(heads, 1, 1))
         self.project = nn.Conv2d(channels, channels, 1)

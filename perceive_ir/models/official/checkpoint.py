@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from ..._files import check_finite_weights
 from ..._official_format import OfficialCheckpointError, describe_checkpoint, load_official_checkpoint
+from ...errors import InvalidValueError
 from ...perceive.official_prompts import is_official_prompt_checkpoint, official_prompts_from_mapping
 from ...perceive.perceiver import QualityPerceiver
 from ...perceive.semantic import EncoderSpec
@@ -352,7 +353,7 @@ def read_official_mapping(
 
 def _check_kind(kind: str | None) -> None:
     if kind is not None and kind not in OFFICIAL_KINDS:
-        raise ValueError(f"`kind` must be None or one of {sorted(OFFICIAL_KINDS)}, got {kind!r}.")
+        raise InvalidValueError(f"`kind` must be None or one of {sorted(OFFICIAL_KINDS)}, got {kind!r}.")
 
 
 assert LEVELS == 4  # the key layout above names four levels

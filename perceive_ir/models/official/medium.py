@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import Tensor
 
+from ...errors import InvalidValueError
 from ...hub import HubMixin
 from .unet import AUTHORS_BLOCKS, AUTHORS_DIM, AUTHORS_HEADS, AUTHORS_REFINEMENT_BLOCKS, RestormerUNet
 
@@ -47,7 +48,7 @@ class MediumRestorer(RestormerUNet, HubMixin):
     ) -> None:
         super().__init__(dim, blocks, heads, refinement_blocks)
         if heldout_fold not in (None, 0, 1):
-            raise ValueError(f"`heldout_fold` must be 0, 1 or None, got {heldout_fold!r}.")
+            raise InvalidValueError(f"`heldout_fold` must be 0, 1 or None, got {heldout_fold!r}.")
         self.heldout_fold = heldout_fold
         self.latent = self.plain_stage(3, blocks[3])
         self.decoder3 = self.plain_stage(2, blocks[2])

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from torch import Tensor, nn
 
 from ..._validation import check_image, to_module_dtype
+from ...errors import InvalidValueError
 from ...hub import HubMixin
 from ...perceive.cfe import CompactFeatureExtractor
 from ...perceive.semantic import EncoderSpec
@@ -92,7 +93,9 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
     ) -> None:
         super().__init__(dim, blocks, heads, refinement_blocks)
         if len(tuple(semantic_layers)) != LEVELS:
-            raise ValueError(f"`semantic_layers` must name {LEVELS} hidden states, got {tuple(semantic_layers)!r}.")
+            raise InvalidValueError(
+                f"`semantic_layers` must name {LEVELS} hidden states, got {tuple(semantic_layers)!r}."
+            )
         self.semantic = DinoClsFeatures(semantic_encoder, semantic_layers, revision=semantic_encoder_revision)
         channels = self.channels
         self.cfe = CompactFeatureExtractor(dim=DEGRADATION_DIM)
@@ -123,7 +126,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
         semantic = [to_module_dtype(f, self) for f in guidance.semantic]
         degradation = to_module_dtype(guidance.degradation, self)
         if len(semantic) != LEVELS or degradation.shape[0] != image.shape[0]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`guidance` must hold {LEVELS} semantic tensors and a degradation embedding for the batch of "
                 f"{image.shape[0]}, got {len(semantic)} tensors and a batch of {degradation.shape[0]}."
             )

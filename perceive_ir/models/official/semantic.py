@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...errors import InvalidValueError
 from ...perceive.semantic import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, build_semantic_encoder
 
 __all__ = ["OFFICIAL_SEMANTIC_LAYERS", "DinoClsFeatures"]
@@ -51,13 +52,15 @@ class DinoClsFeatures(nn.Module):
         super().__init__()
         model, self.encoder_id = build_semantic_encoder(encoder, revision)
         if model is None:
-            raise ValueError("`encoder` must name a DINOv2 model; the authors' restorer needs semantic features.")
+            raise InvalidValueError(
+                "`encoder` must name a DINOv2 model; the authors' restorer needs semantic features."
+            )
         self.encoder = model.requires_grad_(False).eval()
         self.revision = revision
         depth = int(model.config.num_hidden_layers)
         layers = tuple(layers)
         if not layers or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= depth for i in layers):
-            raise ValueError(f"`layers` must be hidden-state indices in 1..{depth}, got {layers!r}.")
+            raise InvalidValueError(f"`layers` must be hidden-state indices in 1..{depth}, got {layers!r}.")
         self.layers = layers
         self.image_size = image_size
         self.dim = int(model.config.hidden_size)

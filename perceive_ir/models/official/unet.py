@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._validation import check_image, check_int, to_input_dtype, to_module_dtype
+from ...errors import InvalidValueError
 from .blocks import Downsample, TransformerBlock, Upsample
 
 __all__ = [
@@ -61,17 +62,17 @@ def check_architecture(dim: int, blocks: Sequence[int], heads: Sequence[int], re
         >>> check_architecture(48, (4, 6, 6), (1, 2, 4, 8), 4)
         Traceback (most recent call last):
         ...
-        ValueError: `blocks` must be 4 positive ints (one per level), got (4, 6, 6).
+        perceive_ir.errors.InvalidValueError: `blocks` must be 4 positive ints (one per level), got (4, 6, 6).
     """
     check_int(dim, "dim", minimum=2)
     check_int(refinement_blocks, "refinement_blocks", minimum=0)
     for name, values in (("blocks", blocks), ("heads", heads)):
         values = tuple(values)
         if len(values) != LEVELS or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-            raise ValueError(f"`{name}` must be {LEVELS} positive ints (one per level), got {values!r}.")
+            raise InvalidValueError(f"`{name}` must be {LEVELS} positive ints (one per level), got {values!r}.")
     for level, head in enumerate(heads):
         if (dim * 2**level) % head:
-            raise ValueError(f"`heads[{level}]`={head} must divide the level's {dim * 2**level} channels.")
+            raise InvalidValueError(f"`heads[{level}]`={head} must divide the level's {dim * 2**level} channels.")
 
 
 class RestormerUNet(nn.Module):

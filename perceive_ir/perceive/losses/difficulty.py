@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ..._tasks import task_name
+from ...errors import InvalidTypeError, InvalidValueError
 from .proxies import as_proxies, task_ids
 
 __all__ = [
@@ -93,7 +94,7 @@ class FixedDifficulty(DifficultyRule):
     def __init__(self, values: float | Sequence[float] = 1.0) -> None:
         self.values = [float(values)] if isinstance(values, (int, float)) else [float(v) for v in values]
         if not self.values or any(v < 0 for v in self.values):
-            raise ValueError(f"`values` must be non-negative numbers, got {values!r}.")
+            raise InvalidValueError(f"`values` must be non-negative numbers, got {values!r}.")
 
     def weights(
         self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
@@ -105,7 +106,7 @@ class FixedDifficulty(DifficultyRule):
         """
         values = self.values * num_medium if len(self.values) == 1 else self.values
         if len(values) != num_medium:
-            raise ValueError(
+            raise InvalidValueError(
                 f"FixedDifficulty has {len(self.values)} weights but {num_medium} medium negatives were given."
             )
         return torch.tensor(values, device=device).expand(batch, num_medium)
@@ -119,12 +120,12 @@ def _probe_batch(item: Any, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
     """``(degraded, clean, tasks or None)`` from a probe item: a tuple/list, or a dict of a dataset."""
     if isinstance(item, Mapping):
         if "degraded" not in item or "clean" not in item:
-            raise ValueError(f"Probe batch {index} is a mapping without 'degraded' and 'clean'.")
+            raise InvalidValueError(f"Probe batch {index} is a mapping without 'degraded' and 'clean'.")
         degraded, clean, tasks = item["degraded"], item["clean"], item.get("task")
     elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
         degraded, clean, tasks = item[0], item[1], item[2] if len(item) == 3 else None
     else:
-        raise TypeError(
+        raise InvalidTypeError(
             f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, "
             f"got {type(item).__name__}."
         )
@@ -166,7 +167,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
 
     def __init__(self, hard: float = HARD, easy: float = EASY, initial: float = 1.0, per: str = "task") -> None:
         if per not in ("task", "sample"):
-            raise ValueError(f"`per` must be 'task' or 'sample', got {per!r}.")
+            raise InvalidValueError(f"`per` must be 'task' or 'sample', got {per!r}.")
         self.hard, self.easy, self.initial, self.per = float(hard), float(easy), float(initial), per
         self.needs_medium_psnr = per == "sample"
         #: The model's mean PSNR over the whole probe set at the last measurement (``per="sample"``'s reference).
@@ -249,7 +250,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
 
         proxy_list = as_proxies(proxies)
         if not proxy_list:
-            raise ValueError("`proxies` is empty: the rule needs at least one proxy restorer.")
+            raise InvalidValueError("`proxies` is empty: the rule needs at least one proxy restorer.")
         was_training = isinstance(model, nn.Module) and model.training
         if isinstance(model, nn.Module):
             model.eval()
@@ -291,7 +292,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
             if isinstance(model, nn.Module):
                 model.train(was_training)
         if batches == 0:
-            raise ValueError("`probe` yielded no batches.")
+            raise InvalidValueError("`probe` yielded no batches.")
 
         def mean(task: str, who: int) -> float | None:
             entry = sums.get((task, who))
@@ -350,7 +351,9 @@ class ProxyPSNRDifficulty(DifficultyRule):
             if self.reference is None:
                 return torch.full((batch, num_medium), self.initial, device=device)
             if medium_psnr is None:
-                raise ValueError("ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample.")
+                raise InvalidValueError(
+                    "ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample."
+                )
             return torch.where(medium_psnr.detach() <= self.reference, self.hard, self.easy).to(
                 device=device, dtype=torch.float32
             )
@@ -358,7 +361,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
             return torch.full((batch, num_medium), self.initial, device=device)
         lengths = {len(row) for row in self.current.values()}
         if lengths != {num_medium}:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The difficulty weights were measured for {sorted(lengths)} proxies but {num_medium} medium "
                 "negatives were given; pass them in the order of `measure(proxies=...)`."
             )
@@ -371,7 +374,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
 
         if tasks is None:
             if set(self.current) != {ALL_TASKS}:
-                raise ValueError(
+                raise InvalidValueError(
                     "The difficulty weights were measured per task: pass the samples' `tasks=` to the loss."
                 )
             return torch.tensor(row(ALL_TASKS), device=device).expand(batch, num_medium)
@@ -404,6 +407,8 @@ class PerceiverDifficulty(DifficultyRule):
             ValueError: ``restored_score`` or ``medium_scores`` is missing.
         """
         if restored_score is None or medium_scores is None:
-            raise ValueError("PerceiverDifficulty needs the perceiver's scores of the restored and medium images.")
+            raise InvalidValueError(
+                "PerceiverDifficulty needs the perceiver's scores of the restored and medium images."
+            )
         beats = restored_score.detach()[:, None] >= medium_scores.detach()
         return torch.where(beats, self.hard, self.easy).to(device=device, dtype=torch.float32)

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..._files import read_safetensors, safe_torch_load
+from ...errors import InvalidTypeError, InvalidValueError, MissingFileError
 
 if TYPE_CHECKING:
     from ..perceiver import QualityPerceiver
@@ -53,7 +54,7 @@ def resolve_layer_weights(layer_weights: Sequence[float] | None, num_layers: int
         return PAPER_LAYER_WEIGHTS if num_layers == 4 else tuple([1.0 / num_layers] * num_layers)
     weights = tuple(float(w) for w in layer_weights)
     if len(weights) != num_layers or any(w < 0 for w in weights):
-        raise ValueError(f"`layer_weights` must be {num_layers} non-negative numbers, got {layer_weights!r}.")
+        raise InvalidValueError(f"`layer_weights` must be {num_layers} non-negative numbers, got {layer_weights!r}.")
     return weights
 
 
@@ -99,7 +100,9 @@ class ClipFeatureSpace(FeatureSpace):
             blocks = sorted({max(0, round(depth * k / 4) - 1) for k in range(1, 5)})
         blocks = tuple(int(b) for b in blocks)
         if not blocks or any(not 0 <= b < depth for b in blocks):
-            raise ValueError(f"`blocks` must be indices in [0, {depth}) of the CLIP vision tower, got {blocks!r}.")
+            raise InvalidValueError(
+                f"`blocks` must be indices in [0, {depth}) of the CLIP vision tower, got {blocks!r}."
+            )
         self.blocks = blocks
         self.layer_weights = resolve_layer_weights(layer_weights, len(blocks))
 
@@ -112,7 +115,7 @@ class ClipFeatureSpace(FeatureSpace):
         return self.forward_with_embedding(images)[1]
 
 
-class VGG16WeightsNotFoundError(FileNotFoundError):
+class VGG16WeightsNotFoundError(MissingFileError):
     """The ImageNet VGG-16 weights of the paper's feature space are not on this machine (and not downloadable)."""
 
 
@@ -152,7 +155,7 @@ def _read_state(path: Path) -> dict[str, Tensor]:
         return read_safetensors(path, what)
     state = safe_torch_load(path, what)
     if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
+        raise InvalidValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
     return state
 
 
@@ -289,7 +292,7 @@ class CallableFeatureSpace(FeatureSpace):
     def __init__(self, fn: Callable[[Tensor], Sequence[Tensor]], layer_weights: Sequence[float] | None = None) -> None:
         super().__init__()
         if not callable(fn):
-            raise TypeError(f"`feature_space` must be 'clip', 'vgg16' or a callable, got {type(fn).__name__}.")
+            raise InvalidTypeError(f"`feature_space` must be 'clip', 'vgg16' or a callable, got {type(fn).__name__}.")
         self.fn = fn
         self._requested_weights = layer_weights
         self.layer_weights = tuple(layer_weights) if layer_weights is not None else ()
@@ -302,7 +305,7 @@ class CallableFeatureSpace(FeatureSpace):
         """
         features = self.fn(images)
         if isinstance(features, Tensor) or not all(isinstance(f, Tensor) for f in features):
-            raise TypeError("A feature-space callable must return a list of tensors (one per layer).")
+            raise InvalidTypeError("A feature-space callable must return a list of tensors (one per layer).")
         features = list(features)
         if not self.layer_weights or len(self.layer_weights) != len(features):
             self.layer_weights = resolve_layer_weights(self._requested_weights, len(features))

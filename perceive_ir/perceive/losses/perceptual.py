@@ -7,6 +7,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ...errors import InvalidValueError
+
 __all__ = ["mean_abs_distance", "difficulty_adaptive_perceptual_loss", "EASY_NEGATIVE_WEIGHT"]
 
 #: Weight of the degraded input (the "easy" negative) in the denominator (DESIGN §1).
@@ -54,7 +56,7 @@ def difficulty_adaptive_perceptual_loss(
     """
     layers = len(restored)
     if not (len(positive) == len(easy_negative) == len(layer_weights) == layers):
-        raise ValueError(
+        raise InvalidValueError(
             f"Feature lists disagree: {layers} restored, {len(positive)} positive, {len(easy_negative)} easy "
             f"negative layers and {len(layer_weights)} layer weights."
         )

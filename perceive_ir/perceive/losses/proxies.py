@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..._tasks import task_id, task_name
+from ...errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Proxy", "ProxyLike", "as_proxies", "task_ids"]
 
@@ -36,11 +37,11 @@ def task_ids(tasks: Tensor | Sequence[str | int], batch: int) -> Tensor:
     elif isinstance(tasks, Sequence) and not isinstance(tasks, str):
         ids = torch.tensor([task_id(t) for t in tasks], dtype=torch.long)
     else:
-        raise TypeError(
+        raise InvalidTypeError(
             f"`tasks` must be a tensor of task ids or a list of task names/ids, got {type(tasks).__name__}."
         )
     if ids.numel() != batch:
-        raise ValueError(f"`tasks` has {ids.numel()} entries but the batch has {batch} images.")
+        raise InvalidValueError(f"`tasks` has {ids.numel()} entries but the batch has {batch} images.")
     return ids
 
 
@@ -72,21 +73,23 @@ class Proxy(nn.Module):
     ) -> None:
         super().__init__()
         if isinstance(restorer, Proxy):
-            raise TypeError("`restorer` is already a Proxy.")
+            raise InvalidTypeError("`restorer` is already a Proxy.")
         if not callable(restorer):
-            raise TypeError(f"`restorer` must be a callable image-to-image restorer, got {type(restorer).__name__}.")
+            raise InvalidTypeError(
+                f"`restorer` must be a callable image-to-image restorer, got {type(restorer).__name__}."
+            )
         if isinstance(restorer, nn.Module):
             restorer.requires_grad_(False).eval()
             self.restorer: Callable[[Tensor], Tensor] = restorer
         else:
             object.__setattr__(self, "restorer", restorer)  # a plain function: nothing to register
         if isinstance(tasks, (str, int)):
-            raise TypeError(f"`tasks` must be a list of task names or ids, got {tasks!r}.")
+            raise InvalidTypeError(f"`tasks` must be a list of task names or ids, got {tasks!r}.")
         self.tasks: tuple[int, ...] | None = None if tasks is None else tuple(sorted({task_id(t) for t in tasks}))
         if self.tasks == ():
-            raise ValueError("`tasks` is empty: give the tasks the proxy is valid for, or None for every task.")
+            raise InvalidValueError("`tasks` is empty: give the tasks the proxy is valid for, or None for every task.")
         if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
+            raise InvalidValueError(f"`name` must be a non-empty string, got {name!r}.")
         self.name = name
 
     def train(self, mode: bool = True) -> Proxy:
@@ -113,7 +116,7 @@ class Proxy(nn.Module):
         """
         if tasks is None:
             if self.tasks is not None:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Proxy {self.name or ''!s} is valid for {list(self.task_names or ())} only: pass the samples' "
                     "`tasks=` to the loss so it can mask it."
                 )
@@ -152,9 +155,9 @@ class Proxy(nn.Module):
 
     def _checked(self, out: object, degraded: Tensor) -> Tensor:
         if not isinstance(out, Tensor):
-            raise TypeError(f"Proxy {self.name or ''!s} returned {type(out).__name__}, expected a tensor.")
+            raise InvalidTypeError(f"Proxy {self.name or ''!s} returned {type(out).__name__}, expected a tensor.")
         if out.shape != degraded.shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Proxy {self.name or ''!s} returned shape {tuple(out.shape)} for input {tuple(degraded.shape)}; "
                 "a proxy restorer must keep the image size (pad inside it if it needs a multiple)."
             )
@@ -189,7 +192,7 @@ def as_proxies(proxies: ProxyLike | Sequence[ProxyLike] | None, first_index: int
     elif callable(proxies):
         items = [proxies]
     else:
-        raise TypeError(f"`proxies` must be a restorer or a list of them, got {type(proxies).__name__}.")
+        raise InvalidTypeError(f"`proxies` must be a restorer or a list of them, got {type(proxies).__name__}.")
     out: list[Proxy] = []
     for k, item in enumerate(items, start=first_index):
         proxy = item if isinstance(item, Proxy) else Proxy(item)  # type: ignore[arg-type]
@@ -198,5 +201,5 @@ def as_proxies(proxies: ProxyLike | Sequence[ProxyLike] | None, first_index: int
         out.append(proxy)
     names = [p.name for p in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"Proxy names must be unique, got {names}.")
+        raise InvalidValueError(f"Proxy names must be unique, got {names}.")
     return out

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
+from ...errors import InvalidTypeError, InvalidValueError
 from ..contrastive import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
 from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
@@ -46,7 +47,7 @@ class LossWeights:
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"Loss weight `{name}` must be a non-negative number, got {value!r}.")
+                raise InvalidValueError(f"Loss weight `{name}` must be a non-negative number, got {value!r}.")
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRu
         isinstance(difficulty, (list, tuple)) and all(isinstance(v, (int, float)) for v in difficulty)
     ):
         return FixedDifficulty(difficulty)
-    raise ValueError(
+    raise InvalidValueError(
         f"`difficulty` must be 'proxy_psnr', 'proxy_psnr_sample', 'perceiver', a number, a list of numbers or a "
         "DifficultyRule, "
         f"got {difficulty!r}."
@@ -169,24 +170,24 @@ class QualityAwareLoss(nn.Module):
     ) -> None:
         super().__init__()
         if degenerate not in ("warn", "raise"):
-            raise ValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
+            raise InvalidValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
         self.degenerate = degenerate
         if not isinstance(clip_logit_scale, bool):
-            raise TypeError(f"`clip_logit_scale` must be a bool, got {type(clip_logit_scale).__name__}.")
+            raise InvalidTypeError(f"`clip_logit_scale` must be a bool, got {type(clip_logit_scale).__name__}.")
         self.clip_logit_scale = clip_logit_scale
         if isinstance(weights, Mapping):
             unknown = set(weights) - {"rec", "cl", "clip", "dpl"}
             if unknown:
-                raise ValueError(f"`weights` has unknown terms {sorted(unknown)}; expected rec, cl, clip, dpl.")
+                raise InvalidValueError(f"`weights` has unknown terms {sorted(unknown)}; expected rec, cl, clip, dpl.")
             weights = LossWeights(**weights)
         elif weights is None:
             weights = LossWeights()
         elif not isinstance(weights, LossWeights):
-            raise TypeError(f"`weights` must be a LossWeights or a mapping, got {type(weights).__name__}.")
+            raise InvalidTypeError(f"`weights` must be a LossWeights or a mapping, got {type(weights).__name__}.")
         self.weights = weights
         self.difficulty = _resolve_difficulty(difficulty)
         if perceiver is not None and not isinstance(perceiver, QualityPerceiver):
-            raise TypeError(f"`perceiver` must be a QualityPerceiver or None, got {type(perceiver).__name__}.")
+            raise InvalidTypeError(f"`perceiver` must be a QualityPerceiver or None, got {type(perceiver).__name__}.")
         self.perceiver = perceiver.freeze() if perceiver is not None else None
 
         if feature_space == "clip":
@@ -197,7 +198,7 @@ class QualityAwareLoss(nn.Module):
         elif isinstance(feature_space, FeatureSpace):
             self.feature_space = feature_space
         elif isinstance(feature_space, str):
-            raise ValueError(
+            raise InvalidValueError(
                 f"`feature_space` must be 'clip', 'vgg16', a FeatureSpace or a callable, got {feature_space!r}."
             )
         else:
@@ -218,7 +219,7 @@ class QualityAwareLoss(nn.Module):
         added = as_proxies(proxies, first_index=len(self.proxies))
         names = [p.name for p in self.proxies] + [p.name for p in added]
         if len(set(names)) != len(names):
-            raise ValueError(f"Proxy names must be unique, got {names}.")
+            raise InvalidValueError(f"Proxy names must be unique, got {names}.")
         self.proxies.extend(added)
 
     def update_difficulty(
@@ -242,16 +243,16 @@ class QualityAwareLoss(nn.Module):
             ValueError: the loss has no proxies, or its difficulty rule is not measured on a probe set.
         """
         if not isinstance(self.difficulty, ProxyPSNRDifficulty):
-            raise ValueError(
+            raise InvalidValueError(
                 f"update_difficulty needs difficulty='proxy_psnr', this loss uses {type(self.difficulty).__name__}."
             )
         if not len(self.proxies):
-            raise ValueError("update_difficulty needs proxy restorers: pass `proxies=` to the loss.")
+            raise InvalidValueError("update_difficulty needs proxy restorers: pass `proxies=` to the loss.")
         return self.difficulty.measure(model, list(self.proxies), probe, device=device)
 
     def _require_perceiver(self, what: str) -> None:
         if self.perceiver is None:
-            raise ValueError(f"{what} needs a QualityPerceiver; pass `perceiver=`.")
+            raise InvalidValueError(f"{what} needs a QualityPerceiver; pass `perceiver=`.")
 
     def _score(self, embedding: Tensor) -> Tensor:
         assert self.perceiver is not None
@@ -276,9 +277,13 @@ class QualityAwareLoss(nn.Module):
                 with torch.no_grad():
                     out, mask = item(degraded), None
                 if not isinstance(out, Tensor):
-                    raise TypeError(f"Proxy restorer medium[{k}] returned {type(out).__name__}, expected a tensor.")
+                    raise InvalidTypeError(
+                        f"Proxy restorer medium[{k}] returned {type(out).__name__}, expected a tensor."
+                    )
             else:
-                raise TypeError(f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}.")
+                raise InvalidTypeError(
+                    f"`medium[{k}]` must be a tensor or a proxy restorer, got {type(item).__name__}."
+                )
             what = f"proxy {item.name!r}" if isinstance(item, Proxy) and k < len(self.proxies) else f"medium[{k}]"
             check_image(out, what, slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
             check_same_shape(out, what, degraded, "degraded")
@@ -327,7 +332,9 @@ class QualityAwareLoss(nn.Module):
         check_same_shape(restored, "restored", target, "target")
         check_same_shape(degraded, "degraded", target, "target")
         if (z is None) != (z_positive is None):
-            raise ValueError("`z` and `z_positive` must be given together (two crops of the same degraded images).")
+            raise InvalidValueError(
+                "`z` and `z_positive` must be given together (two crops of the same degraded images)."
+            )
         in_dtype = restored.dtype
         restored, target, degraded = (to_module_dtype(t, self) for t in (restored, target, degraded))
         w = self.weights
