@@ -86,27 +86,35 @@ def select_image(out: Any, inputs: Tensor, output: OutputKey = None) -> Tensor:
                 return value
         raise InvalidTypeError(
             f"The network returned no image-shaped tensor (batch {inputs.shape[0]}, {inputs.shape[1]} channels, an "
-            f"integer multiple of {tuple(inputs.shape[-2:])}): {_describe(out)}. Pass `output=` (an index or key) to "
-            "say which part is the image."
+            f"integer multiple of {tuple(inputs.shape[-2:])}): {_describe(out)}. Pass `output=` (an index or key; "
+            "--output-key on the command line) to say which part is the image."
         )
     if isinstance(output, bool) or not isinstance(output, (int, str)):
         raise InvalidTypeError(f"`output` must be None, an int index or a str key, got {output!r}.")
     if isinstance(output, int):
         if not isinstance(out, (list, tuple)):
             raise InvalidTypeError(
-                f"`output`={output} indexes a tuple or list, but the network returned {_describe(out)}."
+                f"`output`={output} (--output-key) indexes a tuple or list, but the network returned {_describe(out)}."
             )
         if not -len(out) <= output < len(out):
-            raise InvalidValueError(f"`output`={output} is out of range: the network returned {len(out)} items.")
+            raise InvalidValueError(
+                f"`output`={output} (--output-key) is out of range: the network returned {len(out)} items."
+            )
         value = out[output]
     elif isinstance(out, Mapping):
         if output not in out:
-            raise InvalidValueError(f"`output`={output!r} is not a key of the network's output; keys: {list(out)}.")
+            raise InvalidValueError(
+                f"`output`={output!r} (--output-key) is not a key of the network's output; keys: {list(out)}."
+            )
         value = out[output]
     elif isinstance(out, tuple) and output in getattr(out, "_fields", ()):
         value = getattr(out, output)
     else:
-        raise InvalidTypeError(f"`output`={output!r} names a key, but the network returned {_describe(out)}.")
+        raise InvalidTypeError(
+            f"`output`={output!r} (--output-key) names a key, but the network returned {_describe(out)}."
+        )
     if not isinstance(value, Tensor) or value.ndim != 4:
-        raise InvalidTypeError(f"`output`={output!r} selects {_describe(value)}, not a (B, C, H, W) image.")
+        raise InvalidTypeError(
+            f"`output`={output!r} (--output-key) selects {_describe(value)}, not a (B, C, H, W) image."
+        )
     return value

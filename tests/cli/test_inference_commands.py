@@ -226,7 +226,7 @@ def test_restore_and_evaluate_take_the_image_out_of_a_tuple_output(tmp_path, cap
             expected = nets[1](image[None])[1][0]
         assert torch.allclose(read_image(tmp_path / "x1" / "c.png"), expected, atol=1 / 255)
     assert main(["restore", str(src), str(tmp_path / "bad"), "--model", "tuple-test-x1", "--output-key", "0"]) == 2
-    assert "`output`=0 selects" in capsys.readouterr().err
+    assert "`output`=0 (--output-key) selects" in capsys.readouterr().err
     # super-resolution: twice the size, tiled
     assert main(["restore", str(src), str(tmp_path / "x2"), "--model", "tuple-test-x2", "--tile", "16",
                  "--overlap", "4", "--quiet"]) == 0
