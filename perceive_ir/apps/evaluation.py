@@ -29,7 +29,10 @@ from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from .published_results import SETTINGS
 
-__all__ = ["EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
+__all__ = ["PSNR_CEILING_DB", "EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
+
+#: The highest PSNR recorded: identical images, with the MSE floored at 1e-12 as the authors' evaluator does.
+PSNR_CEILING_DB = 120.0
 
 
 @dataclass
@@ -101,8 +104,8 @@ def protocol(tile: int | None, overlap: int, multiple: int) -> dict[str, Any]:
         "region": "whole image",
         "padding": f"reflect-pad to a multiple of {multiple}, crop back",
         "tiling": tiling,
-        "metrics": "torchmetrics peak_signal_noise_ratio and structural_similarity_index_measure (Gaussian 11x11, "
-        "sigma 1.5), data_range=1.0, per image, averaged per row",
+        "metrics": "torchmetrics peak_signal_noise_ratio (at most 120 dB: MSE floored at 1e-12) and "
+        "structural_similarity_index_measure (Gaussian 11x11, sigma 1.5), data_range=1.0, per image, averaged per row",
     }
 
 
@@ -193,7 +196,8 @@ def _score(name: str, restored: torch.Tensor, clean: torch.Tensor) -> ImageScore
             "restoration protocol compares images of the input's size (a super-resolution network does not fit it)."
         )
     pred, target = restored[None].double(), clean[None].to(restored.device).double()
-    psnr = float(peak_signal_noise_ratio(pred, target, data_range=1.0))
+    # the MSE floor of the authors' evaluator: identical images score 120 dB, not an infinity JSON cannot hold
+    psnr = min(float(peak_signal_noise_ratio(pred, target, data_range=1.0)), PSNR_CEILING_DB)
     ssim = float(structural_similarity_index_measure(pred, target, data_range=1.0))
     return ImageScore(name, psnr, ssim)
 

@@ -93,6 +93,6 @@ def write_results(
     doc = results_document(rows, protocol, model)
     json_path, md_path = folder / "results.json", folder / "results.md"
     remove_stale_temporaries(folder, "results.*")  # left by an evaluation killed while writing
-    atomic_write_bytes(json_path, json.dumps(doc, indent=1).encode())
+    atomic_write_bytes(json_path, json.dumps(doc, indent=1, allow_nan=False).encode())  # strict JSON
     atomic_write_bytes(md_path, results_markdown(doc).encode())
     return json_path, md_path
