@@ -116,10 +116,25 @@ class HubMixin:
 
         Raises:
             RuntimeError: keys are missing from or unexpected in ``state``.
+            InvalidValueError: a tensor is an integer one where the module holds a float one, or
+                the reverse (``load_state_dict`` would cast it silently).
         """
-        expected = set(self.saved_state_dict())
+        saved = self.saved_state_dict()
+        expected = set(saved)
         got = set(state)
         missing, unexpected = sorted(expected - got), sorted(got - expected)
+        # load_state_dict would cast silently: integer weights into float parameters, float ids into integer ones
+        mismatched = [
+            f"{k} ({state[k].dtype} for a {saved[k].dtype} tensor)"
+            for k in sorted(expected & got)
+            if state[k].is_floating_point() != saved[k].is_floating_point()
+        ]
+        if mismatched:
+            raise InvalidValueError(
+                f"{type(self).__name__}: the saved tensors {', '.join(mismatched[:5])}"
+                f"{' ...' if len(mismatched) > 5 else ''} are of the wrong kind; the file was edited or written by "
+                "something else. Save the module again with save_pretrained."
+            )
         if missing or unexpected:
             raise RuntimeError(
                 f"Strict key check failed while loading {type(self).__name__}: "

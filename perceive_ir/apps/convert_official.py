@@ -11,6 +11,7 @@ to a temporary folder first and renamed into place whole.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib
 import os
@@ -20,7 +21,7 @@ from typing import Any
 
 from torch import nn
 
-from .._atomic import atomic_folder
+from .._atomic import atomic_folder, remove_stale_temporaries
 from .._destinations import check_not_a_source, check_replaceable_folder
 from .._version import __version__
 from ..models.official.checkpoint import read_official
@@ -242,6 +243,8 @@ def convert_official(
         extra["setting"] = setting
     if "heldout_fold" in read.facts:
         extra["held-out fold (the scenes it may render)"] = read.facts["heldout_fold"]
+    if dst.parent.is_dir():  # what a conversion killed while writing this destination left behind
+        remove_stale_temporaries(dst.parent, glob.escape(dst.name))
     with atomic_folder(dst) as tmp:
         read.module.save_pretrained(tmp)  # type: ignore[operator]
         (tmp / "README.md").write_text(_model_card(read.kind, read.module, src, digest, extra), encoding="utf-8")

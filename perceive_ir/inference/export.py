@@ -19,6 +19,7 @@ chosen by image size in Python).
 
 from __future__ import annotations
 
+import glob
 import os
 import warnings
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, remove_stale_temporaries
 from .._validation import check_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..models.factory import load_model, model_multiple
@@ -144,6 +145,8 @@ def export_onnx(
         raise ImportError('export_onnx needs onnx: pip install "perceive-ir[export]".') from err
     multiple = multiple or model_multiple(model)
     out = Path(path)
+    if out.parent.is_dir():  # what an export killed while writing this file left behind
+        remove_stale_temporaries(out.parent, glob.escape(out.name))
     example = _example(multiple, torch.Generator().manual_seed(0))
     was_training = model.training
     model.eval()

@@ -83,3 +83,21 @@ def test_export_never_overwrites_its_model(tmp_path: Path, capsys):
     assert main(["export", str(onnx_named), str(onnx_named)]) == 2
     assert "is the input" in capsys.readouterr().err
     assert onnx_named.read_bytes() == b"a model file of the user's, misnamed"
+
+
+def test_reruns_remove_what_a_killed_conversion_or_export_left(official_ref: Path, tmp_path: Path):
+    """A kill -9 leaves a hidden temporary beside the destination: the next run of the same destination removes it."""
+    pytest.importorskip("onnx")
+    source = official_ref / "restorer" / "perceiveIR_500000.pth"
+    encoder = ["--semantic-encoder", str(official_ref / "restorer" / "dinov2_tiny")]
+    (tmp_path / ".converted.abc123.tmp").mkdir()  # a killed convert-official's folder
+    (tmp_path / ".converted.abc123.tmp" / "model.safetensors").write_bytes(b"half")
+    (tmp_path / ".model.onnx.xyz.tmp").write_bytes(b"half an onnx file")  # a killed export's file
+    (tmp_path / ".other.abc.tmp").write_bytes(b"another destination's: left alone")
+    assert main(["convert-official", str(source), str(tmp_path / "converted"), *encoder]) == 0
+    from spandrel.architectures.NAFNet import NAFNet
+
+    torch.save(NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1]).state_dict(), tmp_path / "net.pth")
+    assert main(["export", str(tmp_path / "net.pth"), str(tmp_path / "model.onnx")]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".other.abc.tmp", "converted", "model.onnx", "net.pth"]

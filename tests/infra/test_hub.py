@@ -97,3 +97,21 @@ def test_map_location_and_shape_mismatch(tmp_path):
     with pytest.raises(RuntimeError, match="size mismatch"):
         CompactFeatureExtractor.from_pretrained(tmp_path)
     assert torch.device("cpu") == next(CompactFeatureExtractor().parameters()).device
+
+
+def test_tensors_of_the_wrong_kind_are_refused_not_cast(tmp_path):
+    """Integer weights for float parameters (or float ids for integer buffers) would load silently cast."""
+    from safetensors.torch import load_file, save_file
+
+    from perceive_ir import QualityPerceiver
+    from perceive_ir.errors import InvalidValueError
+    from perceive_ir.testing import tiny_clip_config
+
+    folder = tmp_path / "perceiver"
+    QualityPerceiver(tiny_clip_config(), None, n_ctx=4).save_pretrained(folder)
+    state = load_file(str(folder / "model.safetensors"))
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key] = (state[key] * 100).to(torch.int32)
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(InvalidValueError, match=rf"{key} \(torch.int32 for a torch.float32 tensor\)"):
+        QualityPerceiver.from_pretrained(folder)
