@@ -54,6 +54,8 @@ class PageSettings:
         overlap: Overlap between tiles, in pixels.
         device: Where to restore (``None``: CUDA when available, else the CPU).
         default_degradation: The degradation selected when the page opens.
+        perceiver_note: What the perceiver is, shown beside its ratings (e.g. that a demo's
+            perceiver was trained for minutes on a few photographs, so its verdicts are rough).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class PageSettings:
         overlap: int = 32,
         device: str | torch.device | None = None,
         default_degradation: str = "noise25",
+        perceiver_note: str | None = None,
     ) -> None:
         check_int(tile, "tile", optional=True)
         if not isinstance(overlap, int) or overlap < 0 or (tile is not None and overlap >= tile):
@@ -77,6 +80,7 @@ class PageSettings:
         self.device = torch.device(device) if device is not None else torch.device(
             "cuda" if torch.cuda.is_available() else "cpu")
         self.default_degradation = default_degradation
+        self.perceiver_note = perceiver_note
         if perceiver is not None:
             perceiver.to(self.device).eval()
 
@@ -119,12 +123,15 @@ def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> 
 
     def on_restore(
         photo: np.ndarray | None,
+        bundled: str | None,
         degradation: str,
         seed: float | None,
         model_label: str,
         model_path: str,
         progress: Any = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's way to ask for a progress bar)
     ) -> tuple[Any, Any, Any, str]:
+        if photo is None:  # a bundled photograph picked a moment ago may not have reached the image box yet
+            photo = _bundled_photo(bundled)
         if photo is None:
             raise gr.Error("Upload a photograph or pick a bundled one first.")
         choice = (model_path or "").strip() or model_label
@@ -142,11 +149,14 @@ def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> 
         except _USER_ERRORS as err:
             raise gr.Error(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
         no_rating = {"no perceiver: start the page with --perceiver": 1.0}
+        summary = result.summary(choice)
+        if settings.perceiver is not None and settings.perceiver_note:
+            summary += f"\n\nRatings: {settings.perceiver_note}"
         return (
             _comparison(result),
             result.input_tiers or no_rating,
             result.output_tiers or no_rating,
-            result.summary(choice),
+            summary,
         )
 
     return on_restore
@@ -203,12 +213,14 @@ def build_page(catalog: ModelCatalog, settings: PageSettings | None = None) -> g
             with gr.Column(scale=2):
                 comparison = gr.ImageSlider(label="Input ↔ restored", type="numpy", format="png",
                                             elem_id="comparison")
+                caveat = f" ({settings.perceiver_note})" if settings.perceiver_note else ""
                 with gr.Row():
-                    input_rating = gr.Label(label="Perceiver on the input", elem_id="input-tiers")
-                    output_rating = gr.Label(label="Perceiver on the restored image", elem_id="output-tiers")
+                    input_rating = gr.Label(label=f"Perceiver on the input{caveat}", elem_id="input-tiers")
+                    output_rating = gr.Label(label=f"Perceiver on the restored image{caveat}", elem_id="output-tiers")
                 summary = gr.Markdown(elem_id="summary")
         bundled.change(_bundled_photo, inputs=bundled, outputs=photo)
-        button.click(_restore_handler(catalog, settings, gr), inputs=[photo, degradation, seed, model, model_path],
+        button.click(_restore_handler(catalog, settings, gr),
+                     inputs=[photo, bundled, degradation, seed, model, model_path],
                      outputs=[comparison, input_rating, output_rating, summary])
     return page
 

@@ -94,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
     perceiver = None
     if perceiver_source is not None:
         perceiver = load_perceiver_from_args(perceiver_source, args.clip_model, args.clip_pretrained)
-    settings = PageSettings(perceiver=perceiver, tile=args.tile or None, overlap=args.overlap, device=device)
+    note = None
+    if args.perceiver is None and perceiver is not None:  # the demo's, trained for minutes on a few photographs
+        note = "the demo's perceiver, trained for minutes on a few photographs: a rough indication, not the paper's"
+    settings = PageSettings(perceiver=perceiver, tile=args.tile or None, overlap=args.overlap, device=device,
+                            perceiver_note=note)
     page = build_page(catalog, settings)
     print(f"perceive-ir app: models {', '.join(catalog.labels)}; perceiver "
           f"{perceiver_source or 'none (pass --perceiver to rate images)'}; on {device}.", file=sys.stderr)

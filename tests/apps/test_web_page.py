@@ -46,14 +46,14 @@ def test_the_page_has_every_control_and_output(tiny_report):
 
 def test_the_handler_returns_the_comparison_the_ratings_and_the_summary(handler):
     photo = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
-    (degraded, restored), rated_in, rated_out, summary = handler(photo, "noise25", 0, "demo: bare (L1)", "",
+    (degraded, restored), rated_in, rated_out, summary = handler(photo, None, "noise25", 0, "demo: bare (L1)", "",
                                                                  progress=_quiet)
     assert degraded.shape == restored.shape == (70, 90, 3) and restored.dtype == np.uint8
     assert not np.array_equal(degraded, photo)  # the synthesised noise
     assert set(rated_in) == set(rated_out) == {"low", "medium", "high"}
     assert "Restored 90×70 with **demo: bare (L1)** on cpu" in summary and "(in 4 tiles)" in summary
 
-    (as_is, _), *_ = handler(photo, AS_IT_IS, 0, "demo: bare (L1)", "", progress=_quiet)
+    (as_is, _), *_ = handler(photo, None, AS_IT_IS, 0, "demo: bare (L1)", "", progress=_quiet)
     assert np.array_equal(as_is, photo)
 
 
@@ -66,12 +66,30 @@ def test_the_handler_returns_the_comparison_the_ratings_and_the_summary(handler)
 )
 def test_a_bad_request_is_a_message_for_the_page(handler, photo, path, match):
     with pytest.raises(gr.Error, match=match):
-        handler(photo, "noise25", 0, "demo: bare (L1)", path, progress=_quiet)
+        handler(photo, None, "noise25", 0, "demo: bare (L1)", path, progress=_quiet)
+
+
+def test_a_bundled_photograph_picked_a_moment_ago_restores(handler):
+    """Restore clicked before the dropdown's photograph reached the image box: the handler loads it itself."""
+    (degraded, restored), *_ = handler(None, "chelsea", AS_IT_IS, 0, "demo: bare (L1)", "", progress=_quiet)
+    assert degraded.shape == restored.shape == (300, 451, 3)
+
+
+def test_the_ratings_carry_the_perceivers_caveat(tiny_report):
+    note = "the demo's perceiver: minutes of CPU training, a rough indication"
+    settings = PageSettings(perceiver=QualityPerceiver.from_pretrained(tiny_report[1].perceiver), device="cpu",
+                            perceiver_note=note)
+    rated = _restore_handler(ModelCatalog.from_sources(demo_report=tiny_report[0]), settings, gr)
+    *_, summary = rated(np.zeros((16, 16, 3), np.uint8), None, "blur", 0, "demo: bare (L1)", "", progress=_quiet)
+    assert summary.endswith(f"Ratings: {note}")
+    page = build_page(ModelCatalog.from_sources(demo_report=tiny_report[0]), settings)
+    labels = [getattr(b, "label", "") or "" for b in page.blocks.values()]
+    assert f"Perceiver on the input ({note})" in labels
 
 
 def test_a_page_without_a_perceiver_says_how_to_add_one(tiny_report):
     bare = _restore_handler(ModelCatalog.from_sources(demo_report=tiny_report[0]), PageSettings(device="cpu"), gr)
-    _, rated_in, _, _ = bare(np.zeros((16, 16, 3), np.uint8), "blur", 0, "demo: bare (L1)", "", progress=_quiet)
+    _, rated_in, _, _ = bare(np.zeros((16, 16, 3), np.uint8), None, "blur", 0, "demo: bare (L1)", "", progress=_quiet)
     assert rated_in == {"no perceiver: start the page with --perceiver": 1.0}
 
 
@@ -140,7 +158,7 @@ def test_the_authors_weights_serve_on_the_page(official_ref, tmp_path, monkeypat
     photo = (np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)
     authors = load_official(pth, semantic_encoder=str(dinov2))
     for label in catalog.labels:
-        (degraded, restored), _, rated_out, summary = handler(photo, AS_IT_IS, 0, label, "", progress=_quiet)
+        (degraded, restored), _, rated_out, summary = handler(photo, None, AS_IT_IS, 0, label, "", progress=_quiet)
         expected = restore(authors, torch.from_numpy(photo).permute(2, 0, 1).float() / 255,
                            multiple=model_multiple(authors)).clamp(0, 1)
         expected = (expected * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
