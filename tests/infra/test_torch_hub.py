@@ -172,6 +172,9 @@ def test_quality_perceiver_from_the_authors_prompt_file(official_ref: Path):
     with torch.no_grad():
         probabilities = perceiver.probabilities(inputs["image_0"])
     assert (probabilities - expected["probabilities_0"]).abs().max().item() <= 1e-5
+    with pytest.raises(OfficialCheckpointError, match="perceiveIR_500000.pth"):  # a restorer is not a perceiver
+        hub_load("quality_perceiver", weights=official_ref / "restorer" / "perceiveIR_500000.pth",
+                 **clip_args(official_ref))
 
 
 def test_official_restorer_from_the_authors_file(official_ref: Path):
