@@ -164,3 +164,22 @@ def test_the_authors_weights_serve_on_the_page(official_ref, tmp_path, monkeypat
         expected = (expected * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
         assert np.abs(restored.astype(int) - expected).max() <= 1 and set(rated_out) == {"low", "medium", "high"}
         assert f"with **{label}**" in summary
+
+
+def test_uploads_follow_the_image_policy_and_bad_ones_are_a_message(tmp_path):
+    """The page reads uploads as the library does (16-bit scaled, not clipped); an unreadable one names the file."""
+    from gradio.data_classes import ImageData
+    from PIL import Image
+
+    from perceive_ir.apps.web_page import _photo_input
+
+    box = _photo_input(gr)(type="numpy", image_mode="RGB", format="png")
+    assert box.get_block_name() == "image"  # rendered by Gradio's own image box
+    grey16 = tmp_path / "upload.png"
+    Image.fromarray(np.full((6, 5), 32768, np.uint16)).save(grey16)
+    array = box.preprocess(ImageData(path=str(grey16), orig_name="scan.png"))
+    assert array.shape == (6, 5, 3) and array.dtype == np.uint8 and (array == 128).all()
+    broken = tmp_path / "upload2.png"
+    broken.write_bytes(b"not an image at all")
+    with pytest.raises(gr.Error, match=r"Cannot read image holiday\.png: .*Upload a PNG, JPEG"):
+        box.preprocess(ImageData(path=str(broken), orig_name="holiday.png"))

@@ -114,3 +114,15 @@ def test_a_bad_model_path_is_a_message_on_the_page_not_a_traceback(page, tmp_pat
     assert "is not a model label or an existing local folder or file" in toast.inner_text()
     assert "Traceback" not in page.content()
     page.screenshot(path=str(tmp_path / "error.png"))
+
+
+def test_a_malformed_upload_is_a_message_naming_it(page, tmp_path):
+    upload = tmp_path / "holiday.png"
+    upload.write_bytes(b"\x89PNG\r\n\x1a\n" + b"truncated: not the rest of a PNG")
+    page.locator("#photo input[type=file]").set_input_files(str(upload))
+    page.click("#restore")
+    toast = page.locator("[data-testid=toast-text]").first
+    toast.wait_for()
+    text = toast.inner_text()
+    assert "Cannot read image holiday.png" in text and "Upload a PNG, JPEG" in text
+    assert "upstream" not in text.lower() and "Traceback" not in page.content()
