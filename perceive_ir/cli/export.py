@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The model source, the output file, the format, optional backbone weights or DINOv2, and the opset."""
     from ..inference.export import ONNX_OPSET
 
-    parser.add_argument("model", help="a preset name, a folder written by save_restoration_model / save_pretrained, "
-                        "a Hub repo id, or a checkpoint file of a plain network (loaded with spandrel)")
+    parser.add_argument("model", help="a preset name, a folder written by save_restoration_model / save_pretrained "
+                        "/ convert-official, a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint "
+                        "file of a plain network (loaded with spandrel)")
     parser.add_argument("out", help="the file to write: .onnx (--format onnx) or .safetensors (--format spandrel)")
     parser.add_argument("--format", choices=FORMATS, default="onnx",
                         help="onnx (default): an ONNX graph; spandrel: the Perceive-IR authors' restorer (their "
