@@ -111,30 +111,30 @@ def _comparison(result: PhotoResult) -> tuple[np.ndarray, np.ndarray]:
     return image_to_array(degraded), image_to_array(result.restored)
 
 
-def _photo_input(gr: Any) -> type:
-    """Gradio's image box, reading uploads with the library's image policy and refusing bad ones on the page.
+def _read_uploads_with_the_library(photo: Any, gr: Any) -> Any:
+    """Make Gradio's image box read uploads with the library's image policy and refuse bad ones on the page.
 
     An uploaded file is read by :func:`~perceive_ir.data.io.read_image_file` (EXIF orientation,
     16-bit and float scaling, animations and decompression bombs refused) rather than by Gradio's
     own decoder, and a file that cannot be read is a message naming it instead of Gradio's
-    generic "upstream app raised an exception".
+    generic "upstream app raised an exception". The box's own ``preprocess`` is replaced on this
+    instance only (a subclass would make Gradio write a ``.pyi`` stub beside this module).
     """
+    gradio_preprocess = photo.preprocess
 
-    class PhotoInput(gr.Image):  # type: ignore[misc, name-defined]
-        is_template = True  # rendered by Gradio's own image box (the frontend is chosen by the parent's name)
+    def preprocess(payload: Any) -> np.ndarray | None:
+        path = getattr(payload, "path", None)
+        if payload is None or path is None or str(getattr(payload, "url", "") or "").startswith("data:"):
+            return gradio_preprocess(payload)  # a pasted image: Gradio decodes it
+        name = getattr(payload, "orig_name", None) or Path(path).name
+        try:
+            return image_to_array(read_image_file(path).image)
+        except (OSError, ValueError) as err:
+            reason = str(err).replace(str(path), name)
+            raise gr.Error(f"{reason} Upload a PNG, JPEG, TIFF, WebP or BMP photograph.") from None
 
-        def preprocess(self, payload: Any) -> np.ndarray | None:
-            path = getattr(payload, "path", None)
-            if payload is None or path is None or str(getattr(payload, "url", "") or "").startswith("data:"):
-                return super().preprocess(payload)  # a pasted image: Gradio decodes it
-            name = getattr(payload, "orig_name", None) or Path(path).name
-            try:
-                return image_to_array(read_image_file(path).image)
-            except (OSError, ValueError) as err:
-                reason = str(err).replace(str(path), name)
-                raise gr.Error(f"{reason} Upload a PNG, JPEG, TIFF, WebP or BMP photograph.") from None
-
-    return PhotoInput
+    photo.preprocess = preprocess
+    return photo
 
 
 def _bundled_photo(name: str | None) -> np.ndarray | None:
@@ -223,8 +223,11 @@ def build_page(catalog: ModelCatalog, settings: PageSettings | None = None) -> g
         with gr.Row():
             with gr.Column(scale=1):
                 # PNG both ways: the default WebP would change the pixels the network restores
-                photo = _photo_input(gr)(label="Photograph", type="numpy", image_mode="RGB",
-                                         sources=["upload", "clipboard"], format="png", elem_id="photo")
+                photo = _read_uploads_with_the_library(
+                    gr.Image(label="Photograph", type="numpy", image_mode="RGB", sources=["upload", "clipboard"],
+                             format="png", elem_id="photo"),
+                    gr,
+                )
                 bundled = gr.Dropdown(choices=list(SAMPLE_IMAGE_NAMES), value=None, label="…or a bundled photograph",
                                       info="from scikit-image", elem_id="bundled")
                 degradation = gr.Dropdown(choices=[AS_IT_IS, *list_degradations()],

@@ -171,10 +171,9 @@ def test_uploads_follow_the_image_policy_and_bad_ones_are_a_message(tmp_path):
     from gradio.data_classes import ImageData
     from PIL import Image
 
-    from perceive_ir.apps.web_page import _photo_input
+    from perceive_ir.apps.web_page import _read_uploads_with_the_library
 
-    box = _photo_input(gr)(type="numpy", image_mode="RGB", format="png")
-    assert box.get_block_name() == "image"  # rendered by Gradio's own image box
+    box = _read_uploads_with_the_library(gr.Image(type="numpy", image_mode="RGB", format="png"), gr)
     grey16 = tmp_path / "upload.png"
     Image.fromarray(np.full((6, 5), 32768, np.uint16)).save(grey16)
     array = box.preprocess(ImageData(path=str(grey16), orig_name="scan.png"))
