@@ -1,0 +1,3 @@
+"""Integrations with other libraries' ecosystems (optional extras)."""
+
+__all__: list[str] = []
