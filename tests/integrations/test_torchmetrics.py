@@ -129,6 +129,21 @@ def test_data_range_scales_the_images(perceiver):
     _assert_same(metric.compute(), expected)
 
 
+def test_the_metric_moves_with_its_perceiver(perceiver, device):
+    images = _images(4)
+    expected = perceive_ir_quality(images, perceiver, output="probs", reduction="none")
+    metric = PerceiveIRQuality(perceiver, output="probs", reduction="none").to(device)
+    metric.update(images.to(device))
+    result = metric.compute()
+    assert all(v.device.type == device.type for v in result.values())
+    tol = 1e-6 if device.type == "cpu" else 2e-3  # CUDA convolutions may use TF32
+    for tier in TIERS:
+        torch.testing.assert_close(result[tier].cpu(), expected[tier], atol=tol, rtol=0)
+    if device.type != "cpu":  # images left behind are named, with the fix
+        with pytest.raises(ValueError, match=r"metric\.to\("):
+            metric.update(images)
+
+
 def test_the_perceiver_stays_in_eval_mode(tiny_clip_config):
     perceiver = _perceiver(tiny_clip_config).train()
     assert perceiver.training
