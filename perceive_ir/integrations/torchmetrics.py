@@ -123,12 +123,18 @@ class PerceiveIRQuality(Metric):
     (:meth:`QualityPerceiver.probabilities <perceive_ir.QualityPerceiver.probabilities>`), and
     the metric reports, by ``output``:
 
-    * ``"score"``: the expected tier ``0·p_low + 0.5·p_medium + 1·p_high`` in ``[0, 1]``, as
+    * ``"score"`` [ours: the paper rates images by the tier probabilities alone; one scalar
+      ranks them]: the expected tier ``0·p_low + 0.5·p_medium + 1·p_high`` in ``[0, 1]``, as
       :meth:`QualityPerceiver.score <perceive_ir.QualityPerceiver.score>`; higher is better;
-    * ``"probs"``: a dict ``{"low": …, "medium": …, "high": …}`` of probabilities;
-    * ``"tier"``: the likeliest tier, an index into ``("low", "medium", "high")`` per image
-      with ``reduction="none"``; with ``"mean"`` a dict of the fraction of images rated each
-      tier, with ``"sum"`` a dict of their counts.
+    * ``"probs"``: a dict ``{"low": …, "medium": …, "high": …}`` of probabilities (with the
+      authors' prompt file: their tier probabilities, terrible / mediocre / excellent);
+    * ``"tier"`` [ours]: the likeliest tier, an index into ``("low", "medium", "high")`` per
+      image with ``reduction="none"``; with ``"mean"`` a dict of the fraction of images rated
+      each tier, with ``"sum"`` a dict of their counts.
+
+    The paper defines no image quality metric: the perceiver is its stage-2 critic. This
+    metric is ours throughout; what it measures is the perceiver's output, which reproduces
+    the authors' for their prompt file (``style="official"``).
 
     ``reduction`` combines the images seen since the last :meth:`reset` (``"mean"``,
     ``"sum"``) or keeps one value per image (``"none"``, a ``(N,)`` tensor or a dict of them).
