@@ -161,24 +161,20 @@ def load_perceiver_from_args(
     ``save_pretrained``. ``clip_model`` ``"tiny"`` rebuilds the tiny random CLIP of
     :func:`perceive_ir.testing.tiny_clip_config` (offline smoke tests).
 
+    The resolution is :func:`perceive_ir.perceive.perceiver_source.load_perceiver`'s.
+
     Raises:
         FileNotFoundError, PretrainedNotFoundError, OfficialCheckpointError, ValueError: what
-            :meth:`~perceive_ir.QualityPerceiver.from_pretrained` / ``from_official`` raise.
+            :meth:`~perceive_ir.QualityPerceiver.from_pretrained` / ``from_official`` raise;
+            ``--revision`` with a file.
     """
-    from ..perceive.perceiver import QualityPerceiver
+    from ..perceive.perceiver_source import load_perceiver
 
-    if Path(source).is_file():  # the authors' prompt checkpoint
-        if clip_model is None:
-            return QualityPerceiver.from_official(source)
-        return QualityPerceiver.from_official(
-            source, clip_model=clip_model_from_arg(clip_model), clip_pretrained=clip_pretrained
-        )
-    overrides: dict[str, Any] = {}
-    if clip_model is not None:
-        if clip_model == "tiny":
-            from ..testing import tiny_clip_config
+    if clip_model is None:  # --clip-pretrained alone changes nothing, as before
+        return load_perceiver(source, revision=revision)
+    if clip_model == "tiny" and not Path(source).is_file():
+        from ..testing import tiny_clip_config
 
-            overrides = {"clip_model": tiny_clip_config(), "clip_pretrained": None}
-        else:
-            overrides = {"clip_model": clip_model_from_arg(clip_model), "clip_pretrained": clip_pretrained}
-    return QualityPerceiver.from_pretrained(source, revision=revision, **overrides)
+        return load_perceiver(source, clip_model=tiny_clip_config(), revision=revision)
+    return load_perceiver(source, clip_model=clip_model_from_arg(clip_model), clip_pretrained=clip_pretrained,
+                          revision=revision)

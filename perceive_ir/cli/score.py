@@ -38,7 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="open_clip pretrained tag for --clip-model, or a local weights file for a .json config",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print JSON instead of a table: per image its tier probabilities, score, and pyiqa's metadata "
+        "(lower_better false, score_range [0, 1])",
+    )
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -60,12 +64,17 @@ def _files(paths: list[str]) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     """Print each image's tier probabilities and quality score, as a table or as JSON (``--json``).
 
+    Each JSON entry also carries pyiqa's metadata of the score, as
+    :class:`~perceive_ir.integrations.torchmetrics.PerceiveIRQuality` does: ``lower_better``
+    (false) and ``score_range`` (``[0, 1]``).
+
     Returns:
         The exit status: 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
     """
     import torch
 
     from ..data.io import read_image
+    from ..integrations.torchmetrics import LOWER_BETTER, SCORE_RANGE
     from ._errors import EXIT_USER_ERROR
     from ._model_args import load_perceiver_from_args, resolve_device
 
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 probs = perceiver.probabilities(image)[0]
                 score = float(perceiver.score(image)[0])
                 results.append({"image": str(f), **{t: float(p) for t, p in zip(perceiver.tiers, probs, strict=True)},
-                                "score": score})
+                                "score": score, "lower_better": LOWER_BETTER, "score_range": list(SCORE_RANGE)})
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
