@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     """Print each image's tier probabilities and quality score, as a table or as JSON (``--json``).
 
     Returns:
-        The exit status: 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
+        The exit status — 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
     """
     import torch
 
