@@ -17,7 +17,6 @@ import importlib
 import inspect
 import pkgutil
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -154,19 +153,26 @@ def _page(name: str, children: list[str], homes: dict[int, str]) -> str:
 def write_pages(folder: Path) -> None:
     """Write the API reference: ``index.rst`` and one ``<module>.rst`` per public module.
 
+    A page whose text is unchanged is left alone (Sphinx then rereads only what changed); a page
+    of a module that is gone is removed.
+
     Args:
-        folder: The folder to (re)create, inside the Sphinx source folder.
+        folder: The folder to fill, inside the Sphinx source folder.
     """
     modules = public_modules()
     homes = _homes(modules)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    pages = {"index.rst": "\n".join(["API reference", "=============", "", ".. toctree::", "   :maxdepth: 2", ""])}
+    pages["index.rst"] += "\n   perceive_ir\n"
     for name in modules:
         children = [other for other in modules if other.rpartition(".")[0] == name]
-        (folder / f"{name}.rst").write_text(_page(name, children, homes), encoding="utf-8")
-    index = ["API reference", "=============", "", ".. toctree::", "   :maxdepth: 2", "", "   perceive_ir", ""]
-    (folder / "index.rst").write_text("\n".join(index), encoding="utf-8")
+        pages[f"{name}.rst"] = _page(name, children, homes)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in set(path.name for path in folder.iterdir()) - set(pages):
+        (folder / stale).unlink()
+    for filename, text in pages.items():
+        path = folder / filename
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
 
 
 def require_docstring(app, what, name, obj, options, lines) -> None:

@@ -1,8 +1,9 @@
 """Sphinx configuration of the perceive-ir documentation site.
 
-Build (offline, warnings are errors)::
+Build (offline, warnings are errors; ``-E`` rereads every page, so that a warning of an unchanged
+page is not hidden by the saved environment of an earlier build)::
 
-    python -m sphinx -W --keep-going -q -b html docs build/docs
+    python -m sphinx -E -W --keep-going -q -b html docs build/docs
 
 The Markdown pages of ``docs/`` are read by myst-parser and listed by a glob in ``index.md``; the
 API reference (``docs/api/``, generated at each build, not committed) has one page per public module
