@@ -201,8 +201,9 @@ def convert_official(
 
     Raises:
         FileExistsError: ``destination`` exists, is not empty and ``overwrite`` is False.
-        DestinationError: ``destination`` is the source file or contains it, or ``overwrite`` would
-            replace a folder holding other files than :data:`CONVERTED_FILES` (a ``ValueError``).
+        ~perceive_ir._destinations.DestinationError: ``destination`` is the source file or contains it, or
+            ``overwrite`` would replace a folder holding other files than :data:`CONVERTED_FILES` (a
+            ``ValueError``).
         FileNotFoundError, OfficialCheckpointError: see :func:`~perceive_ir.models.official.load_official`.
 
     Example:

@@ -78,7 +78,7 @@ def read_demo_models(report: str | os.PathLike[str]) -> DemoModels:
         report: A folder written by ``perceive-ir demo`` (``--out``; default ``reports/demo``).
 
     Returns:
-        The ones present: a report of an older version, or an interrupted run, may lack some.
+        The ones present — a report of an older version, or an interrupted run, may lack some.
 
     Example:
         >>> read_demo_models("no/such/report")

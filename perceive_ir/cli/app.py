@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the options, load the perceiver and the first model, and serve the page until interrupted.
 
     Returns:
-        The exit status: 0 after the server stops.
+        The exit status — 0 after the server stops.
 
     Raises:
         ValueError, FileNotFoundError, ImportError: a bad option, a model or perceiver that does not

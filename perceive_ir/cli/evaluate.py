@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the model and write ``results.json`` and ``results.md`` to ``--out``.
 
     Returns:
-        The exit status: 0, or 2 after printing the error when the model, the data or an option cannot be used.
+        The exit status — 0, or 2 after printing the error when the model, the data or an option cannot be used.
     """
     try:
         _check_choice(args)

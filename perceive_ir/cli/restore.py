@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     ends with the list of those that failed.
 
     Returns:
-        The exit status: 0, or 2 after printing the error when the input or the model cannot be used,
+        The exit status — 0, or 2 after printing the error when the input or the model cannot be used,
         or when any image failed (each failure is printed, then a summary line).
     """
     import torch

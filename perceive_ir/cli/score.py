@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     (false) and ``score_range`` (``[0, 1]``).
 
     Returns:
-        The exit status: 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
+        The exit status — 0, or 2 after printing the error when an image or the perceiver cannot be loaded.
     """
     import torch
 

@@ -63,7 +63,7 @@ def read_generator(seed: int | None, index: int, epoch: int, key: ReadKey | None
         key: The read's key: its ``epoch`` and ``position`` select the stream.
 
     Returns:
-        A CPU generator: from ``(seed, epoch, index)`` for a plain read, from
+        A CPU generator — from ``(seed, epoch, index)`` for a plain read, from
         ``(seed, key.epoch, key.position, index)`` for a keyed one.
 
     Example:

@@ -27,7 +27,7 @@ class TripletDataset(Dataset[dict[str, Any]]):
     ``[paper: authors src/perceiveIR/stage1_data.py, PromptTripletDataset._synchronized_crop]``.
 
     Args:
-        manifest: ``manifest.json`` written by :func:`build_triplets` (or its folder).
+        manifest: ``manifest.json`` written by :func:`~perceive_ir.data.triplets.build_triplets` (or its folder).
         crop: Crop side, or ``None`` for whole images.
         hflip: Random aligned horizontal flips.
         seed: Reproducible crops and flips when given: a read with a

@@ -102,7 +102,7 @@ def restore(
             multiple of 8 and ``multiple`` (or the model's), and the output must be the input's size.
 
     Returns:
-        The restored image(s): ``image``'s shape with height and width times the scale (the
+        The restored image(s) — ``image``'s shape with height and width times the scale (the
         same shape for restoration), ``image``'s dtype and device (computed in float32, or
         float16 autocast with ``half``). Values are not clamped, except in ``"authors-tiled"``
         mode (each tile is clamped to ``[0, 1]`` before averaging, as the authors do).

@@ -46,7 +46,7 @@ class MetricsLog:
         self.rows.append(dict(row))
 
     def flush(self) -> None:
-        """Write every row to :attr:`path` through a temporary file and a rename."""
+        """Write every row to ``path`` through a temporary file and a rename."""
         columns: list[str] = []
         for row in self.rows:
             columns += [k for k in row if k not in columns]

@@ -239,7 +239,7 @@ class ProxyPSNRDifficulty(DifficultyRule):
             device: Device to run on; default the device of the first batch.
 
         Returns:
-            The new weights: task name (``"all"`` without tasks) → one weight per proxy
+            The new weights — task name (``"all"`` without tasks) → one weight per proxy
             (``None`` where the proxy is not valid for the task).
 
         Raises:

@@ -101,7 +101,7 @@ class Proxy(nn.Module):
 
     @property
     def task_names(self) -> tuple[str, ...] | None:
-        """The names of :attr:`tasks` (``None``: every task)."""
+        """The names of ``tasks`` (``None``: every task)."""
         return None if self.tasks is None else tuple(task_name(t) for t in self.tasks)
 
     def valid_mask(self, tasks: Tensor | None, batch: int | None = None) -> Tensor:
