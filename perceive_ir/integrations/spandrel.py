@@ -114,7 +114,7 @@ def install(*, registry: ArchRegistry | None = None) -> list[ArchSupport]:
             ``ModelLoader()`` uses.
 
     Returns:
-        What was added: one ``ArchSupport``, or nothing when already installed.
+        What was added — one ``ArchSupport``, or nothing when already installed.
 
     Example:
         >>> import spandrel

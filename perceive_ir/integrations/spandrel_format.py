@@ -201,7 +201,7 @@ def save_spandrel(net: PerceiveIRNet, path: str | os.PathLike[str]) -> Path:
     Raises:
         TypeError: ``net`` is not a ``PerceiveIRNet``.
         ValueError: ``path`` does not end in ``.safetensors``; ``net``'s encoder is not a DINOv2.
-        WriteError: the file cannot be written.
+        perceive_ir._atomic.WriteError: the file cannot be written.
     """
     from safetensors.torch import save
 

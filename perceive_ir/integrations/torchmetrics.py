@@ -136,7 +136,7 @@ class PerceiveIRQuality(Metric):
     metric is ours throughout; what it measures is the perceiver's output, which reproduces
     the authors' for their prompt file (``style="official"``).
 
-    ``reduction`` combines the images seen since the last :meth:`reset` (``"mean"``,
+    ``reduction`` combines the images seen since the last ``reset()`` (``"mean"``,
     ``"sum"``) or keeps one value per image (``"none"``, a ``(N,)`` tensor or a dict of them).
     The states are sums reduced with ``dist_reduce_fx="sum"`` (per-image probabilities with
     ``"cat"`` for ``"none"``), so under DDP the synced result equals one process's over all
@@ -259,7 +259,7 @@ class PerceiveIRQuality(Metric):
         """Plot one result or several (needs matplotlib), within the bounds ``[0, 1]``.
 
         Args:
-            val: Results of :meth:`forward` or :meth:`compute`, or ``None`` to plot :meth:`compute`'s.
+            val: Results of ``forward()`` or :meth:`compute`, or ``None`` to plot :meth:`compute`'s.
             ax: A matplotlib axis to draw on.
 
         Returns:
