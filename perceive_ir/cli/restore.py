@@ -91,7 +91,9 @@ def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, de
     alpha = read.alpha
     if alpha is not None and alpha.shape[-2:] != out.shape[-2:]:  # a super-resolution network
         alpha = F.interpolate(alpha[None], size=out.shape[-2:], mode="bilinear", align_corners=False)[0].clamp(0, 1)
-    save_image(out, dst, alpha=alpha)
+    # written back at the input's depth where the format allows: 16-bit (and float) inputs as 16-bit PNG
+    bits = 16 if read.bits > 8 and dst.suffix.lower() == ".png" else 8
+    save_image(out, dst, alpha=alpha, bits=bits)
 
 
 def run(args: argparse.Namespace) -> int:

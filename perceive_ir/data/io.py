@@ -18,6 +18,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -130,6 +131,34 @@ def _decode(img: Image.Image, path: Path) -> ImageFile:
     return ImageFile(array_to_image(np.array(img.convert("RGB"), dtype=np.uint8)), None, 8)
 
 
+_EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> the transpose that shows the image upright (the EXIF specification's table)
+_UPRIGHT: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _read_png16(path: Path, orientation: int) -> ImageFile:
+    """A 16-bit RGB(A) PNG at its full depth (Pillow reads those as 8-bit RGB), EXIF orientation applied."""
+    import png  # pypng
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = int(info["planes"])
+    arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    method = _UPRIGHT.get(orientation)
+    if method is not None:  # Pillow turns 16-bit single-channel images: turn each plane
+        arr = np.stack([np.asarray(Image.fromarray(arr[..., c]).transpose(method)) for c in range(planes)], axis=-1)
+    values = torch.from_numpy(arr.astype(np.float32) / 65535.0).permute(2, 0, 1).contiguous()
+    alpha = values[3:4] if planes == 4 else None
+    return ImageFile(values[:3].contiguous(), alpha, 16)
+
+
 def read_image_file(path: str | os.PathLike[str]) -> ImageFile:
     """Read an image file: its colour as a float ``3×H×W`` tensor in ``[0, 1]``, its alpha and bit depth.
 
@@ -162,6 +191,8 @@ def read_image_file(path: str | os.PathLike[str]) -> ImageFile:
                         f"Cannot read image {path}: it holds {frames} frames (an animation or a multi-page file); "
                         "save the frame you want as an image of its own."
                     )
+                if img.format == "PNG" and any(str(t.args).startswith(("RGB;16", "RGBA;16")) for t in img.tile):
+                    return _read_png16(path, img.getexif().get(_EXIF_ORIENTATION, 1))
                 img.load()
                 oriented = ImageOps.exif_transpose(img)
                 return _decode(oriented, path)
@@ -204,24 +235,48 @@ def _check_alpha(alpha: Tensor, image: Tensor) -> None:
         )
 
 
-def save_image(image: Tensor, path: str | os.PathLike[str], *, alpha: Tensor | None = None) -> None:
-    """Write a ``3×H×W`` float image in ``[0, 1]`` as an 8-bit file whose format follows ``path``'s suffix, atomically.
+def _to_sixteen_bit(image: Tensor) -> np.ndarray:
+    """A ``C×H×W`` float image in ``[0, 1]`` as an ``H×W×C`` uint16 array (clamped, rounded)."""
+    return (image.detach().clamp(0, 1) * 65535).round().to(torch.int32).permute(1, 2, 0).cpu().numpy().astype(np.uint16)
+
+
+def _write_png16(arr: np.ndarray, file: Any) -> None:
+    """A 16-bit RGB(A) PNG of an ``H×W×C`` uint16 array (Pillow writes 16 bits for greyscale only)."""
+    import png  # pypng
+
+    height, width, channels = arr.shape
+    writer = png.Writer(width=width, height=height, greyscale=False, alpha=channels == 4, bitdepth=16)
+    writer.write(file, arr.reshape(height, width * channels).tolist())
+
+
+def save_image(
+    image: Tensor, path: str | os.PathLike[str], *, alpha: Tensor | None = None, bits: int = 8
+) -> None:
+    """Write a ``3×H×W`` float image in ``[0, 1]`` to a file whose format follows ``path``'s suffix, atomically.
 
     PNG, TIFF and WebP keep ``alpha``; JPEG and BMP cannot hold one, so writing an image with
-    alpha to them is refused. JPEG is written at quality 95. The pixels go to a temporary file
-    beside ``path``, which then replaces it: an interrupted write never leaves half an image.
+    alpha to them is refused. JPEG is written at quality 95. ``bits=16`` writes a 16-bit PNG (the
+    format that holds 16 bits per colour sample; :func:`read_image_file` tells an input's depth,
+    so a restored 16-bit image can be written back at its depth). The pixels go to a temporary
+    file beside ``path``, which then replaces it: an interrupted write never leaves half an image.
 
     Args:
         image: ``3×H×W`` float tensor in ``[0, 1]``.
         path: Destination; its suffix (one of :data:`IMAGE_EXTENSIONS`) picks the format.
         alpha: Optional ``1×H×W`` alpha channel in ``[0, 1]`` to re-attach.
+        bits: Bits per sample: 8, or 16 for a ``.png`` path.
 
     Raises:
-        ValueError: a bad image or alpha, an unknown suffix, or alpha for a format without one.
+        ValueError: a bad image or alpha, an unknown suffix, alpha for a format without one, or
+            16 bits for a format other than PNG.
 
     Example:
         >>> import tempfile, torch
         >>> save_image(torch.zeros(3, 4, 4), tempfile.mkdtemp() + "/black.jpg")
+        >>> path = tempfile.mkdtemp() + "/deep.png"
+        >>> save_image(torch.full((3, 2, 2), 0.5), path, bits=16)
+        >>> read_image_file(path).bits
+        16
     """
     if not (isinstance(image, Tensor) and image.ndim == 3):
         raise InvalidValueError(f"`image` must be a 3×H×W tensor, got {getattr(image, 'shape', type(image).__name__)}.")
@@ -232,17 +287,25 @@ def save_image(image: Tensor, path: str | os.PathLike[str], *, alpha: Tensor | N
         raise InvalidValueError(
             f"`path` {path} must end in one of {sorted(_WRITE_FORMATS)} (the suffix picks the format)."
         )
+    if bits not in (8, 16) or isinstance(bits, bool):
+        raise InvalidValueError(f"`bits` must be 8 or 16, got {bits!r}.")
     fmt, keeps_alpha = _WRITE_FORMATS[suffix]
-    arr = image_to_array(image)
+    if bits == 16 and fmt != "PNG":
+        raise InvalidValueError(f"`bits`=16 needs a .png `path` (the format written with 16 bits), got {path}.")
+    as_array = _to_sixteen_bit if bits == 16 else image_to_array
+    arr = as_array(image)
     if alpha is not None:
         _check_alpha(alpha, image)
         if not keeps_alpha:
             raise InvalidValueError(
                 f"`path` {path}: {fmt} cannot hold the image's alpha channel; write a .png, .tif or .webp instead."
             )
-        arr = np.concatenate([arr, image_to_array(alpha)], axis=-1)
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+        arr = np.concatenate([arr, as_array(alpha)], axis=-1)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if bits == 16:
+        atomic_write(path, lambda f: _write_png16(arr, f))
+        return
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     atomic_write(path, lambda f: Image.fromarray(arr).save(f, format=fmt, **options))
 
 

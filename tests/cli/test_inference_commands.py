@@ -281,3 +281,17 @@ def test_a_preset_restores_offline_with_the_offline_encoder_spellings(encoder, i
     assert main(["restore", str(images / "b.png"), str(out), "--model", "nafnet-small", "--semantic-encoder", encoder,
                  "--quiet"]) == 0
     assert read_image(out).shape == (3, 33, 33)
+
+
+def test_a_16_bit_photograph_is_restored_to_a_16_bit_png(model_dir, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from perceive_ir.data.io import read_image_file
+
+    Image.fromarray((np.random.default_rng(0).random((24, 32)) * 65535).astype(np.uint16)).save(tmp_path / "scan.png")
+    assert main(["restore", str(tmp_path / "scan.png"), str(tmp_path / "out.png"), "--model", str(model_dir),
+                 "--quiet"]) == 0
+    assert read_image_file(tmp_path / "out.png").bits == 16
+    assert main(["restore", str(tmp_path / "scan.png"), str(tmp_path / "out.jpg"), "--model", str(model_dir),
+                 "--quiet"]) == 0  # JPEG holds 8 bits: written at 8

@@ -95,3 +95,44 @@ def test_save_image_format_follows_the_suffix(tmp_path):
     with pytest.raises(ValueError, match="`alpha` must be a 1×H×W tensor"):
         save_image(image, tmp_path / "y.png", alpha=torch.ones(1, 4, 4))
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["x.bmp", "x.jpg", "x.png", "x.tif", "x.webp"]
+
+
+def _png16(path: Path, arr: np.ndarray, orientation: int | None = None) -> None:
+    """A 16-bit RGB PNG (pypng; Pillow writes 16 bits for greyscale only), with an eXIf chunk when asked."""
+    import io
+
+    import png
+
+    height, width, _ = arr.shape
+    buffer = io.BytesIO()
+    png.Writer(width=width, height=height, greyscale=False, bitdepth=16).write(buffer, arr.reshape(height, -1).tolist())
+    data = buffer.getvalue()
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        body = exif.tobytes()
+        chunk = struct.pack(">I", len(body)) + b"eXIf" + body + struct.pack(">I", zlib.crc32(b"eXIf" + body))
+        at = data.index(b"IDAT") - 4  # before the image data, where Pillow reads it on open
+        data = data[:at] + chunk + data[at:]
+    path.write_bytes(data)
+
+
+def test_16_bit_rgb_is_read_at_full_depth_and_written_back(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 65536, (4, 6, 3), dtype=np.uint16)
+    _png16(tmp_path / "deep.png", arr)
+    read = read_image_file(tmp_path / "deep.png")
+    assert read.bits == 16 and read.alpha is None
+    assert torch.equal(read.image, torch.from_numpy(arr.astype(np.float32) / 65535).permute(2, 0, 1))
+    save_image(read.image, tmp_path / "again.png", bits=16)
+    assert torch.equal(read_image_file(tmp_path / "again.png").image, read.image)  # 16 bits both ways
+    with pytest.raises(ValueError, match="`bits`=16 needs a .png `path`"):
+        save_image(read.image, tmp_path / "again.jpg", bits=16)
+
+
+def test_16_bit_rgb_exif_orientation_is_applied(tmp_path):
+    arr = np.random.default_rng(1).integers(0, 65536, (4, 6, 3), dtype=np.uint16)
+    _png16(tmp_path / "phone16.png", arr, orientation=6)
+    image = read_image_file(tmp_path / "phone16.png").image
+    upright = np.rot90(arr, k=-1)  # 90° clockwise, as for the 8-bit photograph
+    assert torch.equal(image, torch.from_numpy(upright.astype(np.float32) / 65535).permute(2, 0, 1))
