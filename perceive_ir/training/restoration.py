@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from .._atomic import atomic_write_bytes
 from .._seeding import stable_seed
 from .._validation import check_int
+from ..data.paired import POSITIVE_KEY
 from ..errors import InvalidTypeError, InvalidValueError
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.losses import QualityAwareLoss
@@ -26,8 +27,6 @@ from .probe import probe_set
 
 __all__ = ["POSITIVE_KEY", "RestorationTrainer", "find_cfe", "two_views"]
 
-#: Batch key of the CFE positive: another crop of the same degraded image (the authors' ``positive_lq``).
-POSITIVE_KEY = "degraded_positive"
 
 
 def _carries_guidance(model: nn.Module) -> bool:
