@@ -48,6 +48,7 @@ dependencies = [
     "numpy",
     "tqdm",
     "filelock",
+    "png",
     "omegaconf",
     "sklearn",
 ]
