@@ -10,6 +10,7 @@ restoration backbone. The layers of the package, bottom to top, are described in
 """
 
 from . import amirnet
+from ._validation import set_checks
 from ._version import __version__
 from .amirnet import AMIRNet, DegradationTree, FeatureTransformBlock, NAFBlock, cluster_purity, collect_representations
 from .apps.published_results import PUBLISHED_RESULTS
@@ -79,6 +80,7 @@ __all__ = [
     "register_model",
     "restore",
     "save_restoration_model",
+    "set_checks",
     "select_guidance_layers",
     "tiled_apply",
     "wrap_backbone",

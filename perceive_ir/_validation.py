@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +23,10 @@ from torch import Tensor, nn
 from .errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
+    "CHECKS_VARIABLE",
     "OUTPUT_RANGE_SLACK",
+    "set_checks",
+    "value_checks_enabled",
     "check_embedding",
     "check_float",
     "check_image",
@@ -42,6 +46,41 @@ OUTPUT_RANGE_SLACK = 1.0
 # float rounding after colour conversions or resizes can leave values a hair outside [0, 1]
 _RANGE_EPS = 1e-4
 
+#: Environment variable that turns the value checks off for the process when set to ``0``.
+CHECKS_VARIABLE = "PERCEIVE_IR_CHECKS"
+_value_checks = os.environ.get(CHECKS_VARIABLE, "1").strip().lower() not in {"0", "false", "off", "no"}
+
+
+def set_checks(enabled: bool) -> None:
+    """Turn the value checks (NaN/Inf and range of every image argument) on or off for the process.
+
+    Shape, type and size checks always run; the value checks read a reduction of the tensor
+    back to the host (a device sync), so a tuned inference or training loop may turn them off.
+    They are also off while ``torch.compile`` or a tracer runs the code, whatever this says.
+    The environment variable ``PERCEIVE_IR_CHECKS=0`` turns them off at import.
+
+    Example:
+        >>> import torch
+        >>> set_checks(False)
+        >>> check_image(torch.full((1, 3, 4, 4), 7.0), "x").shape  # no range check
+        torch.Size([1, 3, 4, 4])
+        >>> set_checks(True)
+    """
+    global _value_checks
+    if not isinstance(enabled, bool):
+        raise InvalidTypeError(f"`enabled` must be a bool, got {type(enabled).__name__}.")
+    _value_checks = enabled
+
+
+def value_checks_enabled() -> bool:
+    """Whether value checks run now: switched on, and not inside ``torch.compile`` or a tracer.
+
+    Example:
+        >>> value_checks_enabled()
+        True
+    """
+    return _value_checks and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+
 
 def check_image(
     x: object,
@@ -60,7 +99,9 @@ def check_image(
         channels: Required number of channels, or ``None`` for any.
         min_size: Smallest allowed height and width.
         slack: How far values may lie outside ``[0, 1]`` (``OUTPUT_RANGE_SLACK`` for network outputs).
-        check_values: Check for NaN/Inf and the value range (one reduction over the tensor).
+        check_values: Check for NaN/Inf and the value range (one reduction over the tensor,
+            read back to the host); skipped when :func:`set_checks` turned value checks off,
+            and while ``torch.compile`` or a tracer runs.
 
     Returns:
         ``x``, untouched.
@@ -93,7 +134,7 @@ def check_image(
         raise InvalidValueError(
             f"`{name}` must be at least {min_size}×{min_size} pixels, got {x.shape[-2]}×{x.shape[-1]}."
         )
-    if check_values:
+    if check_values and value_checks_enabled():
         with torch.no_grad():
             lo, hi = torch.aminmax(x.detach())
             lo_v, hi_v = float(lo), float(hi)

@@ -80,9 +80,27 @@ class DinoClsFeatures(nn.Module):
         pixels = F.interpolate(images, size=size, mode="bicubic", align_corners=False)
         pixels = (pixels - self.mean.to(pixels.dtype)) / self.std.to(pixels.dtype)
         param = next(self.encoder.parameters())
-        hidden = self.encoder(pixel_values=pixels.to(param.dtype), output_hidden_states=True).hidden_states
+        hidden = _hidden_states(self.encoder, pixels.to(param.dtype))
         return [hidden[i][:, 0].to(images.dtype) for i in self.layers]
 
     def spec(self) -> str | dict[str, Any]:
         """How a config names the encoder: its Hub id or folder, or its config dict."""
         return self.encoder_id if self.encoder_id is not None else self.encoder.config.to_dict()
+
+
+def _hidden_states(encoder: nn.Module, pixels: Tensor) -> Sequence[Tensor]:
+    """The embeddings and every layer's output of a DINOv2 (``hidden_states``, index 0 = embeddings).
+
+    The layers are run one by one rather than through ``output_hidden_states=True``, whose
+    capture hooks (transformers 5) ``torch.compile`` cannot trace; the values are the same.
+    Another kind of encoder is asked for its hidden states.
+    """
+    embeddings = getattr(encoder, "embeddings", None)
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if embeddings is None or layers is None:
+        return encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
+    states = [embeddings(pixels)]
+    for layer in layers:
+        out = layer(states[-1])
+        states.append(out[0] if isinstance(out, tuple) else out)  # transformers 4 returns a tuple
+    return states
