@@ -13,6 +13,7 @@ clamped to ``[0, 1]``, PSNR and SSIM (torchmetrics functional, ``data_range=1.0`
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,12 +28,13 @@ from ..data.datasets import FileListDataset
 from ..errors import InvalidValueError
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
+from .protocol_metrics import MSE_FLOOR
 from .published_results import SETTINGS
 
 __all__ = ["PSNR_CEILING_DB", "EvaluationRow", "ImageScore", "evaluate_filelists", "protocol", "setting_averages"]
 
 #: The highest PSNR recorded: identical images, with the MSE floored at 1e-12 as the authors' evaluator does.
-PSNR_CEILING_DB = 120.0
+PSNR_CEILING_DB = -10.0 * math.log10(MSE_FLOOR)
 
 
 @dataclass

@@ -21,7 +21,18 @@ from torch import Tensor
 
 from ..errors import InvalidValueError
 
-__all__ = ["SSIM_METHODS", "SKIMAGE_INSTALL", "SsimMethod", "authors_psnr", "protocol_ssim", "require_skimage"]
+__all__ = [
+    "MSE_FLOOR",
+    "SKIMAGE_INSTALL",
+    "SSIM_METHODS",
+    "SsimMethod",
+    "authors_psnr",
+    "protocol_ssim",
+    "require_skimage",
+]
+
+#: The authors' evaluator floors the MSE here, so identical images score 120 dB rather than infinity.
+MSE_FLOOR = 1e-12
 
 SsimMethod = Literal["skimage", "gaussian"]
 
@@ -54,7 +65,7 @@ def authors_psnr(image: Tensor, target: Tensor) -> float:
         120.0
     """
     mse = float((image.float().clamp(0, 1) - target.float()).square().mean())
-    return -10.0 * math.log10(max(mse, 1e-12))
+    return -10.0 * math.log10(max(mse, MSE_FLOOR))
 
 
 def protocol_ssim(image: Tensor, target: Tensor, method: SsimMethod = "skimage") -> float:
