@@ -39,11 +39,17 @@ def check_stages(stages: Sequence[Stage]) -> None:
             )
 
 
+def _padding(conv: nn.Conv2d) -> tuple[int, int]:
+    """``conv``'s integer padding as ``(rows, cols)``; string padding (``"same"``) is refused."""
+    padding = conv.padding
+    if isinstance(padding, str):  # check_stages refuses these first; narrows the type for the arithmetic
+        raise InvalidValueError(f"Block-wise pooling needs integer padding; got padding={padding!r} in {conv}.")
+    return padding[0], padding[1]
+
+
 def _output_size(size: tuple[int, int], conv: nn.Conv2d) -> tuple[int, int]:
-    return tuple(  # type: ignore[return-value]
-        (n + 2 * p - k) // s + 1
-        for n, k, s, p in zip(size, conv.kernel_size, conv.stride, conv.padding, strict=True)
-    )
+    (n_h, n_w), (k_h, k_w), (s_h, s_w), (p_h, p_w) = size, conv.kernel_size, conv.stride, _padding(conv)
+    return (n_h + 2 * p_h - k_h) // s_h + 1, (n_w + 2 * p_w - k_w) // s_w + 1
 
 
 def _region(
@@ -62,7 +68,7 @@ def _region(
         pad = (max(0, -c0), max(0, c1 - width), max(0, -r0), max(0, r1 - height))
         return F.pad(part, pad) if any(pad) else part
     conv, activation = stages[level - 1]
-    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, _padding(conv)
     source = _region(
         stages, sizes, image, level - 1,
         (r0 * sh - ph, (r1 - 1) * sh - ph + kh),

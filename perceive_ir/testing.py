@@ -8,7 +8,10 @@ so every code path of the library can run in seconds on a CPU. Their outputs mea
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import transformers
 
 __all__ = ["tiny_clip_config", "tiny_dinov2_config"]
 
@@ -31,8 +34,10 @@ def tiny_clip_config() -> dict[str, Any]:
     return copy.deepcopy(_TINY_CLIP)
 
 
-def tiny_dinov2_config(num_hidden_layers: int = 12) -> Any:
+def tiny_dinov2_config(num_hidden_layers: int = 12) -> transformers.Dinov2Config:
     """A ``transformers.Dinov2Config`` with DINOv2-base's depth (so layers 1, 4, 8, 12 exist), width 32.
+
+    The MLP width follows DINOv2's ``mlp_ratio`` (4 × 32 = 128).
 
     Example:
         >>> tiny_dinov2_config().hidden_size
@@ -44,7 +49,6 @@ def tiny_dinov2_config(num_hidden_layers: int = 12) -> Any:
         hidden_size=32,
         num_hidden_layers=num_hidden_layers,
         num_attention_heads=2,
-        intermediate_size=64,
         image_size=224,
         patch_size=14,
     )

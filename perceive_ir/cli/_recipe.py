@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ..errors import InvalidValueError
 
@@ -63,7 +63,9 @@ def run_recipe(args: argparse.Namespace, build_trainer: Callable[[Any], Any]) ->
             f"itself; start it with `{BASE_KEY}: small` (or another recipe) to refine one.)"
         ) from err
     # the whole recipe is compared on resume; `train` as the trainer's effective TrainConfig (defaults filled in)
-    trainer.settings = {**OmegaConf.to_container(cfg, resolve=True), "train": trainer.settings["train"]}
+    # a DictConfig converts to a dict (to_container is typed for every config node)
+    recipe = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
+    trainer.settings = {**recipe, "train": trainer.settings["train"]}
     if resume is not None:
         trainer.check_resume(resume, args.allow_changes)  # refused before anything is written
     text = OmegaConf.to_yaml(cfg).encode()
