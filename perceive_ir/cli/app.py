@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..errors import InvalidValueError, MissingFileError
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CLIP of --perceiver (as for `perceive-ir score`; default: the saved reference)")
     parser.add_argument("--clip-pretrained", default=None, help="open_clip pretrained tag for --clip-model")
     parser.add_argument("--semantic-encoder", default=None,
-                        help="DINOv2 (Hub id or folder) for the authors' restorer .pth (default facebook/dinov2-base)")
+                        help="DINOv2 (Hub id or folder) for the authors' restorer .pth "
+                        f"(default {DEFAULT_SEMANTIC_ENCODER})")
     parser.add_argument("--tile", type=int, default=512,
                         help="images with a side above this restore in tiles of this side (default 512; 0: whole)")
     parser.add_argument("--overlap", type=int, default=32, help="overlap between tiles in pixels (default 32)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_SEMANTIC_ENCODER
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "convert-official"
@@ -18,14 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("destination", metavar="DST", help="the folder to write")
     parser.add_argument("--kind", choices=("prompts", "restorer", "medium"), default=None,
                         help="require this kind of file (default: detect it from the keys)")
-    parser.add_argument("--semantic-encoder", default="facebook/dinov2-base",
+    parser.add_argument("--semantic-encoder", default=DEFAULT_SEMANTIC_ENCODER,
                         help="DINOv2 of a restorer: Hub id or local folder, referenced in config.json "
-                        "(default facebook/dinov2-base, the authors')")
+                        f"(default {DEFAULT_SEMANTIC_ENCODER}, the authors')")
     parser.add_argument("--semantic-encoder-revision", default=None, help="Hub revision of --semantic-encoder")
-    parser.add_argument("--clip-model", default="ViT-B-32",
-                        help="CLIP of prompts: open_clip name or id, or a .json open_clip config (default ViT-B-32)")
-    parser.add_argument("--clip-pretrained", default="openai",
-                        help="its weights: open_clip tag, or a local file with a .json config (default openai)")
+    parser.add_argument("--clip-model", default=DEFAULT_CLIP_MODEL,
+                        help="CLIP of prompts: open_clip name or id, or a .json open_clip config "
+                        f"(default {DEFAULT_CLIP_MODEL})")
+    parser.add_argument("--clip-pretrained", default=DEFAULT_CLIP_PRETRAINED,
+                        help=f"its weights: open_clip tag, or a local file with a .json config "
+                        f"(default {DEFAULT_CLIP_PRETRAINED})")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a DST folder an earlier convert-official wrote (a folder holding other files "
                         "is never replaced)")
