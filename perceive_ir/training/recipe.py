@@ -17,11 +17,11 @@ import torch
 from torch import nn
 
 from ..amirnet import DegradationTree
-from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
-from ..data.restorer import PaddedRestorer
+from ..data import FileListDataset, PairedFolderDataset
 from ..errors import InvalidValueError
 from ..models import create_model, load_model
 from ..models.factory import preset_is_wrapped
+from ..models.padded_restorer import PaddedRestorer
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
@@ -34,6 +34,7 @@ from .config import (
     RestorationRecipe,
     TrainConfig,
 )
+from .crossfit_restorers import crossfit_proxies, load_crossfit_restorers
 from .loop import Callback
 from .perceiver import PerceiverTrainer
 from .restoration import RestorationTrainer
