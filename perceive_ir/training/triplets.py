@@ -18,6 +18,55 @@ Images are 8-bit PNGs under ``out_dir/{low,medium,high}/``, described by
 manifest are written atomically; re-running the same build skips scenes already complete
 (listed in the manifest, all three files present) and reuses trained cross-fit models, so an
 interrupted build resumes where it stopped.
+
+The options of :func:`build_triplets` (their defaults are the authors' stage 1):
+
+* ``dataset``: Whole-image samples ``{"degraded", "clean", "task", "name"}`` (e.g. a
+  :class:`~perceive_ir.data.FileListDataset` without ``crop``, or a ``ConcatDataset`` of them),
+  names unique. Items synthesised with a Gaussian-noise preset (``noise15``/``25``/``50``) are
+  denoising scenes whose noise the build draws itself.
+* ``out_dir``: Output folder (created). Re-running resumes an interrupted build.
+* ``strategy``: ``"crossfit"`` (the paper's), ``"model"`` or ``"mild"`` (cheap approximation), or a
+  strategy registered in :data:`~perceive_ir.training.triplet_strategies.TRIPLET_STRATEGIES`.
+* ``model``: The restorer for ``"model"``: an ``nn.Module`` (put in eval mode) or callable mapping
+  ``B×3×H×W`` to the same shape.
+* ``restorer_factory``: The cross-fit restorer: a name of
+  :data:`~perceive_ir.models.medium_restorers.MEDIUM_RESTORERS` (default ``"restormer-medium"``, the
+  authors' ``RestormerMedium``; ``"restormer-small"`` or ``"tiny"`` for quick CPU runs) or a factory
+  building a fresh ``nn.Module`` for each half.
+* ``heldout_restorers``: Trained restorers instead of training: ``heldout_restorers[k]`` was trained
+  without fold ``k`` and renders it (the authors' ``holdout_0`` and ``holdout_1``
+  ``medium_020000.pth``, loaded with :func:`~perceive_ir.models.official.load_official`; their folds
+  are ours when the fold keys hold their paths, see ``fold_path``). ``restorer_factory`` must
+  rebuild them (the default does for the authors'): they are saved as the build's checkpoints.
+* ``steps``: Cross-fit training steps per half (the authors' 20K).
+* ``crop``: Training crop side (the authors' 128); smaller images are upscaled bicubically.
+* ``batch_size``: Training batch (the authors' 4).
+* ``lr``: AdamW learning rate at the start of the cosine schedule (the authors' 2e-4).
+* ``min_lr``: Learning rate at the end of the schedule (the authors' 1e-6; ``min_lr=lr`` holds it
+  constant).
+* ``weight_decay``: AdamW weight decay (the authors': PyTorch's default 0.01).
+* ``task_resampling``: Times each scene of a task is listed per training epoch, by task name (the
+  authors': denoise 3, dehaze 1, derain 120, deblur 50, lowlight 40; a task not listed: once);
+  ``None``: every scene once.
+* ``precision``: ``"auto"`` (the authors': bf16 autocast on a CUDA device that supports it, fp32
+  elsewhere), ``"bf16"`` or ``"fp32"``, for the cross-fit training and rendering.
+* ``denoise_sigmas``: ``"cycle"`` (the authors'): one σ per clean denoising image, cycling 15/25/50
+  in sorted path order; ``"all"``: one scene per listed σ ([ours]).
+* ``fold_path``: Maps an item's path to the path string of its fold key ``f"{task}|{path}"``
+  (default: as the item holds it). See :func:`~perceive_ir.data.stage1_scenes.scene_table` for
+  lining up with the authors' released medium restorers.
+* ``mild_strength``: For ``"mild"``: medium = high + strength · (low − high), in ``(0, 1)``.
+* ``seed``: Seed of the cross-fit training (the global RNG is left untouched).
+* ``tile``: Tile side of the rendering (the authors' 512).
+* ``overlap``: Tile overlap (the authors' 32).
+* ``tile_blend``: ``"uniform"`` (the authors': tiles padded one by one, overlaps averaged) or
+  ``"cosine"`` ([ours]: :func:`~perceive_ir.inference.tiling.tiled_apply`'s raised-cosine blend, no
+  seams).
+* ``multiple``: Pad each tile to a multiple of this (for networks that downsample); default the
+  named restorer's (8 for the Restormers), else 1.
+* ``device``: Device for training and rendering.
+* ``progress``: Show tqdm progress bars.
 """
 
 from __future__ import annotations
@@ -49,85 +98,45 @@ TripletStrategy = Literal["crossfit", "model", "mild"]
 
 
 def build_triplets(
-    dataset: Dataset,
-    out_dir: str | os.PathLike[str],
-    *,
-    strategy: TripletStrategy | str = "crossfit",
+    dataset: Dataset, out_dir: str | os.PathLike[str], *, strategy: TripletStrategy | str = "crossfit",
     model: Callable[[Tensor], Tensor] | None = None,
     restorer_factory: str | Callable[[], nn.Module] = DEFAULT_MEDIUM_RESTORER,
     heldout_restorers: Sequence[nn.Module] | None = None,
-    steps: int = 20_000,
-    crop: int = 128,
-    batch_size: int = 4,
-    lr: float = 2e-4,
-    min_lr: float = 1e-6,
-    weight_decay: float = 0.01,
-    task_resampling: Mapping[str, int] | None = AUTHORS_TASK_RESAMPLING,
-    precision: Precision = "auto",
-    denoise_sigmas: DenoiseSigmas = "cycle",
-    fold_path: Callable[[str], str] | None = None,
-    mild_strength: float = 0.5,
-    seed: int = 0,
-    tile: int = 512,
-    overlap: int = 32,
-    tile_blend: TileBlend = "uniform",
-    multiple: int | None = None,
-    device: str | torch.device = "cpu",
-    progress: bool = True,
+    steps: int = 20_000, crop: int = 128, batch_size: int = 4, lr: float = 2e-4, min_lr: float = 1e-6,
+    weight_decay: float = 0.01, task_resampling: Mapping[str, int] | None = AUTHORS_TASK_RESAMPLING,
+    precision: Precision = "auto", denoise_sigmas: DenoiseSigmas = "cycle",
+    fold_path: Callable[[str], str] | None = None, mild_strength: float = 0.5, seed: int = 0,
+    tile: int = 512, overlap: int = 32, tile_blend: TileBlend = "uniform", multiple: int | None = None,
+    device: str | torch.device = "cpu", progress: bool = True,
 ) -> Path:
     """Render (low, medium, high) for every scene of ``dataset`` into ``out_dir``.
 
-    The defaults reproduce the authors' stage 1 (``src/configs/perceiveIR_stage1.yaml``,
-    ``train_stage1_medium.py``, ``render_stage1_medium.py`` and the README's
-    ``--total-iters 20000``; github.com/House-yuyu/Perceive-IR at c7f79d47).
+    The defaults are the authors' stage 1 (``perceiveIR_stage1.yaml``, ``train_stage1_medium.py``,
+    ``render_stage1_medium.py``, README ``--total-iters 20000``); the module docstring details each option.
 
     Args:
-        dataset: Whole-image samples ``{"degraded", "clean", "task", "name"}`` (e.g. a
-            :class:`~perceive_ir.data.FileListDataset` without ``crop``, or a ``ConcatDataset``
-            of them), names unique. Items synthesised with a Gaussian-noise preset
-            (``noise15``/``25``/``50``) are denoising scenes whose noise the build draws itself.
-        out_dir: Output folder (created). Re-running resumes an interrupted build.
-        strategy: ``"crossfit"`` (the paper's), ``"model"`` or ``"mild"`` (cheap approximation), or a
-            strategy registered in :data:`~perceive_ir.training.triplet_strategies.TRIPLET_STRATEGIES`.
-        model: The restorer for ``"model"``: an ``nn.Module`` (put in eval mode) or callable
-            mapping ``B×3×H×W`` to the same shape.
-        restorer_factory: The cross-fit restorer: a name of
-            :data:`~perceive_ir.models.medium_restorers.MEDIUM_RESTORERS` (default ``"restormer-medium"``,
-            the authors' ``RestormerMedium``; ``"restormer-small"`` or ``"tiny"`` for quick CPU
-            runs) or a factory building a fresh ``nn.Module`` for each half.
-        heldout_restorers: Trained restorers instead of training: ``heldout_restorers[k]`` was
-            trained without fold ``k`` and renders it (the authors' ``holdout_0`` and
-            ``holdout_1`` ``medium_020000.pth``, loaded with
-            :func:`~perceive_ir.models.official.load_official`; their folds are ours when the
-            fold keys hold their paths, see ``fold_path``). ``restorer_factory`` must rebuild
-            them (the default does for the authors'): they are saved as the build's checkpoints.
+        dataset: Whole-image samples, names unique (e.g. a ``FileListDataset`` without ``crop``).
+        out_dir: Output folder (created); re-running resumes an interrupted build.
+        strategy: A name of ``TRIPLET_STRATEGIES`` (``"crossfit"``: the paper's).
+        model: The restorer of ``"model"``.
+        restorer_factory: The cross-fit restorer: a name of ``MEDIUM_RESTORERS`` or a factory.
+        heldout_restorers: Trained restorers instead of training, ``[k]`` holding out fold ``k``.
         steps: Cross-fit training steps per half (the authors' 20K).
-        crop: Training crop side (the authors' 128); smaller images are upscaled bicubically.
+        crop: Training crop side (the authors' 128).
         batch_size: Training batch (the authors' 4).
         lr: AdamW learning rate at the start of the cosine schedule (the authors' 2e-4).
-        min_lr: Learning rate at the end of the schedule (the authors' 1e-6; ``min_lr=lr``
-            holds it constant).
-        weight_decay: AdamW weight decay (the authors': PyTorch's default 0.01).
-        task_resampling: Times each scene of a task is listed per training epoch, by task name
-            (the authors': denoise 3, dehaze 1, derain 120, deblur 50, lowlight 40; a task not
-            listed: once); ``None``: every scene once.
-        precision: ``"auto"`` (the authors': bf16 autocast on a CUDA device that supports it,
-            fp32 elsewhere), ``"bf16"`` or ``"fp32"``, for the cross-fit training and rendering.
-        denoise_sigmas: ``"cycle"`` (the authors'): one σ per clean denoising image, cycling
-            15/25/50 in sorted path order; ``"all"``: one scene per listed σ ([ours]).
-        fold_path: Maps an item's path to the path string of its fold key ``f"{task}|{path}"``
-            (default: as the item holds it). See
-            :func:`~perceive_ir.data.stage1_scenes.scene_table` for lining up with the
-            authors' released medium restorers.
-        mild_strength: For ``"mild"``: medium = high + strength · (low − high), in ``(0, 1)``.
-        seed: Seed of the cross-fit training (the global RNG is left untouched).
+        min_lr: Learning rate at its end (the authors' 1e-6).
+        weight_decay: AdamW weight decay (the authors' 0.01).
+        task_resampling: Repeats per training epoch by task name (the authors' 3/1/120/50/40).
+        precision: ``"auto"`` (the authors': bf16 on CUDA), ``"bf16"`` or ``"fp32"``.
+        denoise_sigmas: ``"cycle"`` (the authors') or ``"all"`` ([ours]).
+        fold_path: Maps an item's path to the path of its fold key.
+        mild_strength: The blend of ``"mild"``, in ``(0, 1)``.
+        seed: Seed of the training and of each scene's draws.
         tile: Tile side of the rendering (the authors' 512).
         overlap: Tile overlap (the authors' 32).
-        tile_blend: ``"uniform"`` (the authors': tiles padded one by one, overlaps averaged)
-            or ``"cosine"`` ([ours]: :func:`~perceive_ir.inference.tiling.tiled_apply`'s
-            raised-cosine blend, no seams).
-        multiple: Pad each tile to a multiple of this (for networks that downsample); default
-            the named restorer's (8 for the Restormers), else 1.
+        tile_blend: ``"uniform"`` (the authors') or ``"cosine"`` ([ours]).
+        multiple: Pad each tile to a multiple of this (default: the named restorer's, else 1).
         device: Device for training and rendering.
         progress: Show tqdm progress bars.
 
