@@ -35,7 +35,8 @@ class TinyRestorer(nn.Module):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
         last = nn.Conv2d(width, 3, 3, padding=1)
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:  # always: the conv has a bias
+            nn.init.zeros_(last.bias)
         layers.append(last)
         self.body = nn.Sequential(*layers)
 

@@ -223,7 +223,9 @@ def check_build(
     heldout = _check_heldout(heldout_restorers)
     restorer_name = restorer_factory if isinstance(restorer_factory, str) else None
     factory, named_multiple = restorer_and_multiple(restorer_factory)
-    chosen_multiple = named_multiple if multiple is None else check_int(multiple, "multiple")
+    if multiple is not None:
+        check_int(multiple, "multiple")
+    chosen_multiple = named_multiple if multiple is None else multiple
     _check_dataset(dataset)
     torch_device = torch.device(device)
     return TripletBuild(
