@@ -28,6 +28,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..errors import InvalidValueError
 from ..models.factory import preset_is_wrapped
 from ..perceive.losses import LossWeights
@@ -38,9 +39,6 @@ __all__ = ["DryRunReport", "dry_run", "offline"]
 
 #: Placeholder for a required recipe value left as ``???``: reported as missing.
 _UNSET_TEXT = "<not set>"
-
-#: The default DINOv2 of every network that takes one.
-_DEFAULT_ENCODER = "facebook/dinov2-base"
 
 #: transformers ``Dinov2Config`` arguments of the published DINOv2 sizes (``{}``: the defaults, dinov2-base).
 _DINOV2_SIZES: dict[str, dict[str, Any]] = {
@@ -159,7 +157,7 @@ def _is_local_encoder(spec: str) -> bool:
 
 def _encoder_stand_in(model: ModelSection, report: DryRunReport) -> ModelSection | None:
     """The model section with its DINOv2 usable offline: as it is, a random stand-in, or ``None``."""
-    spec = _DEFAULT_ENCODER if model.semantic_encoder is UNSET else model.semantic_encoder
+    spec = DEFAULT_SEMANTIC_ENCODER if model.semantic_encoder is UNSET else model.semantic_encoder
     if not isinstance(spec, str) or _is_local_encoder(spec):
         return model
     if spec not in _DINOV2_SIZES:

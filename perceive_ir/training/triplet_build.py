@@ -214,6 +214,15 @@ def check_build(
     Raises:
         ValueError: a bad argument (named in the message).
         TypeError: ``restorer_factory`` is neither a name nor a callable.
+
+    Example:
+        >>> build = check_build(
+        ...     [{"name": "a"}], "out", strategy="mild", model=None, restorer_factory="restormer-small",
+        ...     heldout_restorers=None, task_resampling=None, precision="auto", multiple=None, device="cpu",
+        ...     steps=1, crop=8, batch_size=1, lr=0.0, min_lr=0.0, weight_decay=0.0, denoise_sigmas="cycle",
+        ...     fold_path=None, mild_strength=0.5, seed=0, tile=16, overlap=4, tile_blend="uniform", progress=False)
+        >>> build.multiple, build.precision, build.task_resampling
+        (8, 'fp32', {})
     """
     if settings["tile_blend"] not in ("uniform", "cosine"):
         raise InvalidValueError(f"`tile_blend` must be 'uniform' or 'cosine', got {settings['tile_blend']!r}.")
