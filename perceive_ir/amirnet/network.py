@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._padding import pad_to_multiple
 from .._validation import check_embedding, check_image, check_int, to_input_dtype, to_module_dtype
 from ..errors import InvalidValueError
 from ..hub import HubMixin
@@ -125,10 +125,7 @@ class AMIRNet(nn.Module, HubMixin):
         else:
             check_embedding(cond, "cond", dim=self.tree.cond_dim, batch=degraded.shape[0])
             cond = to_module_dtype(cond, self)
-        h, w = degraded.shape[-2:]
-        ph, pw = (-h) % self.multiple, (-w) % self.multiple
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x_in = F.pad(degraded, (0, pw, 0, ph), mode=mode) if ph or pw else degraded
+        x_in, (h, w) = pad_to_multiple(degraded, self.multiple)
         x = self.intro(x_in)
         skips = []
         for blocks, down in zip(self.encoders, self.downs, strict=True):

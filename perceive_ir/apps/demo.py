@@ -33,10 +33,7 @@ from .._seeding import stable_seed
 from ..data import (
     PairedFolderDataset,
     TripletDataset,
-    build_triplets,
-    crossfit_proxies,
     get_degradation,
-    load_crossfit_restorers,
     paired_random_crop,
     sample_images,
 )
@@ -46,7 +43,14 @@ from ..models import create_model, load_model, load_official
 from ..perceive.losses import QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
 from ..perceive.perceiver import QualityPerceiver
 from ..testing import tiny_clip_config, tiny_dinov2_config
-from ..training import PerceiverTrainer, RestorationTrainer, TrainConfig
+from ..training import (
+    PerceiverTrainer,
+    RestorationTrainer,
+    TrainConfig,
+    build_triplets,
+    crossfit_proxies,
+    load_crossfit_restorers,
+)
 from .demo_models import save_demo_models
 from .demo_report import write_report
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings

@@ -32,7 +32,7 @@ class DemoSettings:
         batch_size: Stage-2 batch.
         perceiver_steps: Stage-1 prompt-learning steps.
         crossfit_steps: Training steps of each cross-fit restorer (medium tier).
-        crossfit_restorer: The cross-fit restorer (``perceive_ir.data.restorer.MEDIUM_RESTORERS``):
+        crossfit_restorer: The cross-fit restorer (``perceive_ir.models.MEDIUM_RESTORERS``):
             ``tiny`` by default so the demo stays minutes on a CPU; the paper's is ``restormer-medium``.
         feature_space: Feature space of ``L_dpl``; ``None``: the paper's ``vgg16`` when its
             ImageNet weights are on this machine, else ``clip`` (the report says which).

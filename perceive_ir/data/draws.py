@@ -47,7 +47,7 @@ class ReadKey(NamedTuple):
         ReadKey(index=3, epoch=0, position=17)
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index: `ReadKey(index=...)` is the public name
     epoch: int
     position: int
 
@@ -108,7 +108,8 @@ def read_keyed(dataset: Dataset, key: ReadKey | int) -> Any:
             start = dataset.cumulative_sizes[part - 1] if part else 0
             dataset, key = dataset.datasets[part], key._replace(index=index - start)
         elif isinstance(dataset, Subset):
-            dataset, key = dataset.dataset, key._replace(index=int(dataset.indices[key.index]))
+            key = key._replace(index=int(dataset.indices[key.index]))
+            dataset = dataset.dataset
         elif getattr(dataset, "reads_keys", False):
             return dataset[key]
         else:

@@ -4,6 +4,12 @@ Each :class:`DatasetLayout` says where its data comes from, how its folders look
 to turn a root folder into file-list items (paths relative to the root). Run
 ``python -m perceive_ir.data.filelists --task <name> --root <folder> --out <folder>`` to
 write the file lists that :class:`~perceive_ir.data.FileListDataset` reads.
+
+:data:`LAYOUTS` is a registry: register a layout of your own from user code and every
+scanner finds it by name::
+
+    LAYOUTS.register("mine", DatasetLayout("mine", "derain", "My rain pairs.", ("train",),
+                                           "ROOT/lq/*.png  ROOT/gt/*.png", scan_mine))
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._registry import Registry
 from .._seeding import stable_seed
 from ..errors import InvalidValueError, MissingFileError
 from .io import list_images
@@ -129,8 +136,8 @@ def _scan_lol(root: Path, split: str) -> list[Item]:
     return _paired(root, _sub(root, folder, "low"), _sub(root, folder, "high"))
 
 
-#: The standard layouts by ``--task`` name.
-LAYOUTS: dict[str, DatasetLayout] = {
+#: The standard layouts by ``--task`` name; ``LAYOUTS.register(name, layout)`` adds one.
+LAYOUTS: Registry[DatasetLayout] = Registry("dataset layout", {
     layout.name: layout
     for layout in (
         DatasetLayout(
@@ -170,11 +177,11 @@ LAYOUTS: dict[str, DatasetLayout] = {
             ("train", "test"), "ROOT/our485/low/1.png   ROOT/our485/high/1.png   (train)\n"
             "ROOT/eval15/low/1.png   ROOT/eval15/high/1.png   (test)", _scan_lol),
     )
-}
+}, how_to_add="register one with LAYOUTS.register(name, DatasetLayout(...))", error=InvalidValueError)
 
 
 def get_layout(name: str) -> DatasetLayout:
-    """The layout called ``name``.
+    """The layout called ``name`` (:data:`LAYOUTS`, user-registered layouts included).
 
     Raises:
         ValueError: unknown name (the message lists the known ones).
@@ -183,6 +190,4 @@ def get_layout(name: str) -> DatasetLayout:
         >>> get_layout("rain100l").task
         'derain'
     """
-    if name not in LAYOUTS:
-        raise InvalidValueError(f"Unknown dataset {name!r}; known: {sorted(LAYOUTS)}.")
     return LAYOUTS[name]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 
 import torch
-from torch.utils.data import ConcatDataset, Sampler
+from torch.utils.data import ConcatDataset, Dataset, Sampler
 
 from .._seeding import stable_seed
 from .._validation import check_int
@@ -19,6 +19,11 @@ from ..errors import InvalidTypeError, InvalidValueError
 from .draws import ReadKey
 
 __all__ = ["PAPER_REPEATS", "TaskBalancedSampler", "TaskQuotaSampler"]
+
+
+def _size(dataset: Dataset) -> int:
+    """The length of a map-style dataset (``torch``'s ``Dataset`` type does not declare ``__len__``)."""
+    return len(dataset)  # type: ignore[arg-type]  # every dataset a sampler is given defines __len__
 
 #: Per-task repetition factors of the 5-task setting. Source: the paper's released training
 #: configuration. They bring the small sets (Rain100L, LOL, GoPro) up to roughly the size of
@@ -118,7 +123,7 @@ class TaskBalancedSampler(_EpochSampler):
         super().__init__(dataset, seed, num_replicas, rank, keys)
         n = len(dataset.datasets)
         if repeats is None:
-            factors = [1] * n
+            factors: list[int] = [1] * n
         elif isinstance(repeats, Mapping):
             factors = []
             for i, d in enumerate(dataset.datasets):
@@ -138,7 +143,7 @@ class TaskBalancedSampler(_EpochSampler):
             check_int(f, f"repeats[{i}]", minimum=0)
         self.repeats = factors
         self.shuffle = shuffle
-        self.total = sum(f * len(d) for f, d in zip(factors, dataset.datasets, strict=True))
+        self.total = sum(f * _size(d) for f, d in zip(factors, dataset.datasets, strict=True))
         if self.total == 0:
             raise InvalidValueError("The sampler would yield no indices (all factors or datasets are zero).")
 
@@ -146,8 +151,8 @@ class TaskBalancedSampler(_EpochSampler):
         parts = []
         start = 0
         for f, d in zip(self.repeats, self.dataset.datasets, strict=True):
-            parts.append(torch.arange(start, start + len(d)).repeat(f))
-            start += len(d)
+            parts.append(torch.arange(start, start + _size(d)).repeat(f))
+            start += _size(d)
         idx = torch.cat(parts)
         if self.shuffle:
             g = torch.Generator().manual_seed(stable_seed("TaskBalancedSampler", self.seed, self.epoch))
@@ -210,7 +215,7 @@ class TaskQuotaSampler(_EpochSampler):
         check_int(batch_size, "batch_size")
         if batch_size % num_replicas:
             raise InvalidValueError(f"`batch_size` ({batch_size}) must be a multiple of num_replicas ({num_replicas}).")
-        sizes = [len(d) for d in dataset.datasets]
+        sizes = [_size(d) for d in dataset.datasets]
         empty = [i for i, n in enumerate(sizes) if n == 0]
         if empty:
             raise InvalidValueError(
@@ -222,7 +227,7 @@ class TaskQuotaSampler(_EpochSampler):
     def _epoch_indices(self) -> torch.Tensor:
         g = torch.Generator().manual_seed(stable_seed("TaskQuotaSampler", self.seed, self.epoch))
         starts = [0, *self.dataset.cumulative_sizes[:-1]]
-        sizes = [len(d) for d in self.dataset.datasets]
+        sizes = [_size(d) for d in self.dataset.datasets]
         tasks = len(sizes)
         base, extra = divmod(self.batch_size, tasks)
         order = []

@@ -30,6 +30,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from ..errors import InvalidValueError
 from .degradations import GaussianNoise, get_degradation
+from .io import read_image
 from .paired import PairedImageDataset
 from .tasks import task_name
 
@@ -39,6 +40,7 @@ __all__ = [
     "Scene",
     "authors_noisy",
     "fold_key",
+    "read_scene",
     "render_noise_seed",
     "scene_fold",
     "scene_table",
@@ -246,3 +248,37 @@ def scene_table(
         key = fold_key(task_name(s.task), to_key_path(s.path) if s.path is not None else s.name)
         scenes.append(Scene(s.index, s.name, s.task, key, scene_fold(key), s.clean, s.sigma))
     return scenes
+
+
+def read_scene(dataset: Dataset, scene: Scene, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """A scene's whole (low, high) images: synthetic noise drawn from ``generator``, else the dataset's sample.
+
+    Args:
+        dataset: The dataset :func:`scene_table` listed ``scene`` from.
+        scene: The scene.
+        generator: Draws the noise of a scene whose noisy image is synthesised (:func:`authors_noisy`).
+
+    Raises:
+        ValueError: the dataset's sample at ``scene.index`` is not that scene (the dataset order changed).
+
+    Example:
+        >>> import tempfile, torch
+        >>> from pathlib import Path
+        >>> from perceive_ir.data import PairItem, PairedImageDataset, save_png
+        >>> d = Path(tempfile.mkdtemp())
+        >>> save_png(torch.rand(3, 8, 8), d / "a.png")
+        >>> ds = PairedImageDataset([PairItem("a", d / "a.png", degradation="noise25")], "denoise")
+        >>> scene = scene_table(ds, denoise_sigmas="all")[0]
+        >>> low, high = read_scene(ds, scene, torch.Generator().manual_seed(0))
+        >>> tuple(low.shape), bool(torch.equal(low, high))
+        ((3, 8, 8), False)
+    """
+    if scene.sigma is not None and scene.clean is not None:
+        clean = read_image(scene.clean)
+        return authors_noisy(clean, scene.sigma, generator), clean
+    sample = dataset[scene.index]
+    if str(sample["name"]) != scene.name:
+        raise InvalidValueError(
+            f"dataset[{scene.index}] is named {sample['name']!r}, expected {scene.name!r}: the dataset order changed."
+        )
+    return sample["degraded"], sample["clean"]

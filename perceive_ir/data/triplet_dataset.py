@@ -12,7 +12,7 @@ from ..errors import InvalidValueError, MissingFileError
 from .draws import ReadKey, read_generator
 from .io import read_image
 from .transforms import PairedAugment
-from .triplets import _TIERS, MANIFEST_NAME, load_manifest
+from .triplet_manifest import MANIFEST_NAME, TIERS, load_manifest
 
 __all__ = ["TripletDataset"]
 
@@ -27,7 +27,7 @@ class TripletDataset(Dataset[dict[str, Any]]):
     ``[paper: authors src/perceiveIR/stage1_data.py, PromptTripletDataset._synchronized_crop]``.
 
     Args:
-        manifest: ``manifest.json`` written by :func:`~perceive_ir.data.triplets.build_triplets` (or its folder).
+        manifest: ``manifest.json`` written by :func:`~perceive_ir.training.triplets.build_triplets` (or its folder).
         crop: Crop side, or ``None`` for whole images.
         hflip: Random aligned horizontal flips.
         seed: Reproducible crops and flips when given: a read with a
@@ -44,8 +44,9 @@ class TripletDataset(Dataset[dict[str, Any]]):
     Example:
         >>> import tempfile, torch
         >>> from pathlib import Path
-        >>> from perceive_ir.data import PairedFolderDataset, build_triplets
+        >>> from perceive_ir.data import PairedFolderDataset
         >>> from perceive_ir.data.io import save_png
+        >>> from perceive_ir.training.triplets import build_triplets
         >>> root = Path(tempfile.mkdtemp())
         >>> for n in ("a", "b"):
         ...     save_png(torch.rand(3, 16, 16), root / "lq" / f"{n}.png")
@@ -77,7 +78,7 @@ class TripletDataset(Dataset[dict[str, Any]]):
         self.scenes: list[dict[str, Any]] = list(doc["scenes"])
         if not self.scenes:
             raise InvalidValueError(f"{path} lists no scenes.")
-        missing = [str(self.root / s[t]) for s in self.scenes for t in _TIERS if not (self.root / s[t]).is_file()]
+        missing = [str(self.root / s[t]) for s in self.scenes for t in TIERS if not (self.root / s[t]).is_file()]
         if missing:
             raise MissingFileError(f"{len(missing)} triplet image(s) missing, e.g. {missing[:10]}")
         self.augment = PairedAugment(crop, hflip=hflip)
@@ -95,6 +96,6 @@ class TripletDataset(Dataset[dict[str, Any]]):
         index = key.index if isinstance(key, ReadKey) else key
         s = self.scenes[index]
         gen = read_generator(self.seed, index, self.epoch, key if isinstance(key, ReadKey) else None)
-        imgs = [read_image(self.root / s[t]) for t in _TIERS]
+        imgs = [read_image(self.root / s[t]) for t in TIERS]
         low, medium, high = self.augment(imgs, gen)
         return {"low": low, "medium": medium, "high": high, "task": int(s["task"]), "name": s["name"]}

@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from .._padding import pad_to_multiple
 from .._validation import check_int
 from ..errors import InvalidValueError
-from .tiling import pad_to_multiple
 
 __all__ = ["restore_direct", "restore_per_tile", "tile_starts"]
 
@@ -58,8 +57,7 @@ def restore_direct(fn: Callable[[Tensor], Tensor], image: Tensor, multiple: int 
     """
     check_int(multiple, "multiple")
     height, width = image.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    padded = F.pad(image, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else image
+    padded, _ = pad_to_multiple(image, multiple, mode="replicate")
     return _check_same_size(fn(padded), padded)[..., :height, :width]
 
 

@@ -18,36 +18,13 @@ import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from .._padding import pad_to_multiple
 from .._validation import check_int
 from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["count_tiles", "pad_to_multiple", "tiled_apply"]
-
-
-def pad_to_multiple(image: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Pad ``B×C×H×W`` on the bottom/right so H and W are multiples of ``multiple``.
-
-    Reflect padding where the image is large enough, replicate otherwise.
-
-    Returns:
-        The padded image and the original ``(H, W)`` to crop back to.
-
-    Example:
-        >>> import torch
-        >>> padded, (h, w) = pad_to_multiple(torch.rand(1, 3, 30, 17), 8)
-        >>> tuple(padded.shape), (h, w)
-        ((1, 3, 32, 24), (30, 17))
-    """
-    check_int(multiple, "multiple")
-    h, w = image.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        image = F.pad(image, (0, pw, 0, ph), mode=mode)
-    return image, (h, w)
 
 
 def _starts(size: int, tile: int, stride: int) -> list[int]:

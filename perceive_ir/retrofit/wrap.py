@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._padding import pad_to_multiple
 from .._validation import (
     check_embedding,
     check_image,
@@ -95,12 +95,7 @@ class _Adapter(nn.Module):
 
 
 def _pad(x: Tensor, multiple: int) -> Tensor:
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if not ph and not pw:
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+    return pad_to_multiple(x, multiple)[0]
 
 
 def _crop(out: Any, padded: tuple[int, int], size: tuple[int, int]) -> Any:

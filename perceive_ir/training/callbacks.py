@@ -59,7 +59,7 @@ class TreeGrowthCallback(Callback):
         check_int(every, "every")
         if not weight >= 0:
             raise InvalidValueError(f"`weight` must be >= 0, got {weight!r}.")
-        self.tree = tree
+        self.tree: Any = tree  # duck-typed: any module with the DegradationTree API checked above
         self.every = every
         self.weight = float(weight)
         self.batch_size = batch_size

@@ -19,7 +19,7 @@ import random
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -60,7 +60,7 @@ def capture_rng_state() -> dict[str, Any]:
         >>> a = torch.rand(1); restore_rng_state(state); torch.equal(a, torch.rand(1))
         True
     """
-    np_state = np.random.get_state()
+    np_state = cast(tuple[Any, ...], np.random.get_state())  # legacy=True, the default: the tuple form
     state: dict[str, Any] = {
         "python": _to_plain(random.getstate()),
         "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],

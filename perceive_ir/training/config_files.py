@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -146,13 +146,13 @@ def load_config(
     """
     merged = OmegaConf.create(defaults or {})
     if config is not None:
-        merged = OmegaConf.merge(merged, _load_file(_resolve(config)))
+        merged = cast(DictConfig, OmegaConf.merge(merged, _load_file(_resolve(config))))  # dicts merge to a dict
     bad = [o for o in overrides if "=" not in o or o.startswith("=")]
     if bad:
         raise InvalidValueError(f"Overrides must look like key=value (e.g. train.lr=1e-4), got {bad}.")
     if overrides:
         try:
-            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+            merged = cast(DictConfig, OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides))))
         except (yaml.YAMLError, OmegaConfBaseException) as err:
             raise InvalidValueError(
                 f"Cannot apply the overrides {list(overrides)}: {' '.join(str(err).split())}"

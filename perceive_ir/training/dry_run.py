@@ -22,12 +22,13 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..errors import InvalidValueError
 from ..models.factory import preset_is_wrapped
 from ..perceive.losses import LossWeights
@@ -39,11 +40,8 @@ __all__ = ["DryRunReport", "dry_run", "offline"]
 #: Placeholder for a required recipe value left as ``???``: reported as missing.
 _UNSET_TEXT = "<not set>"
 
-#: The default DINOv2 of every network that takes one.
-_DEFAULT_ENCODER = "facebook/dinov2-base"
-
 #: transformers ``Dinov2Config`` arguments of the published DINOv2 sizes (``{}``: the defaults, dinov2-base).
-_DINOV2_SIZES: dict[str, dict[str, int]] = {
+_DINOV2_SIZES: dict[str, dict[str, Any]] = {
     "facebook/dinov2-small": {"hidden_size": 384, "num_attention_heads": 6},
     "facebook/dinov2-base": {},
     "facebook/dinov2-large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16},
@@ -117,7 +115,7 @@ def offline() -> Iterator[None]:
     """
     saved = {name: os.environ.get(name) for name in _OFFLINE_ENVS}
     os.environ.update({name: "1" for name in _OFFLINE_ENVS})
-    constants = None
+    constants: Any = None
     with contextlib.suppress(ImportError):
         import huggingface_hub.constants as constants  # read at import: patched as well
     before = getattr(constants, "HF_HUB_OFFLINE", None)
@@ -139,7 +137,7 @@ def _fill_missing(cfg: Any) -> tuple[Any, list[str]]:
     """A writable copy of ``cfg`` with its ``???`` values replaced, and their keys."""
     if not isinstance(cfg, DictConfig):
         return cfg, []
-    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    copy = OmegaConf.create(cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=False)))  # a dict's container
     keys = sorted(OmegaConf.missing_keys(copy))
     for key in keys:
         OmegaConf.update(copy, key, _UNSET_TEXT if key == "loss.perceiver" else None, merge=False)
@@ -159,7 +157,7 @@ def _is_local_encoder(spec: str) -> bool:
 
 def _encoder_stand_in(model: ModelSection, report: DryRunReport) -> ModelSection | None:
     """The model section with its DINOv2 usable offline: as it is, a random stand-in, or ``None``."""
-    spec = _DEFAULT_ENCODER if model.semantic_encoder is UNSET else model.semantic_encoder
+    spec = DEFAULT_SEMANTIC_ENCODER if model.semantic_encoder is UNSET else model.semantic_encoder
     if not isinstance(spec, str) or _is_local_encoder(spec):
         return model
     if spec not in _DINOV2_SIZES:

@@ -563,8 +563,25 @@ class Trainer:
             return self._train_locked(resume, allow_changes)
 
     def _train_locked(self, resume: str | Path | None, allow_changes: bool) -> list[dict[str, float]]:
-        from tqdm.auto import tqdm
+        metrics = self._begin(resume, allow_changes)
+        bar = self._progress_bar()
+        history: list[dict[str, float]] = []
+        self.step_module.train()
+        try:
+            while self.step < self.total_steps:
+                self._run_epoch(metrics, bar, history)
+        finally:
+            bar.close()
+        acc = self.accelerator
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            self.on_train_end()
+        acc.wait_for_everyone()
+        self.history = history
+        return history
 
+    def _begin(self, resume: str | Path | None, allow_changes: bool) -> MetricsLog:
+        """Resume if asked, clear a killed run's temporaries, open the metrics log and start the callbacks."""
         cfg, acc = self.config, self.accelerator
         if resume is not None:
             self._resume(resume, allow_changes)
@@ -578,57 +595,76 @@ class Trainer:
             f"{cfg.grad_accum} accumulation = batch {cfg.batch_size}; {self.steps_per_epoch} steps/epoch; "
             f"device {acc.device}, mixed precision {cfg.mixed_precision}"
         )
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not (cfg.progress and acc.is_main_process),
-                   desc="train", dynamic_ncols=True)
-        history: list[dict[str, float]] = []
-        self.step_module.train()
-        try:
-            while self.step < self.total_steps:
-                if self.batch_in_epoch == 0:
-                    self.on_epoch_start(self.epoch)
-                    for cb in self.callbacks:
-                        cb.on_epoch_start(self, self.epoch)
-                    self.step_module.train()
-                skip = self.batch_in_epoch * self.micro_batch * cfg.grad_accum
-                iterator = iter(self._loader(self.epoch, skip))
-                for _ in range(self.steps_per_epoch - self.batch_in_epoch):
-                    if self.step >= self.total_steps:
-                        break
-                    logs = self._train_step([next(iterator) for _ in range(cfg.grad_accum)])
-                    self.step += 1
-                    self.batch_in_epoch += 1
-                    epoch = self.epoch
-                    if self.batch_in_epoch == self.steps_per_epoch:
-                        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                    row = {"step": self.step, "epoch": epoch, **logs, **self.extra_logs()}
-                    history.append(row)
-                    metrics.append(row)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{logs['lr']:.2e}")
-                    if self.step % cfg.log_every == 0 or self.step == self.total_steps:
-                        terms = " ".join(f"{k}={v:.4f}" for k, v in logs.items() if k not in ("loss", "lr"))
-                        self.log_text(f"step {self.step}/{self.total_steps} epoch {epoch} loss={logs['loss']:.4f} "
-                                      f"{terms} lr={logs['lr']:.3e}")
-                        if acc.is_main_process:
-                            metrics.flush()
-                    if not math.isfinite(logs["loss"]):
-                        if acc.is_main_process:
-                            metrics.flush()
-                        raise TrainingDivergedError(
-                            f"The loss is {logs['loss']} at step {self.step}; the last checkpoint is unaffected "
-                            "(try a lower `lr`, `grad_clip`, or full precision)."
-                        )
-                    for cb in self.callbacks:
-                        cb.on_step_end(self, self.step, logs)
-                    if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
-                        if acc.is_main_process:
-                            metrics.flush()
-                        self.save()
-        finally:
-            bar.close()
-        acc.wait_for_everyone()
-        if acc.is_main_process:
-            self.on_train_end()
-        acc.wait_for_everyone()
-        self.history = history
-        return history
+        return metrics
+
+    def _progress_bar(self) -> Any:
+        """The run's tqdm bar (disabled off the main process or without ``config.progress``)."""
+        from tqdm.auto import tqdm
+
+        shown = self.config.progress and self.accelerator.is_main_process
+        return tqdm(total=self.total_steps, initial=self.step, disable=not shown, desc="train", dynamic_ncols=True)
+
+    def _run_epoch(self, metrics: MetricsLog, bar: Any, history: list[dict[str, float]]) -> None:
+        """The rest of the current epoch (or up to ``total_steps``), starting it first if it is new."""
+        cfg = self.config
+        if self.batch_in_epoch == 0:
+            self.on_epoch_start(self.epoch)
+            for cb in self.callbacks:
+                cb.on_epoch_start(self, self.epoch)
+            self.step_module.train()
+        skip = self.batch_in_epoch * self.micro_batch * cfg.grad_accum
+        iterator = iter(self._loader(self.epoch, skip))
+        for _ in range(self.steps_per_epoch - self.batch_in_epoch):
+            if self.step >= self.total_steps:
+                break
+            logs = self._train_step([next(iterator) for _ in range(cfg.grad_accum)])
+            self._after_step(logs, metrics, bar, history)
+
+    def _advance(self) -> int:
+        """Count one optimizer step; returns the epoch it belonged to (the next one starts after its last)."""
+        self.step += 1
+        self.batch_in_epoch += 1
+        epoch = self.epoch
+        if self.batch_in_epoch == self.steps_per_epoch:
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        return epoch
+
+    def _after_step(
+        self, logs: dict[str, float], metrics: MetricsLog, bar: Any, history: list[dict[str, float]]
+    ) -> None:
+        """Record a step: its row, the log line, the divergence check, the callbacks and a due checkpoint."""
+        cfg = self.config
+        epoch = self._advance()
+        row = {"step": self.step, "epoch": epoch, **logs, **self.extra_logs()}
+        history.append(row)
+        metrics.append(row)
+        bar.update(1)
+        bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{logs['lr']:.2e}")
+        if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+            self._log_step(logs, epoch, metrics)
+        self._check_finite(logs, metrics)
+        for cb in self.callbacks:
+            cb.on_step_end(self, self.step, logs)
+        if self.step % cfg.checkpoint_every == 0 or self.step == self.total_steps:
+            if self.accelerator.is_main_process:
+                metrics.flush()
+            self.save()
+
+    def _log_step(self, logs: Mapping[str, float], epoch: int, metrics: MetricsLog) -> None:
+        """The step's log line; the metrics file is flushed with it."""
+        terms = " ".join(f"{k}={v:.4f}" for k, v in logs.items() if k not in ("loss", "lr"))
+        self.log_text(f"step {self.step}/{self.total_steps} epoch {epoch} loss={logs['loss']:.4f} "
+                      f"{terms} lr={logs['lr']:.3e}")
+        if self.accelerator.is_main_process:
+            metrics.flush()
+
+    def _check_finite(self, logs: Mapping[str, float], metrics: MetricsLog) -> None:
+        """Stop a run whose loss is not finite (the metrics so far are flushed; no checkpoint is written)."""
+        if math.isfinite(logs["loss"]):
+            return
+        if self.accelerator.is_main_process:
+            metrics.flush()
+        raise TrainingDivergedError(
+            f"The loss is {logs['loss']} at step {self.step}; the last checkpoint is unaffected "
+            "(try a lower `lr`, `grad_clip`, or full precision)."
+        )

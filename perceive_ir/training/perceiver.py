@@ -99,7 +99,8 @@ class PerceiverTrainer(Trainer):
     Example:
         >>> import tempfile, torch
         >>> from pathlib import Path
-        >>> from perceive_ir.data import PairedFolderDataset, build_triplets
+        >>> from perceive_ir.data import PairedFolderDataset
+        >>> from perceive_ir.training import build_triplets
         >>> from perceive_ir.data.io import save_png
         >>> from perceive_ir.testing import tiny_clip_config
         >>> root = Path(tempfile.mkdtemp())

@@ -11,17 +11,18 @@ the model factory (:func:`~perceive_ir.models.create_model` for a preset name,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from ..amirnet import DegradationTree
-from ..data import FileListDataset, PairedFolderDataset, crossfit_proxies, load_crossfit_restorers
-from ..data.restorer import PaddedRestorer
+from ..data import FileListDataset, PairedFolderDataset
 from ..errors import InvalidValueError
 from ..models import create_model, load_model
 from ..models.factory import preset_is_wrapped
+from ..models.padded_restorer import PaddedRestorer
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
@@ -34,6 +35,7 @@ from .config import (
     RestorationRecipe,
     TrainConfig,
 )
+from .crossfit_restorers import crossfit_proxies, load_crossfit_restorers
 from .loop import Callback
 from .perceiver import PerceiverTrainer
 from .restoration import RestorationTrainer
@@ -131,12 +133,14 @@ def build_datasets(data: DataSection, seed: int) -> tuple[list[Any], list[int]]:
         seed: The seed of crops and degradations when ``data.seed`` is not set (``train.seed``).
     """
     common = {**data.given("crop", "hflip", "vflip", "positive"), "seed": seed if data.seed is UNSET else data.seed}
-    datasets, repeats = [], []
+    datasets: list[Dataset] = []
+    repeats = []
     for entry in data.tasks:
         if entry.filelist:
-            ds = FileListDataset(entry.filelist, root=entry.root, degradations=entry.degradations, **common)
-        else:
-            ds = PairedFolderDataset(entry.degraded_dir, entry.clean_dir, task=entry.task, **common)
+            ds: Dataset = FileListDataset(entry.filelist, root=entry.root, degradations=entry.degradations, **common)
+        else:  # the task section checked that both folders and the task are given
+            ds = PairedFolderDataset(cast(str, entry.degraded_dir), cast(str, entry.clean_dir),
+                                     task=cast("str | int", entry.task), **common)
         datasets.append(ds)
         repeats.append(entry.repeat)
     return datasets, repeats
@@ -244,7 +248,7 @@ def perceiver_trainer(cfg: Any) -> PerceiverTrainer:
     options = recipe.perceiver.given()
     return PerceiverTrainer(
         lambda: QualityPerceiver(**options),
-        recipe.data.manifest,
+        cast(str, recipe.data.manifest),  # required: the data section refuses a recipe without it
         recipe.train,
         **recipe.data.given("crop"),
     )

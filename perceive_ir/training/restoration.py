@@ -113,15 +113,16 @@ class _RestorationStep(nn.Module):
     def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         degraded, clean = batch["degraded"], batch["clean"]
         z = z_positive = None
-        if _carries_guidance(self.model):
+        model: Any = self.model  # duck-typed: a guided network has compute_guidance / forward_with_guidance / cfe
+        if _carries_guidance(model):
             # the authors' train.py: the CFE embedding that conditions the network is the anchor of L_cl,
             # the CFE of another crop of the same degraded image its positive
-            guidance = self.model.compute_guidance(degraded)
-            restored = self.model.forward_with_guidance(degraded, guidance)
+            guidance = model.compute_guidance(degraded)
+            restored = model.forward_with_guidance(degraded, guidance)
             if self.cl == "positive":
-                z, z_positive = guidance.degradation, self.model.cfe(batch[POSITIVE_KEY])
+                z, z_positive = guidance.degradation, model.cfe(batch[POSITIVE_KEY])
         else:
-            restored = self.model(degraded)
+            restored = model(degraded)
             if self.cl == "views":
                 cfe = find_cfe(self.model)
                 z, z_positive = cfe(batch["view_a"]), cfe(batch["view_b"])  # type: ignore[misc]
@@ -304,8 +305,9 @@ class RestorationTrainer(Trainer):
         """Save the trainable weights to ``model.safetensors``, and the adapter or the complete network."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self.output_dir / "model.safetensors", safetensors_bytes(trainable_state_dict(self.model)))
-        if hasattr(self.model, "save_pretrained") and hasattr(self.model, "adapter"):
-            self.model.save_pretrained(self.output_dir / "adapter")
-        elif hasattr(self.model, "save_pretrained"):  # a complete network (PerceiveIRNet): load_model reads it
-            self.model.save_pretrained(self.output_dir / "pretrained")
+        model: Any = self.model  # a wrapped backbone or a complete network with save_pretrained, or neither
+        if hasattr(model, "save_pretrained") and hasattr(model, "adapter"):
+            model.save_pretrained(self.output_dir / "adapter")
+        elif hasattr(model, "save_pretrained"):  # a complete network (PerceiveIRNet): load_model reads it
+            model.save_pretrained(self.output_dir / "pretrained")
         self.log_text(f"saved the trained model to {self.output_dir}")

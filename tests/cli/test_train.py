@@ -9,8 +9,9 @@ import torch
 import yaml
 
 from perceive_ir.cli.main import main
-from perceive_ir.data import PairedFolderDataset, build_triplets
+from perceive_ir.data import PairedFolderDataset
 from perceive_ir.testing import tiny_clip_config
+from perceive_ir.training import build_triplets
 from perceive_ir.training.config_files import load_config
 
 from ..training._helpers import write_pairs

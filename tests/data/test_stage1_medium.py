@@ -11,8 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from perceive_ir.data import PairedImageDataset, PairItem, build_triplets, read_image, save_png
-from perceive_ir.data.medium_training import (
+from perceive_ir.data import PairedImageDataset, PairItem, read_image, save_png
+from perceive_ir.data.stage1_scenes import authors_noisy, fold_key, render_noise_seed, scene_fold, scene_table
+from perceive_ir.inference.authors_paths import restore_per_tile
+from perceive_ir.models.medium_restorers import DEFAULT_MEDIUM_RESTORER, medium_restorer
+from perceive_ir.training.medium_training import (
     AUTHORS_TASK_RESAMPLING,
     epoch_order,
     medium_optimizer,
@@ -20,9 +23,7 @@ from perceive_ir.data.medium_training import (
     train_medium_restorer,
     uses_bf16,
 )
-from perceive_ir.data.restorer import DEFAULT_MEDIUM_RESTORER, medium_restorer
-from perceive_ir.data.stage1_scenes import authors_noisy, fold_key, render_noise_seed, scene_fold, scene_table
-from perceive_ir.inference.authors_paths import restore_per_tile
+from perceive_ir.training.triplets import build_triplets
 
 
 def _sha1_big_endian(text: str) -> int:
@@ -195,8 +196,9 @@ def test_precision_auto_is_fp32_on_cpu() -> None:
 
 
 def test_heldout_restorers_render_their_fold_and_train_nothing(tmp_path: Path, monkeypatch) -> None:
-    import perceive_ir.data.triplets as triplets_mod
-    from perceive_ir.data import TinyRestorer, load_crossfit_restorers
+    import perceive_ir.training.crossfit as crossfit_mod
+    from perceive_ir.models import TinyRestorer
+    from perceive_ir.training import load_crossfit_restorers
 
     def shifted(value: float) -> TinyRestorer:
         net = TinyRestorer()
@@ -206,7 +208,7 @@ def test_heldout_restorers_render_their_fold_and_train_nothing(tmp_path: Path, m
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("heldout_restorers are given: nothing may be trained")
 
-    monkeypatch.setattr(triplets_mod, "_train_restorer", no_training)
+    monkeypatch.setattr(crossfit_mod, "_train_restorer", no_training)
     ds = _denoise_set(tmp_path / "data", 8)
     nets = [shifted(0.2), shifted(-0.2)]  # holding out fold 0, fold 1
     m = build_triplets(ds, tmp_path / "out", restorer_factory=TinyRestorer, heldout_restorers=nets,
@@ -225,7 +227,7 @@ def test_heldout_restorers_render_their_fold_and_train_nothing(tmp_path: Path, m
 
 
 def test_an_epoch_smaller_than_a_batch_runs_on_into_the_next() -> None:
-    from perceive_ir.data.medium_training import _batches
+    from perceive_ir.training.medium_training import _batches
 
     batches = _batches(["dehaze", "dehaze", "derain"], {"derain": 2}, seed=0, batch_size=3)
     assert [len(next(batches)) for _ in range(3)] == [3, 3, 3]  # 4 per epoch: the 4th sample is dropped
@@ -234,7 +236,7 @@ def test_an_epoch_smaller_than_a_batch_runs_on_into_the_next() -> None:
 
 
 def test_bf16_autocast_trains_on_cpu_when_asked() -> None:
-    from perceive_ir.data import TinyRestorer
+    from perceive_ir.models import TinyRestorer
 
     clean = torch.rand(3, 24, 24)
     net = train_medium_restorer(TinyRestorer, lambda i, g: (authors_noisy(clean, 25, g), clean), ["denoise"],

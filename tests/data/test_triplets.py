@@ -9,17 +9,17 @@ import pytest
 import torch
 from torch import nn
 
-import perceive_ir.data.triplets as triplets_mod
+import perceive_ir.training.crossfit as crossfit_mod
+import perceive_ir.training.triplets as triplets_mod
 from perceive_ir.data import (
     PairedFolderDataset,
     PairedImageDataset,
-    TinyRestorer,
     TripletDataset,
-    build_triplets,
-    load_crossfit_restorers,
     save_png,
     scene_fold,
 )
+from perceive_ir.models import TinyRestorer
+from perceive_ir.training import build_triplets, load_crossfit_restorers
 
 
 def _by_file_name(path: str) -> str:
@@ -100,8 +100,8 @@ def test_crossfit_renders_each_half_with_the_other_halfs_model(tmp_path: Path, m
         assert kw["precision"] == "fp32"  # "auto" on a CPU
         return _Const(0.25 if folds[scenes[0].index] == 0 else 0.75)
 
-    monkeypatch.setattr(triplets_mod, "_train_restorer", fake_train)
-    monkeypatch.setattr(triplets_mod, "_save_model", lambda model, path: None)
+    monkeypatch.setattr(crossfit_mod, "_train_restorer", fake_train)
+    monkeypatch.setattr(crossfit_mod, "_save_model", lambda model, path: None)
     m = build_triplets(ds, tmp_path / "out", strategy="crossfit", fold_path=_by_file_name, progress=False)
     assert len(trained_on) == 2 and trained_on[0].isdisjoint(trained_on[1])
     assert trained_on[0] | trained_on[1] == set(range(8))
@@ -160,14 +160,14 @@ def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
         real_save(img, path)
 
     trains = {"n": 0}
-    real_train = triplets_mod._train_restorer
+    real_train = crossfit_mod._train_restorer
 
     def counting_train(*a, **kw):  # noqa: ANN002, ANN003
         trains["n"] += 1
         return real_train(*a, **kw)
 
     monkeypatch.setattr(triplets_mod, "save_png", flaky_save)
-    monkeypatch.setattr(triplets_mod, "_train_restorer", counting_train)
+    monkeypatch.setattr(crossfit_mod, "_train_restorer", counting_train)
     kwargs = dict(strategy="crossfit", steps=3, crop=16, batch_size=2, restorer_factory="tiny",
                   fold_path=_by_file_name, progress=False)
     with pytest.raises(RuntimeError, match="simulated crash"):

@@ -9,10 +9,11 @@ import yaml
 
 from perceive_ir import QualityPerceiver
 from perceive_ir.cli.main import main
-from perceive_ir.data import PairedFolderDataset, build_triplets
+from perceive_ir.data import PairedFolderDataset
 from perceive_ir.perceive.losses import VGG16FeatureSpace
 from perceive_ir.perceive.losses.feature_spaces import VGG16_ENV
 from perceive_ir.testing import tiny_clip_config
+from perceive_ir.training import build_triplets
 
 from ._helpers import write_pairs
 

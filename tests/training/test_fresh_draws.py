@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from perceive_ir import QualityPerceiver
-from perceive_ir.data import POSITIVE_KEY, PairedFolderDataset, build_triplets
+from perceive_ir.data import POSITIVE_KEY, PairedFolderDataset
 from perceive_ir.data.io import save_png
 from perceive_ir.testing import tiny_clip_config
-from perceive_ir.training import Callback, PerceiverTrainer, RestorationTrainer, TrainConfig
+from perceive_ir.training import Callback, PerceiverTrainer, RestorationTrainer, TrainConfig, build_triplets
 
 
 class _Record(Callback):

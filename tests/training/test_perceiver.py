@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from perceive_ir import QualityPerceiver
-from perceive_ir.data import TripletDataset, build_triplets
+from perceive_ir.data import TripletDataset
 from perceive_ir.testing import tiny_clip_config
-from perceive_ir.training import PerceiverTrainer, TrainConfig, balanced_repeats
+from perceive_ir.training import PerceiverTrainer, TrainConfig, balanced_repeats, build_triplets
 
 from ._helpers import write_pairs
 

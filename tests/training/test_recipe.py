@@ -69,7 +69,8 @@ def test_recipe_models_from_presets():
 def test_recipe_proxies_are_the_crossfit_restorers_then_the_listed_ones(tmp_path):
     from spandrel.architectures.NAFNet import NAFNet
 
-    from perceive_ir.data import PairedFolderDataset, build_triplets
+    from perceive_ir.data import PairedFolderDataset
+    from perceive_ir.training import build_triplets
     from perceive_ir.training.config import LossSection
     from perceive_ir.training.recipe import build_proxies
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..._padding import pad_to_multiple
 from ..._validation import check_image, check_int, to_input_dtype, to_module_dtype
 from ...errors import InvalidValueError
 from .blocks import Downsample, TransformerBlock, Upsample
@@ -49,9 +49,7 @@ def pad_reflect(image: Tensor, multiple: int) -> Tensor:
         >>> pad_reflect(torch.rand(1, 3, 30, 41), 8).shape
         torch.Size([1, 3, 32, 48])
     """
-    height, width = image.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else image
+    return pad_to_multiple(image, multiple, mode="reflect")[0]
 
 
 def check_architecture(dim: int, blocks: Sequence[int], heads: Sequence[int], refinement_blocks: int) -> None:
