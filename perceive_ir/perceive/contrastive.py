@@ -74,14 +74,14 @@ class _AllGatherWithGrad(torch.autograd.Function):
     """All-gather whose backward sums the gradients of every process and keeps the local slice."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, x.contiguous())
         ctx.batch, ctx.rank = x.shape[0], dist.get_rank()
         return torch.cat(parts, dim=0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad)  # every process's loss depends on every process's keys
         return grad[ctx.rank * ctx.batch : (ctx.rank + 1) * ctx.batch]

@@ -15,10 +15,11 @@ name, in code or in a recipe:
   ``(LossSettings) -> QualityAwareLoss | "l1"``.
 
 Example:
-    >>> from perceive_ir.perceive.losses import DIFFICULTY_RULES, FixedDifficulty
-    >>> DIFFICULTY_RULES.register("gentle", lambda: FixedDifficulty(0.5), overwrite=True)
-    >>> "gentle" in DIFFICULTY_RULES
-    True
+    >>> import functools
+    >>> from perceive_ir.perceive.losses import DIFFICULTY_RULES, FixedDifficulty, resolve_difficulty
+    >>> DIFFICULTY_RULES.register("gentle", functools.partial(FixedDifficulty, 0.5), overwrite=True)
+    >>> resolve_difficulty("gentle").values
+    [0.5]
 """
 
 from . import functional
