@@ -18,12 +18,13 @@ import functools
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..._registry import Registry
 from ..._tasks import task_name
 from ...errors import InvalidTypeError, InvalidValueError
-from .proxies import Proxy, as_proxies, task_ids
+from ._probe_psnr import ALL_TASKS, MODEL, PSNRSums, probe_psnr_sums
+from .proxies import as_proxies
 
 __all__ = [
     "ALL_TASKS",
@@ -122,121 +123,6 @@ class FixedDifficulty(DifficultyRule):
                 f"FixedDifficulty has {len(self.values)} weights but {num_medium} medium negatives were given."
             )
         return torch.tensor(values, device=device).expand(batch, num_medium)
-
-
-#: Row key of a probe set without tasks: one set of weights for every sample.
-ALL_TASKS = "all"
-
-
-def _probe_batch(item: Any, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``(degraded, clean, tasks or None)`` from a probe item: a tuple/list, or a dict of a dataset."""
-    if isinstance(item, Mapping):
-        if "degraded" not in item or "clean" not in item:
-            raise InvalidValueError(f"Probe batch {index} is a mapping without 'degraded' and 'clean'.")
-        degraded, clean, tasks = item["degraded"], item["clean"], item.get("task")
-    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
-        degraded, clean, tasks = item[0], item[1], item[2] if len(item) == 3 else None
-    else:
-        raise InvalidTypeError(
-            f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, "
-            f"got {type(item).__name__}."
-        )
-    if degraded.dim() == 3:
-        degraded, clean = degraded[None], clean[None]
-    if tasks is not None:
-        tasks = task_ids(tasks if isinstance(tasks, (Tensor, list, tuple)) else [tasks], degraded.shape[0])
-    return degraded, clean, tasks
-
-
-#: The key of the model's own PSNR among the proxies' (numbered from 0) in :class:`_PSNRSums`.
-_MODEL = -1
-
-
-class _PSNRSums:
-    """Running sums of per-image PSNRs per ``(task, who)``: ``who`` is :data:`_MODEL` or a proxy's index."""
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, int], list[float]] = {}  # (task, who) -> [sum, count]
-
-    def add(self, task: str, who: int, values: Tensor) -> None:
-        entry = self.entries.setdefault((task, who), [0.0, 0.0])
-        entry[0] += float(values.double().sum())
-        entry[1] += values.numel()
-
-    def mean(self, task: str, who: int) -> float | None:
-        entry = self.entries.get((task, who))
-        return None if entry is None else entry[0] / entry[1]
-
-    def overall(self, who: int) -> float:
-        """The mean over every task of ``who``'s PSNRs."""
-        entries = [entry for (_, key), entry in self.entries.items() if key == who]
-        return sum(e[0] for e in entries) / sum(e[1] for e in entries)
-
-    def tasks(self) -> list[str]:
-        return sorted({task for task, _ in self.entries})
-
-
-def _psnr(out: Tensor, clean: Tensor) -> Tensor:
-    """Per-image PSNR (torchmetrics') of ``out`` clamped to ``[0, 1]`` against ``clean``."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio
-
-    return peak_signal_noise_ratio(
-        out.float().clamp(0, 1), clean.float(), data_range=1.0, reduction="none", dim=(1, 2, 3)
-    )
-
-
-def _add_probe_batch(
-    sums: _PSNRSums,
-    model: Callable[[Tensor], Tensor],
-    proxies: Sequence[Proxy],
-    batch: tuple[Tensor, Tensor, Tensor | None],
-) -> None:
-    """Add the model's and each proxy's PSNRs on one probe batch, per task (a proxy's only where it is valid)."""
-    degraded, clean, tasks = batch
-    names = [ALL_TASKS] * degraded.shape[0] if tasks is None else [task_name(int(t)) for t in tasks]
-    outputs: list[tuple[int, Tensor, Tensor | None]] = [(_MODEL, _psnr(model(degraded), clean), None)]
-    for k, proxy in enumerate(proxies):
-        mask = proxy.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
-        outputs.append((k, _psnr(proxy.render(degraded, tasks, mask=mask), clean), mask))
-    for who, values, valid in outputs:
-        for task in sorted(set(names)):
-            select = torch.tensor([n == task for n in names], device=values.device)
-            if valid is not None:
-                select &= valid
-            if bool(select.any()):
-                sums.add(task, who, values[select])
-
-
-def _probe_psnr_sums(
-    model: Callable[[Tensor], Tensor],
-    proxies: Sequence[Proxy],
-    probe: Iterable[Any],
-    device: torch.device | str | None,
-) -> _PSNRSums:
-    """The PSNR sums of the model (in eval mode, restored afterwards) and the proxies over the probe set.
-
-    Raises:
-        ValueError: the probe set yielded no batches.
-    """
-    was_training = isinstance(model, nn.Module) and model.training
-    if isinstance(model, nn.Module):
-        model.eval()
-    sums, batches = _PSNRSums(), 0
-    try:
-        for index, item in enumerate(probe):
-            degraded, clean, tasks = _probe_batch(item, index)
-            if device is not None:
-                degraded, clean = degraded.to(device), clean.to(device)
-            if tasks is not None:
-                tasks = tasks.to(degraded.device)
-            _add_probe_batch(sums, model, proxies, (degraded, clean, tasks))
-            batches += 1
-    finally:
-        if isinstance(model, nn.Module):
-            model.train(was_training)
-    if batches == 0:
-        raise InvalidValueError("`probe` yielded no batches.")
-    return sums
 
 
 class ProxyPSNRDifficulty(DifficultyRule):
@@ -352,16 +238,16 @@ class ProxyPSNRDifficulty(DifficultyRule):
         proxy_list = as_proxies(proxies)
         if not proxy_list:
             raise InvalidValueError("`proxies` is empty: the rule needs at least one proxy restorer.")
-        sums = _probe_psnr_sums(model, proxy_list, probe, device)
+        sums = probe_psnr_sums(model, proxy_list, probe, device)
         self._apply_sums(sums, [str(p.name) for p in proxy_list])
         return {k: list(v) for k, v in (self.current or {}).items()}
 
-    def _apply_sums(self, sums: _PSNRSums, names: list[str]) -> None:
+    def _apply_sums(self, sums: PSNRSums, names: list[str]) -> None:
         """Set the weights, the last PSNRs and the reference from the probe's PSNR sums."""
         self.current, self.last_psnr, self.names = {}, {}, names
-        self.reference = sums.overall(_MODEL)
+        self.reference = sums.overall(MODEL)
         for task in sums.tasks():
-            model_psnr = sums.mean(task, _MODEL)
+            model_psnr = sums.mean(task, MODEL)
             assert model_psnr is not None  # the model is measured on every probe image
             proxy_psnrs = [sums.mean(task, k) for k in range(len(names))]
             self.current[task] = [self._rule(model_psnr, p) for p in proxy_psnrs]
