@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -24,9 +24,7 @@ from torch import Tensor, nn
 from ..._files import read_safetensors, safe_torch_load
 from ..._registry import Registry
 from ...errors import InvalidTypeError, InvalidValueError, MissingFileError
-
-if TYPE_CHECKING:
-    from ..perceiver import QualityPerceiver
+from ..perceiver import QualityPerceiver
 
 __all__ = [
     "FEATURE_SPACES",
@@ -326,7 +324,7 @@ class CallableFeatureSpace(FeatureSpace):
 
 #: What a :data:`FEATURE_SPACES` entry is: a factory ``(perceiver, layer_weights) -> FeatureSpace``, called
 #: when a loss is built (``perceiver`` is the loss's, possibly ``None``; ``layer_weights`` its argument).
-FeatureSpaceFactory = Callable[["QualityPerceiver | None", "Sequence[float] | None"], FeatureSpace]
+FeatureSpaceFactory = Callable[[QualityPerceiver | None, Sequence[float] | None], FeatureSpace]
 
 
 def _clip_space(perceiver: QualityPerceiver | None, layer_weights: Sequence[float] | None) -> FeatureSpace:

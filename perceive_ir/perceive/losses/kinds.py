@@ -22,6 +22,7 @@ __all__ = ["LOSS_KINDS", "LossFactory", "LossSettings"]
 
 
 def _no_proxies() -> list[Proxy]:
+    """No proxy restorers: the default of :attr:`LossSettings.load_proxies`."""
     return []
 
 

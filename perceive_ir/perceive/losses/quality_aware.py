@@ -91,7 +91,9 @@ class QualityAwareLoss(nn.Module):
     mask ``m_k``; pass ``tasks=`` to :meth:`forward`). See docs/quality_aware_loss.md,
     "Fidelity to the paper".
 
-    Frozen encoders run once per call on everything that needs them: one forward+backward of
+    Each term is a function of :mod:`perceive_ir.perceive.losses.functional`, callable on its own
+    with the same value; this module checks the inputs, runs the frozen encoders and adds the
+    weighted terms. Frozen encoders run once per call on everything that needs them: one forward+backward of
     the feature space on the restored batch, and one ``no_grad`` forward covering target,
     degraded and medium images together (with the CLIP feature space, the forward with
     gradient also serves ``L_clip``).
@@ -100,17 +102,19 @@ class QualityAwareLoss(nn.Module):
         perceiver: A trained :class:`QualityPerceiver`; it is frozen here (prompts included).
             May be ``None`` only when no term needs it.
         weights: A :class:`LossWeights` or a mapping with some of ``rec``, ``cl``, ``clip``, ``dpl``.
-        feature_space: ``"vgg16"`` (default, the paper's: torchvision VGG-16 with ImageNet
-            weights, read from torch's hub cache or ``$PERCEIVE_IR_VGG16_WEIGHTS``; offline
-            and missing, a :class:`~perceive_ir.perceive.losses.VGG16WeightsNotFoundError`
-            says where to put the file), ``"clip"`` (the perceiver's vision tower, no extra
-            download, not the paper's), a :class:`FeatureSpace` (e.g.
-            ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``), or a callable
+        feature_space: A name in :data:`~perceive_ir.perceive.losses.FEATURE_SPACES`:
+            ``"vgg16"`` (default, the paper's: torchvision VGG-16 with ImageNet weights, read
+            from torch's hub cache or ``$PERCEIVE_IR_VGG16_WEIGHTS``; offline and missing, a
+            :class:`~perceive_ir.perceive.losses.VGG16WeightsNotFoundError` says where to put
+            the file), ``"clip"`` (the perceiver's vision tower, no extra download, not the
+            paper's) or one you registered; a :class:`FeatureSpace` (e.g.
+            ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``); or a callable
             returning a list of feature maps.
         difficulty: ``"proxy_psnr"`` (default, the paper's per-epoch rule, per task; call
             :meth:`update_difficulty` once per epoch), ``"proxy_psnr_sample"`` (the authors'
             code: each sample's proxy PSNR against the model's mean probe PSNR),
-            ``"perceiver"`` (per-sample rule from the perceiver's scores), fixed number(s), or a
+            ``"perceiver"`` (per-sample rule from the perceiver's scores), another name in
+            :data:`~perceive_ir.perceive.losses.DIFFICULTY_RULES`, fixed number(s), or a
             :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
