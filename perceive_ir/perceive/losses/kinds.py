@@ -46,7 +46,8 @@ class LossSettings:
     perceiver: str | None = None
     weights: Mapping[str, float] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
-    load_proxies: Callable[[], Sequence[Proxy]] = _no_proxies
+    # a default factory, so that the dataclass keeps no function as a class attribute (the docs would list a method)
+    load_proxies: Callable[[], Sequence[Proxy]] = field(default_factory=lambda: _no_proxies)
 
 
 #: What a :data:`LOSS_KINDS` entry is: a factory from :class:`LossSettings` to a loss (or ``"l1"``).
