@@ -74,14 +74,14 @@ class _AllGatherWithGrad(torch.autograd.Function):
     """All-gather whose backward sums the gradients of every process and keeps the local slice."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, x.contiguous())
         ctx.batch, ctx.rank = x.shape[0], dist.get_rank()
         return torch.cat(parts, dim=0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad)  # every process's loss depends on every process's keys
         return grad[ctx.rank * ctx.batch : (ctx.rank + 1) * ctx.batch]
@@ -218,6 +218,20 @@ def degradation_contrastive_loss(
         >>> loss.item() < 0.01, valid
         (True, 1.0)
     """
+    labels = _checked_arguments(anchor, positive, labels, temperature, degenerate, negatives)
+    batch = anchor.shape[0]
+    formula = _authors_loss if negatives == "anchors" else _positives_loss
+    loss, has_negative = formula(anchor, positive, labels, temperature)
+    _check_negatives(has_negative, degenerate, left_out=negatives == "anchors")
+    if return_valid_fraction:
+        return loss, float(has_negative.sum()) / batch
+    return loss
+
+
+def _checked_arguments(
+    anchor: Tensor, positive: Tensor, labels: Tensor | None, temperature: float, degenerate: str, negatives: str
+) -> Tensor | None:
+    """Check :func:`degradation_contrastive_loss`'s arguments; return the labels as int64 on the anchor's device."""
     check_embedding(anchor, "anchor")
     check_embedding(positive, "positive", dim=anchor.shape[1], batch=anchor.shape[0])
     if not temperature > 0:
@@ -226,20 +240,15 @@ def degradation_contrastive_loss(
         raise InvalidValueError(f"`degenerate` must be 'warn' or 'raise', got {degenerate!r}.")
     if negatives not in ("anchors", "positives"):
         raise InvalidValueError(f"`negatives` must be 'anchors' or 'positives', got {negatives!r}.")
+    if labels is None:
+        return None
     batch = anchor.shape[0]
-    if labels is not None:
-        if not isinstance(labels, Tensor) or labels.shape != (batch,) or labels.is_floating_point():
-            raise InvalidValueError(
-                f"`labels` must be an integer tensor of shape ({batch},), got "
-                f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}."
-            )
-        labels = labels.to(device=anchor.device, dtype=torch.long)
-    formula = _authors_loss if negatives == "anchors" else _positives_loss
-    loss, has_negative = formula(anchor, positive, labels, temperature)
-    _check_negatives(has_negative, degenerate, left_out=negatives == "anchors")
-    if return_valid_fraction:
-        return loss, float(has_negative.sum()) / batch
-    return loss
+    if not isinstance(labels, Tensor) or labels.shape != (batch,) or labels.is_floating_point():
+        raise InvalidValueError(
+            f"`labels` must be an integer tensor of shape ({batch},), got "
+            f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}."
+        )
+    return labels.to(device=anchor.device, dtype=torch.long)
 
 
 def _check_negatives(has_negative: Tensor, degenerate: str, left_out: bool) -> None:

@@ -7,15 +7,21 @@
   than the RGB image (DRUNet's noise-level channel).
 * :class:`ConditionSource` — the protocol of a condition source (the CFE, AMIRNet's tree, or
   a user's module); a new kind of source needs nothing here but that protocol.
+* :data:`CONDITION_KINDS` — how a saved model's condition sources are described and rebuilt
+  (``"hub"``, ``"user"``); register a :class:`ConditionKind` so that a module of yours is rebuilt
+  on load instead of passed again.
 """
 
 from .condition import ConditionSource
+from .condition_spec import CONDITION_KINDS, ConditionKind
 from .input_adapters import AdaptedInput, NoiseLevelMap
 from .layer_probe import probe_backbone, select_guidance_layers
 from .wrap import Guidance, WrappedBackbone, wrap_backbone
 
 __all__ = [
+    "CONDITION_KINDS",
     "AdaptedInput",
+    "ConditionKind",
     "ConditionSource",
     "Guidance",
     "NoiseLevelMap",

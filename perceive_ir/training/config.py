@@ -22,6 +22,7 @@ from omegaconf.errors import MissingMandatoryValue
 from .._validation import check_float, check_int
 from ..amirnet import DegradationTree
 from ..errors import InvalidTypeError, InvalidValueError
+from ..perceive.losses.kinds import LOSS_KINDS
 
 __all__ = [
     "CONDITIONS",
@@ -335,8 +336,6 @@ class ModelSection(Section):
         return {**options, **self.given("semantic_encoder")}
 
 
-#: Stage-2 loss kinds.
-LOSS_KINDS: tuple[str, ...] = ("quality", "l1")
 
 
 _PROXY_KEYS: tuple[str, ...] = ("checkpoint", "tasks", "name")
@@ -347,7 +346,8 @@ class LossSection(Section):
     """``loss``: the stage-2 objective.
 
     Attributes:
-        kind: ``quality`` (the quality-aware loss) or ``l1`` (the plain baseline).
+        kind: ``quality`` (the quality-aware loss), ``l1`` (the plain baseline), or a kind
+            registered in :data:`~perceive_ir.perceive.losses.LOSS_KINDS`.
         perceiver: Folder or Hub id of the stage-1 perceiver (required for ``quality``).
         weights, feature_space, difficulty, degenerate, clip_logit_scale:
             :class:`~perceive_ir.QualityAwareLoss` arguments (``degenerate: raise`` stops on a
@@ -377,8 +377,8 @@ class LossSection(Section):
     cfe_crop: Any = UNSET
 
     def __post_init__(self) -> None:
-        if self.kind not in LOSS_KINDS:
-            raise InvalidValueError(f"`loss.kind` must be one of {', '.join(LOSS_KINDS)}, got {self.kind!r}.")
+        if self.kind not in LOSS_KINDS:  # the registry's error lists the kinds and how to add one
+            raise LOSS_KINDS.unknown(self.kind)
         if self.kind == "quality" and not self.perceiver:
             raise InvalidValueError(
                 "`loss.perceiver` is required for loss.kind=quality: the folder written by "

@@ -24,6 +24,7 @@ from ..models import create_model, load_model
 from ..models.factory import preset_is_wrapped
 from ..models.padded_restorer import PaddedRestorer
 from ..perceive import Proxy, QualityAwareLoss, QualityPerceiver
+from ..perceive.losses import LOSS_KINDS, LossSettings
 from ..retrofit import wrap_backbone
 from .callbacks import TreeGrowthCallback
 from .config import (
@@ -192,11 +193,13 @@ def check_precision(train: TrainConfig) -> None:
 
 
 def _loss(loss: LossSection) -> str | QualityAwareLoss:
-    if loss.kind == "l1":
-        return "l1"
-    perceiver = QualityPerceiver.from_pretrained(str(loss.perceiver))
-    return QualityAwareLoss(perceiver, weights=loss.weights, proxies=build_proxies(loss),
-                            **loss.given("feature_space", "difficulty", "degenerate", "clip_logit_scale"))
+    settings = LossSettings(
+        perceiver=loss.perceiver,
+        weights=loss.weights,
+        options=loss.given("feature_space", "difficulty", "degenerate", "clip_logit_scale"),
+        load_proxies=lambda: build_proxies(loss),
+    )
+    return LOSS_KINDS[loss.kind](settings)
 
 
 def restoration_trainer(cfg: Any, callbacks: Any = ()) -> RestorationTrainer:

@@ -1,6 +1,6 @@
 """Difficulty weights ``a_k`` of the medium-quality negatives in the perceptual loss.
 
-Two rules, following DESIGN §1:
+Two rules:
 
 * :class:`ProxyPSNRDifficulty` — the paper's epoch-level rule: on a fixed probe set, per task,
   ``a_k = 1.25`` when proxy restorer ``k`` scores a PSNR at or below the current model,
@@ -14,23 +14,29 @@ Two rules, following DESIGN §1:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from ..._registry import Registry
 from ..._tasks import task_name
 from ...errors import InvalidTypeError, InvalidValueError
-from .proxies import as_proxies, task_ids
+from ._probe_psnr import ALL_TASKS, MODEL, PSNRSums, probe_psnr_sums
+from .proxies import as_proxies
 
 __all__ = [
     "ALL_TASKS",
+    "DIFFICULTY_RULES",
+    "DifficultyFactory",
     "DifficultyRule",
     "EASY",
     "FixedDifficulty",
     "HARD",
     "PerceiverDifficulty",
     "ProxyPSNRDifficulty",
+    "resolve_difficulty",
 ]
 
 #: Weight of a negative the model already beats (the released code's value).
@@ -97,7 +103,14 @@ class FixedDifficulty(DifficultyRule):
             raise InvalidValueError(f"`values` must be non-negative numbers, got {values!r}.")
 
     def weights(
-        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+        self,
+        batch: int,
+        num_medium: int,
+        device: torch.device,
+        restored_score: Tensor | None = None,
+        medium_scores: Tensor | None = None,
+        tasks: Tensor | None = None,
+        medium_psnr: Tensor | None = None,
     ) -> Tensor:
         """The constant weights for every sample; a single value is used for all ``num_medium`` negatives.
 
@@ -110,30 +123,6 @@ class FixedDifficulty(DifficultyRule):
                 f"FixedDifficulty has {len(self.values)} weights but {num_medium} medium negatives were given."
             )
         return torch.tensor(values, device=device).expand(batch, num_medium)
-
-
-#: Row key of a probe set without tasks: one set of weights for every sample.
-ALL_TASKS = "all"
-
-
-def _probe_batch(item: Any, index: int) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``(degraded, clean, tasks or None)`` from a probe item: a tuple/list, or a dict of a dataset."""
-    if isinstance(item, Mapping):
-        if "degraded" not in item or "clean" not in item:
-            raise InvalidValueError(f"Probe batch {index} is a mapping without 'degraded' and 'clean'.")
-        degraded, clean, tasks = item["degraded"], item["clean"], item.get("task")
-    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
-        degraded, clean, tasks = item[0], item[1], item[2] if len(item) == 3 else None
-    else:
-        raise InvalidTypeError(
-            f"Probe batch {index} must be (degraded, clean), (degraded, clean, tasks) or a dict, "
-            f"got {type(item).__name__}."
-        )
-    if degraded.dim() == 3:
-        degraded, clean = degraded[None], clean[None]
-    if tasks is not None:
-        tasks = task_ids(tasks if isinstance(tasks, (Tensor, list, tuple)) else [tasks], degraded.shape[0])
-    return degraded, clean, tasks
 
 
 class ProxyPSNRDifficulty(DifficultyRule):
@@ -246,72 +235,26 @@ class ProxyPSNRDifficulty(DifficultyRule):
             ValueError: no proxies, an empty probe set, or a task-restricted proxy with a probe
                 set that has no tasks.
         """
-        from torchmetrics.functional.image import peak_signal_noise_ratio
-
         proxy_list = as_proxies(proxies)
         if not proxy_list:
             raise InvalidValueError("`proxies` is empty: the rule needs at least one proxy restorer.")
-        was_training = isinstance(model, nn.Module) and model.training
-        if isinstance(model, nn.Module):
-            model.eval()
-        sums: dict[tuple[str, int], list[float]] = {}  # (task, -1 model / k proxy) -> [sum, count]
+        sums = probe_psnr_sums(model, proxy_list, probe, device)
+        self._apply_sums(sums, [str(p.name) for p in proxy_list])
+        return {k: list(v) for k, v in (self.current or {}).items()}
 
-        def add(task: str, who: int, values: Tensor) -> None:
-            entry = sums.setdefault((task, who), [0.0, 0.0])
-            entry[0] += float(values.double().sum())
-            entry[1] += values.numel()
-
-        batches = 0
-        try:
-            for index, item in enumerate(probe):
-                degraded, clean, tasks = _probe_batch(item, index)
-                if device is not None:
-                    degraded, clean = degraded.to(device), clean.to(device)
-                if tasks is not None:
-                    tasks = tasks.to(degraded.device)
-                names = [ALL_TASKS] * degraded.shape[0] if tasks is None else [task_name(int(t)) for t in tasks]
-
-                def psnr(out: Tensor, clean: Tensor = clean) -> Tensor:
-                    return peak_signal_noise_ratio(
-                        out.float().clamp(0, 1), clean.float(), data_range=1.0, reduction="none", dim=(1, 2, 3)
-                    )
-
-                outputs = [(-1, psnr(model(degraded)), None)]
-                for k, proxy in enumerate(proxy_list):
-                    mask = proxy.valid_mask(tasks, degraded.shape[0]).to(degraded.device)
-                    outputs.append((k, psnr(proxy.render(degraded, tasks, mask=mask)), mask))
-                for who, values, mask in outputs:
-                    for task in sorted(set(names)):
-                        select = torch.tensor([n == task for n in names], device=values.device)
-                        if mask is not None:
-                            select &= mask
-                        if bool(select.any()):
-                            add(task, who, values[select])
-                batches += 1
-        finally:
-            if isinstance(model, nn.Module):
-                model.train(was_training)
-        if batches == 0:
-            raise InvalidValueError("`probe` yielded no batches.")
-
-        def mean(task: str, who: int) -> float | None:
-            entry = sums.get((task, who))
-            return None if entry is None else entry[0] / entry[1]
-
-        self.current, self.last_psnr = {}, {}
-        self.names = [str(p.name) for p in proxy_list]
-        model_entries = [entry for (_, who), entry in sums.items() if who == -1]
-        self.reference = sum(e[0] for e in model_entries) / sum(e[1] for e in model_entries)
-        for task in sorted({t for t, _ in sums}):
-            model_psnr = mean(task, -1)
-            assert model_psnr is not None
-            proxy_psnrs = [mean(task, k) for k in range(len(proxy_list))]
+    def _apply_sums(self, sums: PSNRSums, names: list[str]) -> None:
+        """Set the weights, the last PSNRs and the reference from the probe's PSNR sums."""
+        self.current, self.last_psnr, self.names = {}, {}, names
+        self.reference = sums.overall(MODEL)
+        for task in sums.tasks():
+            model_psnr = sums.mean(task, MODEL)
+            assert model_psnr is not None  # the model is measured on every probe image
+            proxy_psnrs = [sums.mean(task, k) for k in range(len(names))]
             self.current[task] = [self._rule(model_psnr, p) for p in proxy_psnrs]
             self.last_psnr[f"model/{task}"] = model_psnr
-            for name, p in zip(self.names, proxy_psnrs, strict=True):
+            for name, p in zip(names, proxy_psnrs, strict=True):
                 if p is not None:
                     self.last_psnr[f"{name}/{task}"] = p
-        return {k: list(v) for k, v in self.current.items()}
 
     def logged(self) -> dict[str, float]:
         """The current weights and the probe PSNRs behind them as flat metrics.
@@ -339,7 +282,14 @@ class ProxyPSNRDifficulty(DifficultyRule):
         return {**out, **{f"psnr/{key}": value for key, value in self.last_psnr.items()}}
 
     def weights(
-        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+        self,
+        batch: int,
+        num_medium: int,
+        device: torch.device,
+        restored_score: Tensor | None = None,
+        medium_scores: Tensor | None = None,
+        tasks: Tensor | None = None,
+        medium_psnr: Tensor | None = None,
     ) -> Tensor:
         """Each sample's row of the last measured weights (``initial`` before a measurement or for a task not measured).
 
@@ -348,18 +298,31 @@ class ProxyPSNRDifficulty(DifficultyRule):
                 ``num_medium``, or per task while ``tasks`` is not given.
         """
         if self.per == "sample":
-            if self.reference is None:
-                return torch.full((batch, num_medium), self.initial, device=device)
-            if medium_psnr is None:
-                raise InvalidValueError(
-                    "ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample."
-                )
-            return torch.where(medium_psnr.detach() <= self.reference, self.hard, self.easy).to(
-                device=device, dtype=torch.float32
-            )
+            return self._sample_weights(batch, num_medium, device, medium_psnr)
         if self.current is None:
             return torch.full((batch, num_medium), self.initial, device=device)
-        lengths = {len(row) for row in self.current.values()}
+        return self._task_weights(self.current, batch, num_medium, device, tasks)
+
+    def _sample_weights(self, batch: int, num_medium: int, device: torch.device, medium_psnr: Tensor | None) -> Tensor:
+        """The authors' rule: each medium negative's PSNR on the sample against the model's probe mean."""
+        if self.reference is None:
+            return torch.full((batch, num_medium), self.initial, device=device)
+        if medium_psnr is None:
+            raise InvalidValueError("ProxyPSNRDifficulty(per='sample') needs each medium negative's PSNR per sample.")
+        return torch.where(medium_psnr.detach() <= self.reference, self.hard, self.easy).to(
+            device=device, dtype=torch.float32
+        )
+
+    def _task_weights(
+        self,
+        current: dict[str, list[float | None]],
+        batch: int,
+        num_medium: int,
+        device: torch.device,
+        tasks: Tensor | None,
+    ) -> Tensor:
+        """The paper's rule: each sample gets its task's row of the measured weights."""
+        lengths = {len(row) for row in current.values()}
         if lengths != {num_medium}:
             raise InvalidValueError(
                 f"The difficulty weights were measured for {sorted(lengths)} proxies but {num_medium} medium "
@@ -367,13 +330,13 @@ class ProxyPSNRDifficulty(DifficultyRule):
             )
 
         def row(task: str) -> list[float]:
-            values = self.current.get(task) or self.current.get(ALL_TASKS)  # type: ignore[union-attr]
+            values = current.get(task) or current.get(ALL_TASKS)
             if values is None:
                 return [self.initial] * num_medium
             return [self.initial if v is None else v for v in values]
 
         if tasks is None:
-            if set(self.current) != {ALL_TASKS}:
+            if set(current) != {ALL_TASKS}:
                 raise InvalidValueError(
                     "The difficulty weights were measured per task: pass the samples' `tasks=` to the loss."
                 )
@@ -399,7 +362,14 @@ class PerceiverDifficulty(DifficultyRule):
         self.hard, self.easy = float(hard), float(easy)
 
     def weights(
-        self, batch, num_medium, device, restored_score=None, medium_scores=None, tasks=None, medium_psnr=None
+        self,
+        batch: int,
+        num_medium: int,
+        device: torch.device,
+        restored_score: Tensor | None = None,
+        medium_scores: Tensor | None = None,
+        tasks: Tensor | None = None,
+        medium_psnr: Tensor | None = None,
     ) -> Tensor:
         """``hard`` where the perceiver rates the restored image at least as high as the negative, else ``easy``.
 
@@ -412,3 +382,60 @@ class PerceiverDifficulty(DifficultyRule):
             )
         beats = restored_score.detach()[:, None] >= medium_scores.detach()
         return torch.where(beats, self.hard, self.easy).to(device=device, dtype=torch.float32)
+
+
+#: What a :data:`DIFFICULTY_RULES` entry is: a factory called with no arguments when a loss is built.
+DifficultyFactory = Callable[[], DifficultyRule]
+
+DIFFICULTY_RULES: Registry[DifficultyFactory] = Registry(
+    "difficulty rule (`difficulty=`)",
+    {
+        "proxy_psnr": ProxyPSNRDifficulty,
+        "proxy_psnr_sample": functools.partial(ProxyPSNRDifficulty, per="sample"),
+        "perceiver": PerceiverDifficulty,
+    },
+    how_to_add="add one with perceive_ir.perceive.losses.DIFFICULTY_RULES.register(name, factory)",
+    error=InvalidValueError,
+)
+"""The difficulty rules ``difficulty=`` (and a recipe's ``loss.difficulty``) selects by name.
+
+Each entry is a zero-argument factory returning a :class:`DifficultyRule`. Register your own and
+select it by name anywhere a rule name is accepted:
+
+Example:
+    >>> class Constant(FixedDifficulty):
+    ...     pass
+    >>> DIFFICULTY_RULES.register("constant_2", functools.partial(Constant, 2.0), overwrite=True)
+    >>> type(resolve_difficulty("constant_2")).__name__
+    'Constant'
+"""
+
+
+def resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRule) -> DifficultyRule:
+    """The rule for ``difficulty``: a rule as it is, a :data:`DIFFICULTY_RULES` name, or fixed number(s).
+
+    Raises:
+        ValueError: an unknown name (the message lists the registered ones) or another kind of value.
+        TypeError: a registered factory did not return a :class:`DifficultyRule`.
+
+    Example:
+        >>> type(resolve_difficulty("proxy_psnr_sample")).__name__, resolve_difficulty(0.5).values
+        ('ProxyPSNRDifficulty', [0.5])
+    """
+    if isinstance(difficulty, DifficultyRule):
+        return difficulty
+    if isinstance(difficulty, str):
+        rule = DIFFICULTY_RULES[difficulty]()
+        if not isinstance(rule, DifficultyRule):
+            raise InvalidTypeError(
+                f"The difficulty rule factory {difficulty!r} returned {type(rule).__name__}, expected a DifficultyRule."
+            )
+        return rule
+    if isinstance(difficulty, (int, float)) or (
+        isinstance(difficulty, (list, tuple)) and all(isinstance(v, (int, float)) for v in difficulty)
+    ):
+        return FixedDifficulty(difficulty)
+    raise InvalidValueError(
+        f"`difficulty` must be a registered rule name ({', '.join(DIFFICULTY_RULES.names())}), a number, a list of "
+        f"numbers or a DifficultyRule, got {difficulty!r}."
+    )

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ..._files import read_safetensors, safe_torch_load
+from ..._registry import Registry
 from ...errors import InvalidTypeError, InvalidValueError, MissingFileError
-
-if TYPE_CHECKING:
-    from ..perceiver import QualityPerceiver
+from ..perceiver import QualityPerceiver
 
 __all__ = [
+    "FEATURE_SPACES",
+    "FeatureSpaceFactory",
     "PAPER_LAYER_WEIGHTS",
     "FeatureSpace",
     "ClipFeatureSpace",
@@ -37,6 +38,7 @@ __all__ = [
     "VGG16_ENV",
     "VGG16_FILE",
     "load_vgg16_state",
+    "resolve_feature_space",
     "resolve_layer_weights",
     "vgg16_cache_path",
 ]
@@ -86,6 +88,8 @@ class ClipFeatureSpace(FeatureSpace):
         >>> space.blocks, len(space(torch.rand(1, 3, 32, 32)))
         ((0, 1, 2, 3), 4)
     """
+
+    perceiver: QualityPerceiver
 
     def __init__(
         self,
@@ -229,6 +233,9 @@ class VGG16FeatureSpace(FeatureSpace):
     #: Their names.
     LAYER_NAMES = ("relu1_2", "relu2_2", "relu3_1", "relu3_3")
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self, weights: str | os.PathLike[str] | None = "IMAGENET1K_V1", layer_weights: Sequence[float] | None = None
     ) -> None:
@@ -292,7 +299,10 @@ class CallableFeatureSpace(FeatureSpace):
     def __init__(self, fn: Callable[[Tensor], Sequence[Tensor]], layer_weights: Sequence[float] | None = None) -> None:
         super().__init__()
         if not callable(fn):
-            raise InvalidTypeError(f"`feature_space` must be 'clip', 'vgg16' or a callable, got {type(fn).__name__}.")
+            raise InvalidTypeError(
+                f"`feature_space` must be a registered name ({', '.join(FEATURE_SPACES.names())}), a FeatureSpace or "
+                f"a callable, got {type(fn).__name__}."
+            )
         self.fn = fn
         self._requested_weights = layer_weights
         self.layer_weights = tuple(layer_weights) if layer_weights is not None else ()
@@ -310,3 +320,72 @@ class CallableFeatureSpace(FeatureSpace):
         if not self.layer_weights or len(self.layer_weights) != len(features):
             self.layer_weights = resolve_layer_weights(self._requested_weights, len(features))
         return features
+
+
+#: What a :data:`FEATURE_SPACES` entry is: a factory ``(perceiver, layer_weights) -> FeatureSpace``, called
+#: when a loss is built (``perceiver`` is the loss's, possibly ``None``; ``layer_weights`` its argument).
+FeatureSpaceFactory = Callable[[QualityPerceiver | None, Sequence[float] | None], FeatureSpace]
+
+
+def _clip_space(perceiver: QualityPerceiver | None, layer_weights: Sequence[float] | None) -> FeatureSpace:
+    if perceiver is None:
+        raise InvalidValueError("feature_space='clip' needs a QualityPerceiver; pass `perceiver=`.")
+    return ClipFeatureSpace(perceiver, layer_weights=layer_weights)
+
+
+def _vgg16_space(perceiver: QualityPerceiver | None, layer_weights: Sequence[float] | None) -> FeatureSpace:
+    return VGG16FeatureSpace(layer_weights=layer_weights)
+
+
+FEATURE_SPACES: Registry[FeatureSpaceFactory] = Registry(
+    "feature space (`feature_space=`)",
+    {"vgg16": _vgg16_space, "clip": _clip_space},
+    how_to_add="add one with perceive_ir.perceive.losses.FEATURE_SPACES.register(name, factory)",
+    error=InvalidValueError,
+)
+"""The feature spaces of ``L_dpl`` that ``feature_space=`` (and a recipe's ``loss.feature_space``) selects by name.
+
+``"vgg16"`` is the paper's (:class:`VGG16FeatureSpace`), ``"clip"`` the perceiver's CLIP tower
+(:class:`ClipFeatureSpace`). Each entry is a factory ``(perceiver, layer_weights) -> FeatureSpace``;
+register your own and select it by name:
+
+Example:
+    >>> FEATURE_SPACES.register(
+    ...     "pixels", lambda perceiver, layer_weights: CallableFeatureSpace(lambda x: [x], layer_weights),
+    ...     overwrite=True)
+    >>> type(resolve_feature_space("pixels", None)).__name__
+    'CallableFeatureSpace'
+"""
+
+
+def resolve_feature_space(
+    feature_space: str | FeatureSpace | Callable[[Tensor], Sequence[Tensor]],
+    perceiver: QualityPerceiver | None,
+    layer_weights: Sequence[float] | None = None,
+) -> FeatureSpace:
+    """The feature space for ``feature_space``: a :data:`FEATURE_SPACES` name, a :class:`FeatureSpace`, or a callable.
+
+    Args:
+        feature_space: A registered name, a :class:`FeatureSpace` (used as it is), or a callable
+            returning a list of feature maps (wrapped in :class:`CallableFeatureSpace`).
+        perceiver: The loss's quality perceiver, passed to a registered factory.
+        layer_weights: Per-layer weights, passed to a registered factory or the callable's wrapper.
+
+    Raises:
+        ValueError: an unknown name (the message lists the registered ones).
+        TypeError: neither a name, a feature space nor a callable; or a factory returned no FeatureSpace.
+
+    Example:
+        >>> type(resolve_feature_space(lambda x: [x], None)).__name__
+        'CallableFeatureSpace'
+    """
+    if isinstance(feature_space, str):
+        space = FEATURE_SPACES[feature_space](perceiver, layer_weights)
+        if not isinstance(space, FeatureSpace):
+            raise InvalidTypeError(
+                f"The feature space factory {feature_space!r} returned {type(space).__name__}, expected a FeatureSpace."
+            )
+        return space
+    if isinstance(feature_space, FeatureSpace):
+        return feature_space
+    return CallableFeatureSpace(feature_space, layer_weights)

@@ -11,7 +11,7 @@ from ...errors import InvalidValueError
 
 __all__ = ["mean_abs_distance", "difficulty_adaptive_perceptual_loss", "EASY_NEGATIVE_WEIGHT"]
 
-#: Weight of the degraded input (the "easy" negative) in the denominator (DESIGN §1).
+#: Weight of the degraded input (the "easy" negative) in the denominator (the authors' losses.py).
 EASY_NEGATIVE_WEIGHT = 2.0
 
 
@@ -68,7 +68,7 @@ def difficulty_adaptive_perceptual_loss(
         anchor = restored[layer]
         denominator = EASY_NEGATIVE_WEIGHT * mean_abs_distance(anchor, easy_negative[layer])
         for k, negative in enumerate(medium):
-            weight = medium_weights[:, k]  # type: ignore[index]
+            weight = medium_weights[:, k]  # type: ignore[index]  # set above whenever `medium` is non-empty
             denominator = denominator + weight * mean_abs_distance(anchor, negative[layer])
         total = total + layer_weights[layer] * mean_abs_distance(anchor, positive[layer]) / denominator.clamp_min(eps)
     return total.mean()

@@ -195,7 +195,7 @@ def as_proxies(proxies: ProxyLike | Sequence[ProxyLike] | None, first_index: int
         raise InvalidTypeError(f"`proxies` must be a restorer or a list of them, got {type(proxies).__name__}.")
     out: list[Proxy] = []
     for k, item in enumerate(items, start=first_index):
-        proxy = item if isinstance(item, Proxy) else Proxy(item)  # type: ignore[arg-type]
+        proxy = item if isinstance(item, Proxy) else Proxy(item)
         if proxy.name is None:
             proxy.name = f"proxy{k}"
         out.append(proxy)

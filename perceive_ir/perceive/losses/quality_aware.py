@@ -7,16 +7,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..._validation import OUTPUT_RANGE_SLACK, check_image, check_same_shape, to_input_dtype, to_module_dtype
 from ...errors import InvalidTypeError, InvalidValueError
-from ..contrastive import degradation_contrastive_loss
 from ..perceiver import QualityPerceiver
-from .difficulty import DifficultyRule, FixedDifficulty, PerceiverDifficulty, ProxyPSNRDifficulty
-from .feature_spaces import CallableFeatureSpace, ClipFeatureSpace, FeatureSpace, VGG16FeatureSpace
-from .perceptual import difficulty_adaptive_perceptual_loss
+from .difficulty import DifficultyRule, ProxyPSNRDifficulty, resolve_difficulty
+from .feature_spaces import FeatureSpace, resolve_feature_space
+from .functional import (
+    clip_quality_term,
+    contrastive_term,
+    encode_references,
+    encode_restored,
+    medium_negative_weights,
+    perceptual_term,
+    restoration_term,
+)
 from .proxies import Proxy, ProxyLike, as_proxies, task_ids
 
 __all__ = ["LossWeights", "QualityAwareLoss", "QualityAwareLossOutput", "MediumNegatives", "PAPER_FEATURE_SPACE"]
@@ -27,8 +33,8 @@ MediumNegatives = Union[Tensor, nn.Module, Sequence[Union[Tensor, nn.Module, Cal
 #: The default feature space of ``L_dpl``: the paper's ImageNet VGG-16 (relu1_2, relu2_2, relu3_1, relu3_3).
 PAPER_FEATURE_SPACE = "vgg16"
 
-_TIER_VALUES = (0.0, 0.5, 1.0)
 _MIN_SIZE = 8
+_TERMS = ("rec", "cl", "clip", "dpl")
 
 
 @dataclass(frozen=True)
@@ -65,26 +71,6 @@ class QualityAwareLossOutput:
     medium_weights: Tensor | None = None
 
 
-def _resolve_difficulty(difficulty: str | float | Sequence[float] | DifficultyRule) -> DifficultyRule:
-    if isinstance(difficulty, DifficultyRule):
-        return difficulty
-    if difficulty == "proxy_psnr":
-        return ProxyPSNRDifficulty()
-    if difficulty == "proxy_psnr_sample":
-        return ProxyPSNRDifficulty(per="sample")
-    if difficulty == "perceiver":
-        return PerceiverDifficulty()
-    if isinstance(difficulty, (int, float)) or (
-        isinstance(difficulty, (list, tuple)) and all(isinstance(v, (int, float)) for v in difficulty)
-    ):
-        return FixedDifficulty(difficulty)
-    raise InvalidValueError(
-        f"`difficulty` must be 'proxy_psnr', 'proxy_psnr_sample', 'perceiver', a number, a list of numbers or a "
-        "DifficultyRule, "
-        f"got {difficulty!r}."
-    )
-
-
 class QualityAwareLoss(nn.Module):
     """``L = L_rec + λ1·L_cl + λ2·L_clip + λ3·L_dpl`` — drop into any restoration training loop.
 
@@ -105,7 +91,9 @@ class QualityAwareLoss(nn.Module):
     mask ``m_k``; pass ``tasks=`` to :meth:`forward`). See docs/quality_aware_loss.md,
     "Fidelity to the paper".
 
-    Frozen encoders run once per call on everything that needs them: one forward+backward of
+    Each term is a function of :mod:`perceive_ir.perceive.losses.functional`, callable on its own
+    with the same value; this module checks the inputs, runs the frozen encoders and adds the
+    weighted terms. Frozen encoders run once per call on everything that needs them: one forward+backward of
     the feature space on the restored batch, and one ``no_grad`` forward covering target,
     degraded and medium images together (with the CLIP feature space, the forward with
     gradient also serves ``L_clip``).
@@ -114,17 +102,19 @@ class QualityAwareLoss(nn.Module):
         perceiver: A trained :class:`QualityPerceiver`; it is frozen here (prompts included).
             May be ``None`` only when no term needs it.
         weights: A :class:`LossWeights` or a mapping with some of ``rec``, ``cl``, ``clip``, ``dpl``.
-        feature_space: ``"vgg16"`` (default, the paper's: torchvision VGG-16 with ImageNet
-            weights, read from torch's hub cache or ``$PERCEIVE_IR_VGG16_WEIGHTS``; offline
-            and missing, a :class:`~perceive_ir.perceive.losses.VGG16WeightsNotFoundError`
-            says where to put the file), ``"clip"`` (the perceiver's vision tower, no extra
-            download, not the paper's), a :class:`FeatureSpace` (e.g.
-            ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``), or a callable
+        feature_space: A name in :data:`~perceive_ir.perceive.losses.FEATURE_SPACES`:
+            ``"vgg16"`` (default, the paper's: torchvision VGG-16 with ImageNet weights, read
+            from torch's hub cache or ``$PERCEIVE_IR_VGG16_WEIGHTS``; offline and missing, a
+            :class:`~perceive_ir.perceive.losses.VGG16WeightsNotFoundError` says where to put
+            the file), ``"clip"`` (the perceiver's vision tower, no extra download, not the
+            paper's) or one you registered; a :class:`FeatureSpace` (e.g.
+            ``VGG16FeatureSpace(weights="/path/vgg16-397923af.pth")``); or a callable
             returning a list of feature maps.
         difficulty: ``"proxy_psnr"`` (default, the paper's per-epoch rule, per task; call
             :meth:`update_difficulty` once per epoch), ``"proxy_psnr_sample"`` (the authors'
             code: each sample's proxy PSNR against the model's mean probe PSNR),
-            ``"perceiver"`` (per-sample rule from the perceiver's scores), fixed number(s), or a
+            ``"perceiver"`` (per-sample rule from the perceiver's scores), another name in
+            :data:`~perceive_ir.perceive.losses.DIFFICULTY_RULES`, fixed number(s), or a
             :class:`DifficultyRule`.
         layer_weights: Per-layer weights of the feature space (default the paper's for four
             layers, uniform otherwise).
@@ -175,35 +165,13 @@ class QualityAwareLoss(nn.Module):
         if not isinstance(clip_logit_scale, bool):
             raise InvalidTypeError(f"`clip_logit_scale` must be a bool, got {type(clip_logit_scale).__name__}.")
         self.clip_logit_scale = clip_logit_scale
-        if isinstance(weights, Mapping):
-            unknown = set(weights) - {"rec", "cl", "clip", "dpl"}
-            if unknown:
-                raise InvalidValueError(f"`weights` has unknown terms {sorted(unknown)}; expected rec, cl, clip, dpl.")
-            weights = LossWeights(**weights)
-        elif weights is None:
-            weights = LossWeights()
-        elif not isinstance(weights, LossWeights):
-            raise InvalidTypeError(f"`weights` must be a LossWeights or a mapping, got {type(weights).__name__}.")
-        self.weights = weights
-        self.difficulty = _resolve_difficulty(difficulty)
+        self.weights = _loss_weights(weights)
+        self.difficulty = resolve_difficulty(difficulty)
         if perceiver is not None and not isinstance(perceiver, QualityPerceiver):
             raise InvalidTypeError(f"`perceiver` must be a QualityPerceiver or None, got {type(perceiver).__name__}.")
         self.perceiver = perceiver.freeze() if perceiver is not None else None
-
-        if feature_space == "clip":
-            self._require_perceiver("feature_space='clip'")
-            self.feature_space: FeatureSpace = ClipFeatureSpace(perceiver, layer_weights=layer_weights)  # type: ignore[arg-type]
-        elif feature_space == "vgg16":
-            self.feature_space = VGG16FeatureSpace(layer_weights=layer_weights)
-        elif isinstance(feature_space, FeatureSpace):
-            self.feature_space = feature_space
-        elif isinstance(feature_space, str):
-            raise InvalidValueError(
-                f"`feature_space` must be 'clip', 'vgg16', a FeatureSpace or a callable, got {feature_space!r}."
-            )
-        else:
-            self.feature_space = CallableFeatureSpace(feature_space, layer_weights)
-        if weights.clip > 0:
+        self.feature_space: FeatureSpace = resolve_feature_space(feature_space, self.perceiver, layer_weights)
+        if self.weights.clip > 0:
             self._require_perceiver("a non-zero `clip` weight")
         if self.difficulty.needs_scores:
             self._require_perceiver("difficulty='perceiver'")
@@ -253,11 +221,6 @@ class QualityAwareLoss(nn.Module):
     def _require_perceiver(self, what: str) -> None:
         if self.perceiver is None:
             raise InvalidValueError(f"{what} needs a QualityPerceiver; pass `perceiver=`.")
-
-    def _score(self, embedding: Tensor) -> Tensor:
-        assert self.perceiver is not None
-        probs = self.perceiver.logits_from_features(embedding).softmax(dim=-1)
-        return probs @ probs.new_tensor(_TIER_VALUES)
 
     def _mediums(
         self, medium: MediumNegatives, degraded: Tensor, tasks: Tensor | None
@@ -326,6 +289,72 @@ class QualityAwareLoss(nn.Module):
             (``a_k · m_k`` per sample). Images of any floating-point dtype are computed in the
             loss's own dtype; ``.loss`` comes back in ``restored``'s dtype.
         """
+        self._check_inputs(restored, target, degraded, z, z_positive)
+        in_dtype = restored.dtype
+        restored, target, degraded = (to_module_dtype(t, self) for t in (restored, target, degraded))
+        w = self.weights
+        self._warn_if_unmeasured()
+        task_tensor = None if tasks is None else task_ids(tasks, restored.shape[0]).to(restored.device)
+        mediums, masks = self._mediums(medium, degraded, task_tensor) if w.dpl > 0 else ([], None)
+        mediums = [to_module_dtype(m, self) for m in mediums]
+        need_scores = w.dpl > 0 and len(mediums) > 0 and self.difficulty.needs_scores
+        terms: dict[str, Tensor] = {}
+
+        total = w.rec * restoration_term(restored, target) if w.rec > 0 else restored.new_zeros(())
+        if w.rec > 0:
+            terms["rec"] = restoration_term(restored.detach(), target)
+        embedding, restored_features = encode_restored(
+            restored, self.feature_space, self.perceiver, need_features=w.dpl > 0,
+            need_embedding=w.clip > 0 or need_scores,
+        )
+        if w.clip > 0:
+            assert self.perceiver is not None and embedding is not None  # checked when the loss was built
+            terms["clip"] = clip_quality_term(self.perceiver, embedding, logit_scale=self.clip_logit_scale)
+            total = total + w.clip * terms["clip"]
+        medium_weights = None
+        if w.dpl > 0:
+            assert restored_features is not None
+            terms["dpl"], medium_weights = self._dpl(
+                restored_features, embedding, target, degraded, mediums, masks, task_tensor, need_scores
+            )
+            total = total + w.dpl * terms["dpl"]
+        if z is not None and z_positive is not None and w.cl > 0:
+            terms["cl"] = contrastive_term(z, z_positive, labels, degenerate=self.degenerate)
+            total = total + w.cl * terms["cl"]
+
+        return QualityAwareLossOutput(
+            loss=to_input_dtype(total, in_dtype),
+            terms={name: term.detach() for name, term in terms.items()},
+            medium_weights=medium_weights.detach() if medium_weights is not None else None,
+        )
+
+    def _dpl(
+        self,
+        restored_features: list[Tensor],
+        embedding: Tensor | None,
+        target: Tensor,
+        degraded: Tensor,
+        mediums: list[Tensor],
+        masks: Tensor | None,
+        tasks: Tensor | None,
+        need_scores: bool,
+    ) -> tuple[Tensor, Tensor | None]:
+        """``L_dpl`` and the ``(B, K)`` weights of its medium negatives (``None`` without any)."""
+        references = encode_references(
+            self.feature_space, target, degraded, mediums, self.perceiver, need_medium_embedding=need_scores
+        )
+        medium_weights = None
+        if mediums:
+            medium_weights = medium_negative_weights(
+                self.difficulty, mediums, target, perceiver=self.perceiver, restored_embedding=embedding,
+                medium_embedding=references.medium_embedding, tasks=tasks, masks=masks,
+            )
+        dpl = perceptual_term(restored_features, references, medium_weights, self.feature_space.layer_weights)
+        return dpl, medium_weights
+
+    def _check_inputs(
+        self, restored: Tensor, target: Tensor, degraded: Tensor, z: Tensor | None, z_positive: Tensor | None
+    ) -> None:
         check_image(restored, "restored", slack=OUTPUT_RANGE_SLACK, min_size=_MIN_SIZE)
         check_image(target, "target", min_size=_MIN_SIZE)
         check_image(degraded, "degraded", min_size=_MIN_SIZE)
@@ -335,98 +364,31 @@ class QualityAwareLoss(nn.Module):
             raise InvalidValueError(
                 "`z` and `z_positive` must be given together (two crops of the same degraded images)."
             )
-        in_dtype = restored.dtype
-        restored, target, degraded = (to_module_dtype(t, self) for t in (restored, target, degraded))
-        w = self.weights
+
+    def _warn_if_unmeasured(self) -> None:
+        """Warn once when the PSNR rule's weights are used before their first measurement."""
         rule = self.difficulty
-        if w.dpl > 0 and len(self.proxies) and isinstance(rule, ProxyPSNRDifficulty) and rule.current is None:
+        measured = not isinstance(rule, ProxyPSNRDifficulty) or rule.current is not None
+        if self.weights.dpl > 0 and len(self.proxies) and not measured:
             if not self._warned_unmeasured:
                 self._warned_unmeasured = True
                 warnings.warn(
                     "The difficulty weights a_k are 1.0 until they are measured: call "
                     "loss_fn.update_difficulty(model, probe) once per epoch (perceive_ir.training.probe_set builds "
                     "the probe). RestorationTrainer and the recipes do it for you.",
-                    stacklevel=2,
+                    stacklevel=3,  # the caller of forward, as before the warning moved here
                 )
-        task_tensor = None if tasks is None else task_ids(tasks, restored.shape[0]).to(restored.device)
-        mediums, masks = self._mediums(medium, degraded, task_tensor) if w.dpl > 0 else ([], None)
-        mediums = [to_module_dtype(m, self) for m in mediums]
-        batch, num_medium = restored.shape[0], len(mediums)
-        need_scores = w.dpl > 0 and num_medium > 0 and self.difficulty.needs_scores
-        clip_space = isinstance(self.feature_space, ClipFeatureSpace)
-        terms: dict[str, Tensor] = {}
 
-        total = w.rec * F.l1_loss(restored, target) if w.rec > 0 else restored.new_zeros(())
-        if w.rec > 0:
-            terms["rec"] = F.l1_loss(restored.detach(), target)
 
-        # one pass with gradient over the restored batch
-        embedding, restored_features = None, None
-        if w.dpl > 0 and clip_space:
-            embedding, restored_features = self.feature_space.forward_with_embedding(restored)  # type: ignore[attr-defined]
-        elif w.dpl > 0:
-            restored_features = self.feature_space(restored)
-        if embedding is None and (w.clip > 0 or need_scores):
-            embedding = self.perceiver.encode_images(restored)  # type: ignore[union-attr]
-
-        if w.clip > 0:
-            logits = self.perceiver.logits_from_features(embedding, logit_scale=self.clip_logit_scale)  # type: ignore[union-attr]
-            p_high = logits.softmax(dim=-1)[:, 2]
-            clip_term = (1.0 - p_high).mean()
-            total = total + w.clip * clip_term
-            terms["clip"] = clip_term.detach()
-
-        medium_weights = None
-        if w.dpl > 0:
-            # one no-grad pass over every image that needs no gradient
-            with torch.no_grad():
-                others = torch.cat([target, degraded, *mediums])
-                if clip_space:
-                    other_embedding, other_features = self.feature_space.forward_with_embedding(others)  # type: ignore[attr-defined]
-                else:
-                    other_features = self.feature_space(others)
-                    other_embedding = (
-                        self.perceiver.encode_images(torch.cat(mediums)) if need_scores else None  # type: ignore[union-attr]
-                    )
-            chunks = [f.split(batch) for f in other_features]
-            positive = [c[0] for c in chunks]
-            easy = [c[1] for c in chunks]
-            medium_features = [[c[2 + k] for c in chunks] for k in range(num_medium)]
-            if num_medium:
-                restored_score = medium_scores = None
-                if need_scores:
-                    medium_embedding = other_embedding[-batch * num_medium :]  # type: ignore[index]
-                    restored_score = self._score(embedding.detach())  # type: ignore[union-attr]
-                    medium_scores = self._score(medium_embedding).view(num_medium, batch).T
-                medium_psnr = None
-                if self.difficulty.needs_medium_psnr:
-                    with torch.no_grad():
-                        mse = torch.stack([(m.clamp(0, 1) - target).square().flatten(1).mean(1) for m in mediums], 1)
-                        medium_psnr = -10.0 * torch.log10(mse.float().clamp_min(1e-8))
-                medium_weights = self.difficulty.weights(
-                    batch, num_medium, restored.device, restored_score, medium_scores, tasks=task_tensor,
-                    medium_psnr=medium_psnr,
-                ).to(restored.dtype)
-                if masks is not None:  # m_k: a proxy counts only on the samples of its tasks
-                    medium_weights = medium_weights * masks.to(medium_weights)
-            dpl = difficulty_adaptive_perceptual_loss(
-                restored_features,  # type: ignore[arg-type]
-                positive,
-                easy,
-                medium_features,
-                medium_weights,
-                self.feature_space.layer_weights,
-            )
-            total = total + w.dpl * dpl
-            terms["dpl"] = dpl.detach()
-
-        if z is not None and w.cl > 0:
-            cl = degradation_contrastive_loss(z, z_positive, labels, degenerate=self.degenerate)  # type: ignore[arg-type]
-            total = total + w.cl * cl
-            terms["cl"] = cl.detach()
-
-        return QualityAwareLossOutput(
-            loss=to_input_dtype(total, in_dtype),
-            terms=terms,
-            medium_weights=medium_weights.detach() if medium_weights is not None else None,
-        )
+def _loss_weights(weights: LossWeights | Mapping[str, float] | None) -> LossWeights:
+    """``weights=`` as :class:`LossWeights`: a mapping's unknown terms are refused."""
+    if isinstance(weights, Mapping):
+        unknown = set(weights) - set(_TERMS)
+        if unknown:
+            raise InvalidValueError(f"`weights` has unknown terms {sorted(unknown)}; expected rec, cl, clip, dpl.")
+        return LossWeights(**weights)
+    if weights is None:
+        return LossWeights()
+    if not isinstance(weights, LossWeights):
+        raise InvalidTypeError(f"`weights` must be a LossWeights or a mapping, got {type(weights).__name__}.")
+    return weights
