@@ -21,7 +21,7 @@ from ..data.degradations.presets import get_degradation, list_degradations
 from ..errors import InvalidTypeError, InvalidValueError
 from ..inference.restore import restore
 from ..inference.tiling import count_tiles
-from ..models.factory import LoadedModel
+from ..models.descriptor import ModelDescriptor
 from ..perceive.perceiver import QualityPerceiver
 
 __all__ = ["PhotoResult", "restore_photo"]
@@ -73,7 +73,7 @@ class PhotoResult:
 
 def restore_photo(
     photo: Tensor,
-    model: LoadedModel,
+    model: ModelDescriptor,
     *,
     degradation: str | None = None,
     seed: int = 0,

@@ -13,7 +13,7 @@ import torch
 from ..errors import InvalidValueError
 
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
-    from ..models.factory import LoadedModel
+    from ..models.descriptor import ModelDescriptor
     from ..perceive.perceiver import QualityPerceiver
 
 __all__ = [
@@ -126,7 +126,9 @@ def semantic_encoder_kwargs(value: str | None) -> dict[str, Any]:
     return {"semantic_encoder": value}
 
 
-def load_model_from_args(model: str | None, backbone: str | None, semantic_encoder: str | None = None) -> LoadedModel:
+def load_model_from_args(
+    model: str | None, backbone: str | None, semantic_encoder: str | None = None
+) -> ModelDescriptor:
     """Resolve ``--model`` / ``--backbone`` (and ``--semantic-encoder``) with :func:`perceive_ir.models.load_model`.
 
     Warns on stderr when the result is an untrained preset.
