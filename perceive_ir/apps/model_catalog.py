@@ -19,6 +19,7 @@ from .._validation import check_int
 from ..errors import InvalidValueError
 from ..models.descriptor import ModelDescriptor
 from ..models.factory import list_models, load_model
+from ..models.sources import parse_source
 from .demo_models import read_demo_models
 
 __all__ = ["ModelCatalog"]
@@ -129,7 +130,10 @@ class ModelCatalog:
 
 
 def _is_preset(source: str) -> bool:
-    return source in list_models() and not Path(source).is_dir()
+    try:
+        return parse_source(source, presets=list_models()).kind == "preset"
+    except (ValueError, OSError):  # an ambiguous or missing source: load() says why
+        return False
 
 
 def _label(label: str, source: str) -> str:

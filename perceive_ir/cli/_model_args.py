@@ -13,6 +13,7 @@ import torch
 from ..errors import InvalidValueError
 
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
+    from ..inference.tiling_spec import TilingSpec
     from ..models.descriptor import ModelDescriptor
     from ..perceive.perceiver import QualityPerceiver
 
@@ -25,6 +26,7 @@ __all__ = [
     "output_key",
     "resolve_device",
     "semantic_encoder_kwargs",
+    "tiling_from_args",
 ]
 
 
@@ -74,6 +76,17 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
         help="for a network returning a tuple, list or dict: the index or key of the image (default: the first "
         "image-shaped tensor)",
     )
+
+
+def tiling_from_args(args: argparse.Namespace, device: torch.device) -> TilingSpec:
+    """``--tile``, ``--overlap``, ``--half`` and ``--output-key`` (with the resolved device) as one checked spec.
+
+    Raises:
+        ValueError: a bad ``--tile`` or ``--overlap`` (see :class:`~perceive_ir.inference.tiling_spec.TilingSpec`).
+    """
+    from ..inference.tiling_spec import TilingSpec
+
+    return TilingSpec(tile=args.tile, overlap=args.overlap, device=device, half=args.half, output=args.output_key)
 
 
 def resolve_device(name: str | None) -> torch.device:

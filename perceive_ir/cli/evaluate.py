@@ -7,7 +7,13 @@ import sys
 
 from ..errors import InvalidValueError
 from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
-from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
+from ._model_args import (
+    add_inference_arguments,
+    add_model_arguments,
+    load_model_from_args,
+    resolve_device,
+    tiling_from_args,
+)
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -87,7 +93,7 @@ def _run_protocol(args: argparse.Namespace, device: object) -> int:
         require_skimage()  # before the model is loaded
     protocol_cases(args.data_root, args.protocol)  # a missing test folder is named before the model is loaded
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
-    result = evaluate_protocol(loaded.module, args.data_root, args.protocol, ssim=args.ssim, device=device,
+    result = evaluate_protocol(loaded, args.data_root, args.protocol, ssim=args.ssim, device=device,
                                output=args.output_key, limit=args.limit, progress=not args.quiet)
     doc = protocol_document(result, loaded.description, device=str(device), data_root=str(args.data_root))
     json_path, md_path = write_protocol_results(doc, args.out)
@@ -101,11 +107,9 @@ def _run_filelists(args: argparse.Namespace, device: object) -> int:
     from ..apps.evaluation import evaluate_filelists, protocol
     from ..apps.evaluation_report import results_document, results_markdown, write_results
 
+    tiling = tiling_from_args(args, device).replace(progress=False)  # checked before the model loads
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
-    rows = evaluate_filelists(
-        loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
-        multiple=loaded.multiple, limit=args.limit, progress=not args.quiet, output=args.output_key,
-    )
+    rows = evaluate_filelists(loaded, args.filelist, tiling=tiling, limit=args.limit, progress=not args.quiet)
     stated = {**protocol(args.tile, args.overlap, loaded.multiple), "device": str(device),
               "precision": "float16 autocast" if args.half else "float32"}
     if args.limit is not None:
