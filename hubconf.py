@@ -181,6 +181,8 @@ def official_restorer(
     Returns:
         The ``PerceiveIRNet``, in eval mode.
     """
-    return _models.load_official(
+    net = _models.load_official(
         weights, kind="restorer", semantic_encoder=semantic_encoder, semantic_encoder_revision=semantic_encoder_revision
     )
+    assert isinstance(net, _models.PerceiveIRNet)  # kind="restorer" loads nothing else
+    return net

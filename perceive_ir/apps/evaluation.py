@@ -209,7 +209,9 @@ def _score(name: str, restored: torch.Tensor, clean: torch.Tensor) -> ImageScore
     pred, target = restored[None].double(), clean[None].to(restored.device).double()
     # the MSE floor of the authors' evaluator: identical images score 120 dB, not an infinity JSON cannot hold
     psnr = min(float(peak_signal_noise_ratio(pred, target, data_range=1.0)), PSNR_CEILING_DB)
-    ssim = float(structural_similarity_index_measure(pred, target, data_range=1.0))
+    ssim_value = structural_similarity_index_measure(pred, target, data_range=1.0)
+    assert isinstance(ssim_value, torch.Tensor)  # a tensor unless return_full_image=True
+    ssim = float(ssim_value)
     return ImageScore(name, psnr, ssim)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidValueError
 from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
@@ -14,6 +15,9 @@ from ._model_args import (
     resolve_device,
     tiling_from_args,
 )
+
+if TYPE_CHECKING:  # torch is imported when the command runs (keeps `perceive-ir --help` fast)
+    import torch
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -78,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
         if args.protocol is not None:
             return _run_protocol(args, device)
         return _run_filelists(args, device)
-    except (*USER_ERRORS, RuntimeError) as err:
+    except (*USER_ERRORS, RuntimeError) as err:  # type: ignore[misc]  # mypy reads no starred except tuple
         print(user_error_message(err), file=sys.stderr)
         return EXIT_USER_ERROR
 
 
-def _run_protocol(args: argparse.Namespace, device: object) -> int:
+def _run_protocol(args: argparse.Namespace, device: torch.device) -> int:
     from ..apps.adair_cases import protocol_cases
     from ..apps.protocol_evaluation import evaluate_protocol
     from ..apps.protocol_metrics import require_skimage
@@ -103,7 +107,7 @@ def _run_protocol(args: argparse.Namespace, device: object) -> int:
     return 0
 
 
-def _run_filelists(args: argparse.Namespace, device: object) -> int:
+def _run_filelists(args: argparse.Namespace, device: torch.device) -> int:
     from ..apps.evaluation import evaluate_filelists, protocol
     from ..apps.evaluation_report import results_document, results_markdown, write_results
 

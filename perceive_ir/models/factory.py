@@ -19,14 +19,12 @@ The CLI, the recipes and the demo all build and load networks through these two 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
-from .._registry import Registry
-from ..errors import InvalidTypeError, InvalidValueError, MissingFileError
+from ..errors import InvalidValueError, MissingFileError
 from ..hub import saved_class
 from ..retrofit.wrap import WrappedBackbone, wrap_backbone
 from ._deprecated import warn_deprecated
@@ -35,6 +33,7 @@ from .checkpoint import _load_restoration_model
 from .descriptor import ModelDescriptor, SourceKind, describe_module
 from .official import MediumRestorer, PerceiveIRNet
 from .official.unet import RestormerUNet
+from .preset_registry import _MODELS, ModelPreset, list_models, preset_is_wrapped, register_model
 from .sources import parse_source
 from .user_network import _load_user_descriptor
 
@@ -47,81 +46,6 @@ __all__ = [
     "preset_is_wrapped",
     "register_model",
 ]
-
-
-@dataclass(frozen=True)
-class ModelPreset:
-    """A registered model.
-
-    Attributes:
-        build: Builds the network from keyword arguments: the bare backbone when ``wrap`` is
-            set, else the complete network.
-        wrap: :func:`~perceive_ir.retrofit.wrap.wrap_backbone` options of the preset (layers,
-            cross-attention, padding), or ``None`` for a network used as it is built.
-    """
-
-    build: Callable[..., nn.Module]
-    wrap: Mapping[str, Any] | None = None
-
-
-_MODELS: Registry[ModelPreset] = Registry(
-    "model", how_to_add="add one with perceive_ir.models.register_model", error=InvalidValueError
-)
-
-
-def register_model(
-    name: str,
-    build: Callable[..., nn.Module],
-    *,
-    wrap: Mapping[str, Any] | None = None,
-    overwrite: bool = False,
-) -> None:
-    """Make ``create_model(name, ...)`` build a network with ``build``.
-
-    Args:
-        name: The preset name.
-        build: Called with keyword arguments; returns the bare backbone (``wrap`` given) or the
-            complete network (``wrap`` is ``None``).
-        wrap: Default ``wrap_backbone`` options: ``create_model`` wraps the backbone with them
-            (its own keyword arguments override them).
-        overwrite: Replace an existing preset of that name.
-
-    Raises:
-        ValueError: ``name`` is empty or taken (and ``overwrite`` is False).
-        TypeError: ``build`` is not callable.
-
-    Example:
-        >>> from torch import nn
-        >>> register_model("identity-demo", lambda **kw: nn.Identity(), overwrite=True)
-        >>> type(create_model("identity-demo")).__name__
-        'Identity'
-    """
-    if not callable(build):
-        raise InvalidTypeError(f"`build` must be callable, got {type(build).__name__}.")
-    _MODELS.register(name, ModelPreset(build, None if wrap is None else dict(wrap)), overwrite=overwrite)
-
-
-def list_models() -> list[str]:
-    """Names :func:`create_model` knows.
-
-    Example:
-        >>> "restormer-small" in list_models()
-        True
-    """
-    return _MODELS.names()
-
-
-def preset_is_wrapped(name: str) -> bool:
-    """Whether preset ``name`` is a backbone :func:`create_model` wraps (``False``: a network built as it is).
-
-    Raises:
-        ValueError: unknown name.
-
-    Example:
-        >>> preset_is_wrapped("restormer"), preset_is_wrapped("perceiveirnet")
-        (True, False)
-    """
-    return _MODELS[name].wrap is not None
 
 
 #: Networks saved with ``save_pretrained`` that load as they are (no backbone), by class name.
@@ -272,7 +196,7 @@ def load_model(
         raise MissingFileError(f"{backbone} is a symbolic link that leads nowhere (a loop, or a missing target).")
     if source is None:
         return _load_file(str(backbone), **kwargs)
-    parsed = parse_source(source)
+    parsed = parse_source(source, presets=list_models())
     if parsed.kind == "file":
         if backbone is not None:
             raise InvalidValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import InvalidValueError, MissingFileError
+from .preset_registry import list_models
 
 __all__ = ["PREFIXES", "ModelSource", "SourceKind", "parse_source"]
 
@@ -49,12 +50,6 @@ class ModelSource:
 
     kind: SourceKind
     value: str
-
-
-def _preset_names() -> list[str]:
-    from .factory import list_models  # the presets register when the factory's package imports
-
-    return list_models()
 
 
 def parse_source(source: str | os.PathLike[str], *, presets: list[str] | None = None) -> ModelSource:
@@ -82,7 +77,7 @@ def parse_source(source: str | os.PathLike[str], *, presets: list[str] | None = 
     text = os.fspath(source) if isinstance(source, os.PathLike) else source
     if not isinstance(text, str) or not text.strip():
         raise InvalidValueError(f"`source` must be a non-empty path, Hub id or preset name, got {source!r}.")
-    names = _preset_names() if presets is None else presets
+    names = list_models() if presets is None else presets
     if not isinstance(source, os.PathLike):
         for prefix, kind in PREFIXES.items():
             if text.startswith(prefix):
