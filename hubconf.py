@@ -24,6 +24,7 @@ from torch import nn as _nn
 
 import perceive_ir.models as _models
 import perceive_ir.retrofit as _retrofit
+from perceive_ir._defaults import DEFAULT_SEMANTIC_ENCODER as _DEFAULT_SEMANTIC_ENCODER
 from perceive_ir.errors import InvalidValueError as _InvalidValueError
 from perceive_ir.hub import PretrainedNotFoundError as _PretrainedNotFoundError
 from perceive_ir.models.factory import preset_is_wrapped as _preset_is_wrapped
@@ -163,7 +164,7 @@ def quality_perceiver(
 def official_restorer(
     *,
     weights: _PathLike,
-    semantic_encoder: _Any = "facebook/dinov2-base",
+    semantic_encoder: _Any = _DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
 ) -> _models.PerceiveIRNet:
     """The Perceive-IR authors' restorer from their ``.pth`` file (``perceive_ir.models.load_official``).
