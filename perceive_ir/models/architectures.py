@@ -12,9 +12,9 @@ turns it into a :class:`~perceive_ir.models.descriptor.ModelDescriptor` (``load(
    architecture from the keys (and refuses what it does not know).
 
 The authors' formats are told apart by :func:`~perceive_ir.models.official.checkpoint.detect_official_kind`
-alone. Register another architecture (before the spandrel fallback) with
-``ARCHITECTURES.register(id, Architecture(...))`` — a new registration goes last, so re-register
-``spandrel`` after it, or give ``detect`` a test the fallback does not claim first.
+alone. Register another format from user code with ``ARCHITECTURES.register(id, Architecture(...))``:
+entries are asked in the order they were registered, except the ``spandrel`` fallback (which
+claims everything), always asked last.
 
 Example:
     >>> list(ARCHITECTURES)
@@ -51,6 +51,8 @@ AUTHORS_RESTORER_SUPPORTS_HALF = True
 #: bfloat16 output within 0.02 (max abs) of float32 on the tiny reference restorer, CPU (tests/integrations).
 AUTHORS_RESTORER_SUPPORTS_BFLOAT16 = True
 
+# the entry that claims every file, asked after all others
+_FALLBACK = "spandrel"
 # suffixes of torch.save files the authors' formats come in
 _TORCH_SUFFIXES = (".pth", ".pt", ".ckpt", ".tar")
 
@@ -178,14 +180,15 @@ def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any] | None
 
 
 def detect_architecture(state: Mapping[str, Any] | None) -> Architecture:
-    """The first architecture of :data:`ARCHITECTURES` that claims ``state``.
+    """The first architecture of :data:`ARCHITECTURES` that claims ``state`` (the ``spandrel`` fallback last).
 
     Example:
         >>> import torch
         >>> detect_architecture({"conv.weight": torch.zeros(1)}).id
         'spandrel'
     """
-    for architecture in ARCHITECTURES.values():
+    fallback = [ARCHITECTURES[_FALLBACK]] if _FALLBACK in ARCHITECTURES else []
+    for architecture in [a for name, a in ARCHITECTURES.items() if name != _FALLBACK] + fallback:
         if architecture.detect(state):
             return architecture
     raise InvalidValueError("No registered architecture recognises the checkpoint.")  # pragma: no cover - fallback

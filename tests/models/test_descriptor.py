@@ -138,3 +138,21 @@ def test_no_warning_from_the_documented_loaders(tmp_path):
         load_model(path)
         load_model(folder)
         load_model("nafnet-small", **TINY)
+
+
+def test_a_user_architecture_is_asked_before_the_spandrel_fallback(tmp_path):
+    from perceive_ir.models import Architecture
+
+    path = tmp_path / "mine.pth"
+    torch.save({"mine.weight": torch.zeros(1)}, path)
+
+    def load(state, *, source, **opts):
+        return ModelDescriptor(nn.Identity(), 4, f"mine from {source}", architecture="Mine", source_kind="file")
+
+    ARCHITECTURES.register("mine", Architecture("mine", lambda state: state is not None and "mine.weight" in state,
+                                                load), overwrite=True)
+    try:
+        loaded = load_model(path)
+        assert (loaded.architecture, loaded.multiple) == ("Mine", 4)
+    finally:
+        ARCHITECTURES._entries.pop("mine")
