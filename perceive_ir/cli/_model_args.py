@@ -36,7 +36,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         help="a preset name (restormer, restormer-small, nafnet, nafnet-small: untrained unless --backbone gives "
         "the backbone's weights), a folder written by save_restoration_model / save_pretrained / convert-official, "
-        "a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint file of a plain network (spandrel)",
+        "a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint file of a plain network (spandrel); "
+        "prefixes say which: preset:NAME, hf-hub:ORG/NAME, local-dir:PATH (or ./NAME), file:PATH",
     )
     parser.add_argument(
         "--semantic-encoder",
