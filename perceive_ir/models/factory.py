@@ -26,13 +26,12 @@ from torch import nn
 
 from ..errors import InvalidValueError, MissingFileError
 from ..hub import saved_class
-from ..retrofit.wrap import WrappedBackbone, wrap_backbone
+from ..retrofit.wrap import wrap_backbone
 from ._deprecated import warn_deprecated
 from .architectures import detect_architecture, read_checkpoint_state
 from .checkpoint import _load_restoration_model
 from .descriptor import ModelDescriptor, SourceKind, describe_module
 from .official import MediumRestorer, PerceiveIRNet
-from .official.unet import RestormerUNet
 from .preset_registry import _MODELS, ModelPreset, list_models, preset_is_wrapped, register_model
 from .sources import parse_source
 from .user_network import _load_user_descriptor
@@ -63,12 +62,14 @@ _NOT_RESTORERS: dict[str, str] = {
 def model_multiple(model: nn.Module) -> int:
     """The size multiple inputs are padded to: ``pad_to`` of a wrapped or official network, else 1.
 
+    ``describe_module(model).multiple`` (:func:`~perceive_ir.models.descriptor.describe_module`).
+
     Example:
         >>> from torch import nn
         >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
         1
     """
-    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, (WrappedBackbone, RestormerUNet)) else 1
+    return describe_module(model).multiple
 
 
 def _load_backbone_weights(backbone: nn.Module, weights: str | os.PathLike[str], name: str) -> None:
