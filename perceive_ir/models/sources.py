@@ -30,10 +30,10 @@ from typing import Literal
 from ..errors import InvalidValueError, MissingFileError
 from .preset_registry import list_models
 
-__all__ = ["PREFIXES", "ModelSource", "SourceKind", "parse_source"]
+__all__ = ["PREFIXES", "ModelSource", "parse_source"]
 
-#: The kinds of source :func:`parse_source` tells apart.
-SourceKind = Literal["file", "folder", "hf-hub", "preset"]
+# the kinds of source parse_source tells apart (ModelDescriptor.source_kind adds "module")
+_Kind = Literal["file", "folder", "hf-hub", "preset"]
 
 #: Prefix → kind; ``local-dir:`` and ``file:`` name local paths.
 PREFIXES: dict[str, str] = {"preset:": "preset", "hf-hub:": "hf-hub", "local-dir:": "folder", "file:": "file"}
@@ -48,7 +48,7 @@ class ModelSource:
         value: The path, the repository id or the preset name (without its prefix).
     """
 
-    kind: SourceKind
+    kind: _Kind
     value: str
 
 
