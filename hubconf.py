@@ -24,9 +24,9 @@ from torch import nn as _nn
 
 import perceive_ir.models as _models
 import perceive_ir.retrofit as _retrofit
+from perceive_ir._defaults import DEFAULT_SEMANTIC_ENCODER as _DEFAULT_SEMANTIC_ENCODER
 from perceive_ir.errors import InvalidValueError as _InvalidValueError
 from perceive_ir.hub import PretrainedNotFoundError as _PretrainedNotFoundError
-from perceive_ir.models.checkpoint import load_restoration_model as _load_restoration_model
 from perceive_ir.models.factory import preset_is_wrapped as _preset_is_wrapped
 from perceive_ir.perceive.perceiver import QualityPerceiver as _QualityPerceiver
 from perceive_ir.published_weights import PUBLISHED_WEIGHTS as _PUBLISHED_WEIGHTS
@@ -96,10 +96,10 @@ def wrap_backbone(
     Args:
         backbone: Your restoration network, ``(B, 3, H, W) → output``; it is not modified.
         weights: ``None`` (untrained guidance), or the folder or Hub id of an adapter trained on
-            this backbone (``perceive_ir.models.load_restoration_model(weights, backbone=backbone)``).
+            this backbone (``perceive_ir.WrappedBackbone.from_pretrained(weights, backbone=backbone)``).
         revision: Hub revision of ``weights`` (a commit hash pins it).
         **options: ``WrappedBackbone`` options (``layers``, ``semantic_encoder``, ``cond_dim``,
-            ``pad_to``, ...), or ``load_restoration_model`` options when ``weights`` is given.
+            ``pad_to``, ...), or ``WrappedBackbone.from_pretrained`` options when ``weights`` is given.
 
     Returns:
         The ``WrappedBackbone`` (in eval mode when loaded from ``weights``).
@@ -112,7 +112,7 @@ def wrap_backbone(
     """
     if weights is None:
         return _retrofit.wrap_backbone(backbone, **options)
-    return _load_restoration_model(weights, backbone=backbone, revision=revision, **options)
+    return _retrofit.WrappedBackbone.from_pretrained(weights, backbone=backbone, revision=revision, **options).eval()
 
 
 def quality_perceiver(
@@ -164,7 +164,7 @@ def quality_perceiver(
 def official_restorer(
     *,
     weights: _PathLike,
-    semantic_encoder: _Any = "facebook/dinov2-base",
+    semantic_encoder: _Any = _DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
 ) -> _models.PerceiveIRNet:
     """The Perceive-IR authors' restorer from their ``.pth`` file (``perceive_ir.models.load_official``).
@@ -182,6 +182,8 @@ def official_restorer(
     Returns:
         The ``PerceiveIRNet``, in eval mode.
     """
-    return _models.load_official(
+    net = _models.load_official(
         weights, kind="restorer", semantic_encoder=semantic_encoder, semantic_encoder_revision=semantic_encoder_revision
     )
+    assert isinstance(net, _models.PerceiveIRNet)  # kind="restorer" loads nothing else
+    return net

@@ -18,7 +18,7 @@ from .errors import PerceiveIRError
 from .hub import HubMixin, PretrainedNotFoundError
 from .inference import restore, tiled_apply
 from .models import (
-    LoadedModel,
+    ModelDescriptor,
     create_model,
     list_models,
     load_model,
@@ -52,8 +52,8 @@ __all__ = [
     "FiLMHead",
     "Guidance",
     "HubMixin",
-    "LoadedModel",
     "LossWeights",
+    "ModelDescriptor",
     "NAFBlock",
     "PUBLISHED_RESULTS",
     "PUBLISHED_WEIGHTS",
@@ -85,3 +85,12 @@ __all__ = [
     "tiled_apply",
     "wrap_backbone",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "LoadedModel":  # the former result of load_model, now one ModelDescriptor
+        from .models._deprecated import warn_deprecated
+
+        warn_deprecated("perceive_ir.LoadedModel", "perceive_ir.ModelDescriptor")
+        return ModelDescriptor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

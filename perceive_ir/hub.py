@@ -297,7 +297,7 @@ class HubMixin:
                         repo_id=repo_id,
                         filename=filename,
                         revision=revision,
-                        cache_dir=cache_dir,
+                        cache_dir=None if cache_dir is None else str(cache_dir),
                         token=token,
                         local_files_only=local_files_only,
                         force_download=force_download,

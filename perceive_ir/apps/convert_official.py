@@ -22,6 +22,7 @@ from typing import Any
 from torch import nn
 
 from .._atomic import atomic_folder, remove_stale_temporaries
+from .._defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_SEMANTIC_ENCODER
 from .._destinations import check_not_a_source, check_replaceable_folder
 from .._version import __version__
 from ..models.official.checkpoint import read_official
@@ -177,10 +178,10 @@ def convert_official(
     destination: str | os.PathLike[str],
     *,
     kind: str | None = None,
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
-    clip_model: str | dict[str, Any] = "ViT-B-32",
-    clip_pretrained: str | None = "openai",
+    clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
     overwrite: bool = False,
 ) -> ConvertedCheckpoint:
     """Convert an authors' ``.pth`` file into a perceive-ir folder with a model card.

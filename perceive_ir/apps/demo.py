@@ -23,6 +23,7 @@ knowledge, and the report says so at the top.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from ..inference.restore import restore
 from ..models import create_model, load_model, load_official
 from ..perceive.losses import QualityAwareLoss, VGG16FeatureSpace, VGG16WeightsNotFoundError
 from ..perceive.perceiver import QualityPerceiver
+from ..retrofit.wrap import WrappedBackbone
 from ..testing import tiny_clip_config, tiny_dinov2_config
 from ..training import (
     PerceiverTrainer,
@@ -52,7 +54,7 @@ from ..training import (
     load_crossfit_restorers,
 )
 from .demo_models import save_demo_models
-from .demo_report import write_report
+from .demo_report import DemoReportInputs, write_report
 from .demo_settings import DEMO_TASKS, TEST_PHOTOS, TRAIN_PHOTOS, DemoSettings
 
 __all__ = ["DemoWorkspace", "run_demo"]
@@ -80,11 +82,11 @@ def _write_scenes(root: Path, settings: DemoSettings) -> dict[str, dict[str, Pat
     return folders
 
 
-def _perceiver_factory(settings: DemoSettings):
-
-    if settings.clip_model is None:
+def _perceiver_factory(settings: DemoSettings) -> Callable[[], QualityPerceiver]:
+    clip_model = settings.clip_model
+    if clip_model is None:
         return lambda: QualityPerceiver(clip_model=tiny_clip_config(), clip_pretrained=None)
-    return lambda: QualityPerceiver(clip_model=settings.clip_model, clip_pretrained=settings.clip_pretrained)
+    return lambda: QualityPerceiver(clip_model=clip_model, clip_pretrained=settings.clip_pretrained)
 
 
 def _start_at_identity(net: nn.Module) -> None:
@@ -93,8 +95,18 @@ def _start_at_identity(net: nn.Module) -> None:
     A random last layer adds a random image to the input, which the demo's short budget spends
     most of its steps undoing; from the identity every step can only refine the input.
     """
-    nn.init.zeros_(net.ending.weight)
-    nn.init.zeros_(net.ending.bias)
+    ending = net.ending
+    assert isinstance(ending, nn.Conv2d) and ending.bias is not None  # NAFNet's last convolution
+    nn.init.zeros_(ending.weight)
+    nn.init.zeros_(ending.bias)
+
+
+def _ssim(image: torch.Tensor, reference: torch.Tensor) -> float:
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    value = structural_similarity_index_measure(image, reference, data_range=1.0)
+    assert isinstance(value, torch.Tensor)  # a tensor unless return_full_image=True
+    return float(value)
 
 
 class DemoWorkspace:
@@ -138,7 +150,7 @@ class DemoWorkspace:
 
 
         s = self.settings
-        scenes = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
+        scenes: ConcatDataset[Any] = ConcatDataset([self.paired(task, "train", None) for task in DEMO_TASKS])
         self._crossfit_restorers = None  # a new build: its restorers load anew
         self.manifest = build_triplets(scenes, self.work / "triplets", strategy="crossfit", steps=s.crossfit_steps,
                                        crop=min(s.crop, s.scene_size), batch_size=8, lr=1e-3,
@@ -174,7 +186,7 @@ class DemoWorkspace:
         """
         from torch.utils.data import ConcatDataset
 
-        scenes = ConcatDataset([self.paired(task, "test", None) for task in DEMO_TASKS])
+        scenes: ConcatDataset[Any] = ConcatDataset([self.paired(task, "test", None) for task in DEMO_TASKS])
         restorer = self.crossfit_restorers()[0].cpu()  # back from the device a training moved it to
         manifest = build_triplets(scenes, self.work / "test-triplets", strategy="model", model=restorer,
                                   seed=self.settings.seed, progress=False)
@@ -190,11 +202,12 @@ class DemoWorkspace:
         return {"accuracy": sum(correct.values()) / (3 * n), "chance": 1 / 3, "triplets": n,
                 **{f"{tier}_recall": correct[tier] / n for tier in _TIERS}}
 
-    def models(self, seed: int) -> tuple[nn.Module, nn.Module]:
+    def models(self, seed: int) -> tuple[nn.Module, WrappedBackbone]:
         """The bare ``nafnet-small`` backbone and the same backbone (same initial weights) wrapped."""
         encoder = self.settings.semantic_encoder or tiny_dinov2_config()
         torch.manual_seed(seed)
         wrapped = create_model("nafnet-small", semantic_encoder=encoder)
+        assert isinstance(wrapped, WrappedBackbone)  # the preset wraps its backbone
         _start_at_identity(wrapped.backbone)
         bare = create_model("nafnet-small", wrap=False)
         bare.load_state_dict(wrapped.backbone.state_dict())
@@ -212,7 +225,7 @@ class DemoWorkspace:
     @torch.no_grad()
     def evaluate(self, model: nn.Module) -> dict[str, dict[str, float]]:
         """Mean PSNR/SSIM per task on the test scenes (whole images, padded to the model's multiple)."""
-        from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+        from torchmetrics.functional.image import peak_signal_noise_ratio
 
 
         results = {}
@@ -225,10 +238,10 @@ class DemoWorkspace:
                 degraded, clean = sample["degraded"][None], sample["clean"][None]
                 restored = restore(model, degraded, multiple=self.multiple).clamp(0, 1)
                 psnr.append(float(peak_signal_noise_ratio(restored, clean, data_range=1.0)))
-                ssim.append(float(structural_similarity_index_measure(restored, clean, data_range=1.0)))
+                ssim.append(_ssim(restored, clean))
                 if known is None:
                     psnr_in.append(float(peak_signal_noise_ratio(degraded, clean, data_range=1.0)))
-                    ssim_in.append(float(structural_similarity_index_measure(degraded, clean, data_range=1.0)))
+                    ssim_in.append(_ssim(degraded, clean))
             n = len(psnr)
             if known is None:
                 known = self._input_quality[task] = (sum(psnr_in) / n, sum(ssim_in) / n)
@@ -274,11 +287,12 @@ def run_demo(settings: DemoSettings) -> Path:
         official_accuracy = workspace.held_out_tier_accuracy(authors_perceiver)
     saved = save_demo_models(out, bare=bare, wrapped=wrapped, perceiver=perceiver)
     test_sets = {task: workspace.paired(task, "test", None) for task in DEMO_TASKS}
-    write_report(out, settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets,
-                 models=models, manifest=workspace.manifest,
-                 hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple, loss_note=loss_note,
-                 tier_accuracy=tier_accuracy, official_tier_accuracy=official_accuracy, saved=saved,
-                 seconds=time.perf_counter() - start)
+    write_report(out, DemoReportInputs(
+        settings=settings, results=results, curves=curves, perceiver=perceiver, test_sets=test_sets, models=models,
+        manifest=workspace.manifest, hooked_layers=list(wrapped.hooked_layers), multiple=workspace.multiple,
+        loss_note=loss_note, tier_accuracy=tier_accuracy, official_tier_accuracy=official_accuracy, saved=saved,
+        seconds=time.perf_counter() - start,
+    ))
     return out
 
 

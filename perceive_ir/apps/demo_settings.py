@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_SEMANTIC_ENCODER
 from .._validation import check_float, check_int
 from ..errors import InvalidValueError
 
@@ -76,9 +77,9 @@ class DemoSettings:
     semantic_encoder: str | None = None
     official_prompts: str | None = None
     official_restorer: str | None = None
-    official_clip_model: str | dict[str, Any] = "ViT-B-32"
-    official_clip_pretrained: str | None = "openai"
-    official_semantic_encoder: str = "facebook/dinov2-base"
+    official_clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL
+    official_clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED
+    official_semantic_encoder: str = DEFAULT_SEMANTIC_ENCODER
     progress: bool = True
 
     def __post_init__(self) -> None:

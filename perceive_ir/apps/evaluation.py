@@ -28,6 +28,8 @@ from ..data.datasets import FileListDataset
 from ..errors import InvalidValueError
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
+from ..inference.tiling_spec import DEFAULT_OVERLAP, TilingSpec
+from ..models.descriptor import ModelDescriptor
 from .protocol_metrics import MSE_FLOOR
 from .published_results import SETTINGS
 
@@ -112,11 +114,12 @@ def protocol(tile: int | None, overlap: int, multiple: int) -> dict[str, Any]:
 
 
 def evaluate_filelists(
-    model: nn.Module,
+    model: nn.Module | ModelDescriptor,
     filelists: Sequence[str | os.PathLike[str]],
     *,
+    tiling: TilingSpec | None = None,
     tile: int | None = None,
-    overlap: int = 32,
+    overlap: int = DEFAULT_OVERLAP,
     device: str | torch.device | None = None,
     half: bool = False,
     multiple: int | None = None,
@@ -127,8 +130,11 @@ def evaluate_filelists(
     """PSNR / SSIM of ``model`` on each file list (one row per test set and degradation).
 
     Args:
-        model: The network (see :func:`~perceive_ir.inference.restore.restore`).
+        model: The network or its :class:`~perceive_ir.models.descriptor.ModelDescriptor` (see
+            :func:`~perceive_ir.inference.restore.restore`).
         filelists: JSON file lists written by ``python -m perceive_ir.data.filelists``.
+        tiling: How to run each image (:class:`~perceive_ir.inference.tiling_spec.TilingSpec`);
+            ``None``: from the next six keywords (then leave them alone when giving it).
         tile: Tile side in pixels, or ``None`` to restore each image whole (as in
             :func:`~perceive_ir.inference.restore.restore`, like the next four).
         overlap: Overlap between tiles in pixels.
@@ -165,6 +171,10 @@ def evaluate_filelists(
             f"`filelists` names a file list twice: {sorted({n for n in names if names.count(n) > 1})}."
         )
     check_int(limit, "limit", optional=True)
+    if tiling is None:  # checked once, before the first image
+        tiling = TilingSpec(tile=tile, overlap=overlap, device=device, half=half, multiple=multiple, output=output)
+    elif (tile, overlap, device, half, multiple, output) != (None, DEFAULT_OVERLAP, None, False, None, None):
+        raise InvalidValueError("Give `tiling` or the loose keywords (tile, overlap, ...), not both.")
     rows: dict[tuple[str, str | None, str], EvaluationRow] = {}
     for path in filelists:
         dataset = FileListDataset(path)
@@ -185,8 +195,7 @@ def evaluate_filelists(
                     degradation=item.degradation, split=str(meta.get("split", "")), filelist=str(path),
                 )
             sample = dataset[i]
-            restored = restore(model, sample["degraded"], tile=tile, overlap=overlap, device=device,
-                               half=half, multiple=multiple, output=output).clamp(0, 1)
+            restored = restore(model, sample["degraded"], tiling=tiling).clamp(0, 1)
             row.images.append(_score(sample["name"], restored, sample["clean"]))
     return list(rows.values())
 
@@ -200,7 +209,9 @@ def _score(name: str, restored: torch.Tensor, clean: torch.Tensor) -> ImageScore
     pred, target = restored[None].double(), clean[None].to(restored.device).double()
     # the MSE floor of the authors' evaluator: identical images score 120 dB, not an infinity JSON cannot hold
     psnr = min(float(peak_signal_noise_ratio(pred, target, data_range=1.0)), PSNR_CEILING_DB)
-    ssim = float(structural_similarity_index_measure(pred, target, data_range=1.0))
+    ssim_value = structural_similarity_index_measure(pred, target, data_range=1.0)
+    assert isinstance(ssim_value, torch.Tensor)  # a tensor unless return_full_image=True
+    ssim = float(ssim_value)
     return ImageScore(name, psnr, ssim)
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from .._validation import check_int
 from ..errors import InvalidValueError
-from ..models.factory import LoadedModel, list_models, load_model
+from ..models.descriptor import ModelDescriptor
+from ..models.factory import list_models, load_model
+from ..models.sources import parse_source
 from .demo_models import read_demo_models
 
 __all__ = ["ModelCatalog"]
@@ -59,7 +61,7 @@ class ModelCatalog:
         self.semantic_encoder = semantic_encoder
         self.keep = keep
         self.allow_paths = allow_paths
-        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._loaded: OrderedDict[str, ModelDescriptor] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -107,7 +109,7 @@ class ModelCatalog:
         what = "a model label or an existing local folder or file" if self.allow_paths else "a model label"
         raise InvalidValueError(f"Model {choice!r} is not {what}; the labels are {known}.")
 
-    def load(self, choice: str) -> LoadedModel:
+    def load(self, choice: str) -> ModelDescriptor:
         """The network of a label (or path), loaded once and kept while it is among the ``keep`` last used.
 
         Raises:
@@ -128,7 +130,10 @@ class ModelCatalog:
 
 
 def _is_preset(source: str) -> bool:
-    return source in list_models() and not Path(source).is_dir()
+    try:
+        return parse_source(source, presets=list_models()).kind == "preset"
+    except (ValueError, OSError):  # an ambiguous or missing source: load() says why
+        return False
 
 
 def _label(label: str, source: str) -> str:

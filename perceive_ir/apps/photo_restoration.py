@@ -21,7 +21,8 @@ from ..data.degradations.presets import get_degradation, list_degradations
 from ..errors import InvalidTypeError, InvalidValueError
 from ..inference.restore import restore
 from ..inference.tiling import count_tiles
-from ..models.factory import LoadedModel
+from ..inference.tiling_spec import TilingSpec
+from ..models.descriptor import ModelDescriptor
 from ..perceive.perceiver import QualityPerceiver
 
 __all__ = ["PhotoResult", "restore_photo"]
@@ -73,7 +74,7 @@ class PhotoResult:
 
 def restore_photo(
     photo: Tensor,
-    model: LoadedModel,
+    model: ModelDescriptor,
     *,
     degradation: str | None = None,
     seed: int = 0,
@@ -129,8 +130,8 @@ def restore_photo(
     tiles = 1 if side is None else count_tiles(*degraded.shape[-2:], tile=side, overlap=overlap, multiple=multiple)
 
     start = time.perf_counter()
-    restored = restore(model.module, degraded, tile=side, overlap=overlap, device=device, multiple=multiple,
-                       progress=progress).clamp(0, 1)
+    tiling = TilingSpec(tile=side, overlap=overlap, device=device, progress=progress)
+    restored = restore(model, degraded, tiling=tiling).clamp(0, 1)  # the descriptor's multiple and scale
     seconds = time.perf_counter() - start
     where = str(device) if device is not None else str(module_device(model.module) or "cpu")
 

@@ -26,6 +26,7 @@ from .._validation import check_int
 from ..errors import InvalidValueError
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
+from ..models.descriptor import ModelDescriptor
 from .adair_cases import (
     ADAIR_GROUPS,
     EXPECTED_CASES,
@@ -127,7 +128,7 @@ def _relative(path: Path | None, root: Path) -> str | None:
 
 
 def evaluate_protocol(
-    model: nn.Module,
+    model: nn.Module | ModelDescriptor,
     data_root: str | os.PathLike[str],
     protocol: str,
     *,
@@ -142,7 +143,8 @@ def evaluate_protocol(
 
     Args:
         model: Any restoration ``nn.Module`` (``(B, 3, H, W)`` in ``[0, 1]`` → same size; for the
-            authors' ``PerceiveIRNet`` its guidance is computed on the padded input).
+            authors' ``PerceiveIRNet`` its guidance is computed on the padded input), or its
+            :class:`~perceive_ir.models.descriptor.ModelDescriptor`.
         data_root: The folder holding ``AiO/test/...`` or ``test/...`` in the authors' layout.
         protocol: ``"adair3"`` or ``"adair5"``.
         ssim: ``"skimage"`` (the authors') or ``"gaussian"`` [ours: torchmetrics].

@@ -92,5 +92,7 @@ def protocol_ssim(image: Tensor, target: Tensor, method: SsimMethod = "skimage")
         from torchmetrics.functional import structural_similarity_index_measure
 
         pred, ref = image[None].double(), target[None].to(image.device).double()
-        return float(structural_similarity_index_measure(pred, ref, data_range=1.0))
+        value = structural_similarity_index_measure(pred, ref, data_range=1.0)
+        assert isinstance(value, Tensor)  # a tensor unless return_full_image=True
+        return float(value)
     raise InvalidValueError(f"Unknown SSIM `method` {method!r}; known: {list(SSIM_METHODS)}.")

@@ -13,7 +13,8 @@ import torch
 from ..errors import InvalidValueError
 
 if TYPE_CHECKING:  # the factory pulls in torch models: imported when a command runs
-    from ..models.factory import LoadedModel
+    from ..inference.tiling_spec import TilingSpec
+    from ..models.descriptor import ModelDescriptor
     from ..perceive.perceiver import QualityPerceiver
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "output_key",
     "resolve_device",
     "semantic_encoder_kwargs",
+    "tiling_from_args",
 ]
 
 
@@ -34,7 +36,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         help="a preset name (restormer, restormer-small, nafnet, nafnet-small: untrained unless --backbone gives "
         "the backbone's weights), a folder written by save_restoration_model / save_pretrained / convert-official, "
-        "a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint file of a plain network (spandrel)",
+        "a Hub repo id, the Perceive-IR authors' restorer .pth, or a checkpoint file of a plain network (spandrel); "
+        "prefixes say which: preset:NAME, hf-hub:ORG/NAME, local-dir:PATH (or ./NAME), file:PATH",
     )
     parser.add_argument(
         "--semantic-encoder",
@@ -74,6 +77,17 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
         help="for a network returning a tuple, list or dict: the index or key of the image (default: the first "
         "image-shaped tensor)",
     )
+
+
+def tiling_from_args(args: argparse.Namespace, device: torch.device) -> TilingSpec:
+    """``--tile``, ``--overlap``, ``--half`` and ``--output-key`` (with the resolved device) as one checked spec.
+
+    Raises:
+        ValueError: a bad ``--tile`` or ``--overlap`` (see :class:`~perceive_ir.inference.tiling_spec.TilingSpec`).
+    """
+    from ..inference.tiling_spec import TilingSpec
+
+    return TilingSpec(tile=args.tile, overlap=args.overlap, device=device, half=args.half, output=args.output_key)
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -126,7 +140,9 @@ def semantic_encoder_kwargs(value: str | None) -> dict[str, Any]:
     return {"semantic_encoder": value}
 
 
-def load_model_from_args(model: str | None, backbone: str | None, semantic_encoder: str | None = None) -> LoadedModel:
+def load_model_from_args(
+    model: str | None, backbone: str | None, semantic_encoder: str | None = None
+) -> ModelDescriptor:
     """Resolve ``--model`` / ``--backbone`` (and ``--semantic-encoder``) with :func:`perceive_ir.models.load_model`.
 
     Warns on stderr when the result is an untrained preset.

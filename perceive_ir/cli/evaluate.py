@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidValueError
 from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
-from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
+from ._model_args import (
+    add_inference_arguments,
+    add_model_arguments,
+    load_model_from_args,
+    resolve_device,
+    tiling_from_args,
+)
+
+if TYPE_CHECKING:  # torch is imported when the command runs (keeps `perceive-ir --help` fast)
+    import torch
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -72,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
         if args.protocol is not None:
             return _run_protocol(args, device)
         return _run_filelists(args, device)
-    except (*USER_ERRORS, RuntimeError) as err:
+    except (*USER_ERRORS, RuntimeError) as err:  # type: ignore[misc]  # mypy reads no starred except tuple
         print(user_error_message(err), file=sys.stderr)
         return EXIT_USER_ERROR
 
 
-def _run_protocol(args: argparse.Namespace, device: object) -> int:
+def _run_protocol(args: argparse.Namespace, device: torch.device) -> int:
     from ..apps.adair_cases import protocol_cases
     from ..apps.protocol_evaluation import evaluate_protocol
     from ..apps.protocol_metrics import require_skimage
@@ -87,7 +97,7 @@ def _run_protocol(args: argparse.Namespace, device: object) -> int:
         require_skimage()  # before the model is loaded
     protocol_cases(args.data_root, args.protocol)  # a missing test folder is named before the model is loaded
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
-    result = evaluate_protocol(loaded.module, args.data_root, args.protocol, ssim=args.ssim, device=device,
+    result = evaluate_protocol(loaded, args.data_root, args.protocol, ssim=args.ssim, device=device,
                                output=args.output_key, limit=args.limit, progress=not args.quiet)
     doc = protocol_document(result, loaded.description, device=str(device), data_root=str(args.data_root))
     json_path, md_path = write_protocol_results(doc, args.out)
@@ -97,15 +107,13 @@ def _run_protocol(args: argparse.Namespace, device: object) -> int:
     return 0
 
 
-def _run_filelists(args: argparse.Namespace, device: object) -> int:
+def _run_filelists(args: argparse.Namespace, device: torch.device) -> int:
     from ..apps.evaluation import evaluate_filelists, protocol
     from ..apps.evaluation_report import results_document, results_markdown, write_results
 
+    tiling = tiling_from_args(args, device).replace(progress=False)  # checked before the model loads
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
-    rows = evaluate_filelists(
-        loaded.module, args.filelist, tile=args.tile, overlap=args.overlap, device=device, half=args.half,
-        multiple=loaded.multiple, limit=args.limit, progress=not args.quiet, output=args.output_key,
-    )
+    rows = evaluate_filelists(loaded, args.filelist, tiling=tiling, limit=args.limit, progress=not args.quiet)
     stated = {**protocol(args.tile, args.overlap, loaded.multiple), "device": str(device),
               "precision": "float16 autocast" if args.half else "float32"}
     if args.limit is not None:

@@ -10,7 +10,13 @@ from typing import Any
 
 from ..errors import InvalidValueError, MissingFileError
 from ._errors import EXIT_USER_ERROR
-from ._model_args import add_inference_arguments, add_model_arguments, load_model_from_args, resolve_device
+from ._model_args import (
+    add_inference_arguments,
+    add_model_arguments,
+    load_model_from_args,
+    resolve_device,
+    tiling_from_args,
+)
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -78,7 +84,7 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     return [(f, dst / f"{f.stem}.png") for f in files]
 
 
-def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, device: Any) -> None:
+def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, tiling: Any) -> None:
     """Read ``src``, restore its colour, re-attach its alpha (resized with the image) and write ``dst``."""
     import torch.nn.functional as F
 
@@ -86,8 +92,8 @@ def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, de
     from ..inference.restore import restore
 
     read = read_image_file(src)
-    out = restore(loaded.module, read.image, tile=args.tile, overlap=args.overlap, device=device,
-                  half=args.half, multiple=loaded.multiple, output=args.output_key, mode=args.mode).clamp(0, 1).cpu()
+    # the descriptor gives the multiple and scale; the spec, how to run it
+    out = restore(loaded, read.image, tiling=tiling, mode=args.mode).clamp(0, 1).cpu()
     alpha = read.alpha
     if alpha is not None and alpha.shape[-2:] != out.shape[-2:]:  # a super-resolution network
         alpha = F.interpolate(alpha[None], size=out.shape[-2:], mode="bilinear", align_corners=False)[0].clamp(0, 1)
@@ -117,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = _jobs(Path(args.input), Path(args.output))
         _protect_inputs(jobs, args.overwrite)
         device = resolve_device(args.device)
+        tiling = tiling_from_args(args, device)  # checked once, before the model loads
         loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -128,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(jobs, desc="restore", unit="image", disable=args.quiet or len(jobs) == 1)
     for src, dst in bar:
         try:
-            _restore_one(src, dst, loaded, args, device)
+            _restore_one(src, dst, loaded, args, tiling)
         except torch.OutOfMemoryError:
             hint = "a smaller --tile" if args.tile else "--tile 512 (or smaller)"
             print(f"error: {src}: out of memory on {device}; use {hint}.", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidValueError, MissingFileError
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
         perceiver = load_perceiver_from_args(args.perceiver, args.clip_model, args.clip_pretrained,
                                              args.revision).to(device).eval()
-        results = []
+        results: list[dict[str, Any]] = []
         with torch.inference_mode():
             for f in files:
                 image = read_image(f)[None].to(device)

@@ -13,6 +13,12 @@ with theirs (:mod:`perceive_ir.inference.authors_paths`): ``"authors-direct"`` (
 ``adair3``/``adair5`` evaluator: replicate padding, guidance on the padded whole image) and
 ``"authors-tiled"`` (their tiled evaluator: guidance per tile, reflect padding per tile,
 uniform average of clamped tiles).
+
+The model may be a network, its :class:`~perceive_ir.models.descriptor.ModelDescriptor` (from
+:func:`~perceive_ir.models.load_model`: its multiple and scale are read, not re-inferred) or a
+model source. How it runs — tiles, overlap, device, precision — is one
+:class:`~perceive_ir.inference.tiling_spec.TilingSpec` (``tiling=``), or the same values as
+loose keywords.
 """
 
 from __future__ import annotations
@@ -20,20 +26,23 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import lcm
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_image, check_int, module_device
+from .._validation import check_image, module_device
 from ..errors import InvalidTypeError, InvalidValueError
+from ..models.descriptor import ModelDescriptor, describe_module
 from ..models.factory import load_model, model_multiple
 from .authors_paths import restore_direct, restore_per_tile
 from .outputs import OutputKey, select_image
 from .tiling import tiled_apply
+from .tiling_spec import DEFAULT_OVERLAP, TilingSpec, check_tile_multiple
 
-__all__ = ["MODES", "RestoreMode", "restore"]
+__all__ = ["MODES", "RestoreMode", "TilingSpec", "model_multiple", "restore"]
 
 RestoreMode = Literal["whole", "authors-direct", "authors-tiled"]
 
@@ -44,23 +53,13 @@ MODES: tuple[str, ...] = ("whole", "authors-direct", "authors-tiled")
 _AUTHORS_MULTIPLE = 8
 
 
-def _resolve_device(model: nn.Module, device: str | torch.device | None, image: Tensor) -> torch.device:
-    if device is not None:
-        try:
-            return torch.device(device)
-        except (RuntimeError, TypeError) as err:
-            raise InvalidValueError(
-                f"`device` must name a torch device (e.g. 'cpu', 'cuda:0'), got {device!r}."
-            ) from err
-    return module_device(model) or image.device
-
-
 def restore(
-    model: nn.Module | str | os.PathLike[str],
+    model: nn.Module | ModelDescriptor | str | os.PathLike[str],
     image: Tensor,
     *,
+    tiling: TilingSpec | None = None,
     tile: int | None = None,
-    overlap: int = 32,
+    overlap: int = DEFAULT_OVERLAP,
     device: str | torch.device | None = None,
     half: bool = False,
     progress: bool = False,
@@ -76,9 +75,12 @@ def restore(
             ``(B, 3, h, w)`` to ``(B, 3, k·h, k·w)`` (``k`` = 1 for restoration, the scale of a
             super-resolution network), or to a tuple, list or dict holding that image. It runs
             in eval mode (its mode is restored after).
+            A :class:`~perceive_ir.models.descriptor.ModelDescriptor` gives its multiple and scale.
             A string or path is resolved with :func:`~perceive_ir.models.load_model` (a folder,
             a checkpoint file, a preset name or a Hub id).
         image: ``(3, H, W)`` or ``(B, 3, H, W)`` float image(s) in ``[0, 1]``, any size.
+        tiling: How to run it, all at once (:class:`~perceive_ir.inference.tiling_spec.TilingSpec`);
+            ``None``: from the keywords below, which must then be left alone.
         tile: Tile side in pixels (a multiple of the model's multiple; any side in ``"authors-tiled"``
             mode, where each tile is padded), or ``None`` for the whole image.
         overlap: Overlap between tiles in pixels (blended with smooth weights).
@@ -86,11 +88,13 @@ def restore(
             The model is moved there (``nn.Module.to`` moves it in place).
         half: Compute in float16 autocast; CUDA only.
         progress: Show a tqdm bar over the tiles.
-        multiple: Pad inputs to a multiple of this; default ``model.pad_to`` for a wrapped
-            network, else 1 (give it for plain networks that need one, e.g. 8 for a bare Restormer).
+        multiple: Pad inputs to a multiple of this; default the descriptor's multiple
+            (``model.pad_to`` for a wrapped network, else 1: give it for plain networks that
+            need one, e.g. 8 for a bare Restormer).
         output: Which part of a tuple/list/dict output is the image (an index or key); ``None``:
             the first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
-        scale: The network's integer scale; ``None``: inferred from its output on the first tile.
+        scale: The network's integer scale; ``None``: the descriptor's, else inferred from its
+            output on the first tile.
         mode: ``"whole"`` [ours: guidance once on the whole unpadded image, shared by smoothly
             blended tiles, reflect padding]; ``"authors-direct"`` [paper: authors
             ``evaluate_stage2_adair.py`` ``restore_direct``: replicate-pad right/bottom to a
@@ -110,7 +114,8 @@ def restore(
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
         ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``/``mode``,
-            ``half`` off CUDA, or an output that is not the input scaled by one integer factor.
+            ``half`` off CUDA, ``tiling`` together with loose keywords, or an output that is not the
+            input scaled by one integer factor.
 
     Example:
         >>> import torch
@@ -121,76 +126,126 @@ def restore(
         >>> image = torch.rand(3, 70, 90)
         >>> restore(model, image, tile=48, overlap=16).shape
         torch.Size([3, 70, 90])
+        >>> restore(model, image, tiling=TilingSpec(tile=48, overlap=16)).shape  # the same, as one object
+        torch.Size([3, 70, 90])
         >>> sr = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2))  # a x2 network
         >>> restore(sr, image, tile=48, overlap=16).shape
         torch.Size([3, 140, 180])
         >>> restore(model, image, tile=48, overlap=16, mode="authors-tiled").shape  # guidance per tile
         torch.Size([3, 70, 90])
     """
-    if isinstance(model, (str, os.PathLike)):
-        loaded = load_model(model)
-        model = loaded.module
-        multiple = loaded.multiple if multiple is None else multiple
-    if not isinstance(model, nn.Module):
-        raise InvalidTypeError(
-            f"`model` must be a torch.nn.Module or a model source for load_model, got {type(model).__name__}."
-        )
-    if not isinstance(image, Tensor):
-        raise InvalidTypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
-    single = image.ndim == 3
-    batch = image.unsqueeze(0) if single else image
-    # a guided model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
-    check_image(batch, "image", min_size=2 if _is_guided(model) else 1)
+    _check_mode(mode, tiling.tile if isinstance(tiling, TilingSpec) else tile)
+    spec = _spec(tiling, tile=tile, overlap=overlap, device=device, half=half, progress=progress,
+                 multiple=multiple, output=output, scale=scale)
+    described = _describe(model)
+    batch, single = _batch(image, guided=described.guided)
+    plan = _plan(described, spec, mode, batch)
+    out = _run(described.module, batch, plan)
+    out = out.to(image.device, image.dtype)
+    return out[0] if single else out
+
+
+def _check_mode(mode: object, tile: object) -> None:
+    """``mode`` is one of :data:`MODES`, and ``"authors-direct"`` has no tile."""
     if mode not in MODES:
         raise InvalidValueError(f"`mode` must be one of {list(MODES)}, got {mode!r}.")
-    if multiple is None:
-        multiple = model_multiple(model)
-    check_int(multiple, "multiple")
-    if mode != "whole":  # the authors pad to multiples of 8, whatever else the network needs
-        multiple = lcm(multiple, _AUTHORS_MULTIPLE)
-    check_int(tile, "tile", optional=True)
     if mode == "authors-direct" and tile is not None:
         raise InvalidValueError(
             f"`tile` must be None with mode='authors-direct' (one whole-image forward), got {tile!r}; "
             "use mode='authors-tiled' for the authors' tiled evaluator."
         )
-    if mode == "whole" and tile is not None and tile % multiple:
-        raise InvalidValueError(
-            f"`tile` must be None or a positive multiple of {multiple} (the model's multiple), got {tile!r}."
-        )
-    if tile is not None and (not isinstance(overlap, int) or not 0 <= overlap < tile):
-        raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
-    target = _resolve_device(model, device, batch)
-    if half and target.type != "cuda":
-        raise InvalidValueError(
-            f"`half=True` needs a CUDA device; computing on {target}. Use half=False on {target.type}."
-        )
 
-    model.to(target)
+
+def _spec(tiling: TilingSpec | None, **loose: object) -> TilingSpec:
+    """The one :class:`TilingSpec`: ``tiling``, or the loose keywords (checked when it is made)."""
+    if tiling is None:
+        return TilingSpec(**loose)  # type: ignore[arg-type]  # TilingSpec checks each value
+    if not isinstance(tiling, TilingSpec):
+        raise InvalidTypeError(f"`tiling` must be a TilingSpec or None, got {type(tiling).__name__}.")
+    given = sorted(name for name, value in loose.items() if value != getattr(TilingSpec(), name))
+    if given:
+        raise InvalidValueError(f"Give `tiling` or the loose keywords, not both: `tiling` with {given}.")
+    return tiling
+
+
+def _describe(model: object) -> ModelDescriptor:
+    """The model's descriptor: as given, loaded from a source, or read off a module."""
+    if isinstance(model, ModelDescriptor):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    if not isinstance(model, nn.Module):
+        raise InvalidTypeError(
+            f"`model` must be a torch.nn.Module, a ModelDescriptor or a model source for load_model, "
+            f"got {type(model).__name__}."
+        )
+    return describe_module(model)
+
+
+def _batch(image: object, *, guided: bool) -> tuple[Tensor, bool]:
+    """``image`` as a checked ``(B, 3, H, W)`` batch, and whether it was one image."""
+    if not isinstance(image, Tensor):
+        raise InvalidTypeError(f"`image` must be a (3, H, W) or (B, 3, H, W) tensor, got {type(image).__name__}.")
+    single = image.ndim == 3
+    batch = image.unsqueeze(0) if single else image
+    # a guided model's guidance needs 2×2 pixels: say so about `image`, not the model's `degraded`
+    check_image(batch, "image", min_size=2 if guided else 1)
+    return batch, single
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`_run` does: the settings with the model's facts filled in."""
+
+    spec: TilingSpec
+    mode: RestoreMode
+    multiple: int
+    scale: int | None
+    device: torch.device
+
+
+def _plan(described: ModelDescriptor, spec: TilingSpec, mode: str, batch: Tensor) -> _Plan:
+    """Fill the model's multiple, scale and device into ``spec`` and check what depends on them."""
+    multiple = described.multiple if spec.multiple is None else spec.multiple
+    if mode != "whole":  # the authors pad to multiples of 8, whatever else the network needs
+        multiple = lcm(multiple, _AUTHORS_MULTIPLE)
+    if mode == "whole" and spec.tile is not None:
+        check_tile_multiple(spec.tile, multiple, what="the model's multiple")
+    device = spec.target_device(module_device(described.module) or batch.device)
+    scale = spec.scale if spec.scale is not None else described.scale
+    return _Plan(spec, mode, multiple, scale, device)  # type: ignore[arg-type]  # mode checked above
+
+
+def _run(model: nn.Module, batch: Tensor, plan: _Plan) -> Tensor:
+    """Run ``model`` on ``batch`` as ``plan`` says, in eval mode and inference mode (its mode restored)."""
+    spec = plan.spec
+    model.to(plan.device)
     was_training = model.training
     model.eval()
-    autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if half else contextlib.nullcontext()
+    autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if spec.half else contextlib.nullcontext()
     try:
         with torch.inference_mode(), autocast:
-            x = batch.to(target, torch.float32)
+            x = batch.to(plan.device, torch.float32)
             # the authors' paths: the network, and so its guidance, sees exactly what it restores
-            run = _tile_function(model, x, output) if mode == "whole" else _plain_function(model, output)
-            fn = (lambda t: run(t).float()) if half else run  # blend in float32
-            h, w = x.shape[-2:]
-            if mode == "authors-direct":
-                out = restore_direct(fn, x, multiple)
-            elif mode == "authors-tiled":
-                side = tile if tile is not None else max(h, w)
-                out = restore_per_tile(fn, x, tile=side, overlap=overlap if tile is not None else 0,
-                                       multiple=multiple, progress=progress)
-            else:
-                side = tile if tile is not None else -(-max(h, w) // multiple) * multiple
-                out = tiled_apply(fn, x, tile=side, overlap=overlap if tile is not None else 0,
-                                  multiple=multiple, progress=progress, scale=scale)
+            run = _tile_function(model, x, spec.output) if plan.mode == "whole" else _plain_function(model, spec.output)
+            fn = (lambda t: run(t).float()) if spec.half else run  # blend in float32
+            return _apply(fn, x, plan)
     finally:
         model.train(was_training)
-    out = out.to(image.device, image.dtype)
-    return out[0] if single else out
+
+
+def _apply(fn: Callable[[Tensor], Tensor], x: Tensor, plan: _Plan) -> Tensor:
+    """The tiling of ``plan.mode`` around ``fn``."""
+    spec, multiple = plan.spec, plan.multiple
+    h, w = x.shape[-2:]
+    overlap = spec.overlap if spec.tile is not None else 0
+    if plan.mode == "authors-direct":
+        return restore_direct(fn, x, multiple)
+    if plan.mode == "authors-tiled":
+        side = spec.tile if spec.tile is not None else max(h, w)
+        return restore_per_tile(fn, x, tile=side, overlap=overlap, multiple=multiple, progress=spec.progress)
+    side = spec.tile if spec.tile is not None else -(-max(h, w) // multiple) * multiple
+    return tiled_apply(fn, x, tile=side, overlap=overlap, multiple=multiple, progress=spec.progress, scale=plan.scale)
 
 
 def _is_guided(model: nn.Module) -> bool:
@@ -211,6 +266,8 @@ def _tile_function(model: nn.Module, whole: Tensor, output: OutputKey) -> Callab
     exposes ``compute_guidance(whole)`` and ``forward_with_guidance(tile, guidance)``.
     """
     if _is_guided(model):
-        guidance = model.compute_guidance(whole)  # once per image, shared by every tile
-        return lambda tiles: select_image(model.forward_with_guidance(tiles, guidance), tiles, output)
+        compute: Callable[[Tensor], object] = getattr(model, "compute_guidance")  # noqa: B009  # a duck-typed method
+        forward: Callable[[Tensor, object], object] = getattr(model, "forward_with_guidance")  # noqa: B009
+        guidance = compute(whole)  # once per image, shared by every tile
+        return lambda tiles: select_image(forward(tiles, guidance), tiles, output)
     return lambda tiles: select_image(model(tiles), tiles, output)

@@ -23,6 +23,7 @@ from torch import Tensor
 from .._padding import pad_to_multiple
 from .._validation import check_int
 from ..errors import InvalidTypeError, InvalidValueError
+from .tiling_spec import check_overlap, check_tile_multiple
 
 __all__ = ["count_tiles", "pad_to_multiple", "tiled_apply"]
 
@@ -36,12 +37,11 @@ def _starts(size: int, tile: int, stride: int) -> list[int]:
 
 
 def _check_tiling(tile: int, overlap: int, multiple: int) -> None:
+    """The rules of :mod:`perceive_ir.inference.tiling_spec`, for callers that pass loose values."""
     check_int(multiple, "multiple")
     check_int(tile, "tile")
-    if tile % multiple:
-        raise InvalidValueError(f"`tile` must be a positive int divisible by multiple={multiple}, got {tile!r}.")
-    if not isinstance(overlap, int) or not 0 <= overlap < tile:
-        raise InvalidValueError(f"`overlap` must be an int in [0, tile={tile}), got {overlap!r}.")
+    check_tile_multiple(tile, multiple)
+    check_overlap(overlap, tile)
 
 
 def _grid(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, list[int]]:

@@ -32,6 +32,8 @@ except ImportError as err:
 
 from torch import Tensor
 
+from ..models.architectures import AUTHORS_RESTORER_SUPPORTS_BFLOAT16, AUTHORS_RESTORER_SUPPORTS_HALF
+from ..models.descriptor import describe_module
 from .spandrel_format import (
     SpandrelPerceiveIR,
     is_authors_restorer_state,
@@ -52,10 +54,12 @@ __all__ = [
 ARCH_ID = "PerceiveIR"
 #: Architectures ours is detected before: spandrel-extra-arches' Restormer, our network's body.
 BEFORE: tuple[str, ...] = ("Restormer",)
-#: bfloat16 output within 0.02 (max abs) of float32 on the tiny reference restorer, CPU (tests/integrations).
-SUPPORTS_BFLOAT16 = True
-#: float16 output within 0.005 (max abs) of float32 on the tiny reference restorer, CPU (tests/integrations).
-SUPPORTS_HALF = True
+#: bfloat16 output within 0.02 (max abs) of float32 on the tiny reference restorer, CPU (tests/integrations);
+#: the value of :data:`~perceive_ir.models.architectures.AUTHORS_RESTORER_SUPPORTS_BFLOAT16`.
+SUPPORTS_BFLOAT16 = AUTHORS_RESTORER_SUPPORTS_BFLOAT16
+#: float16 output within 0.005 (max abs) of float32 on the tiny reference restorer, CPU (tests/integrations);
+#: the value of :data:`~perceive_ir.models.architectures.AUTHORS_RESTORER_SUPPORTS_HALF`.
+SUPPORTS_HALF = AUTHORS_RESTORER_SUPPORTS_HALF
 
 
 def _detect(state_dict: StateDict) -> bool:
@@ -88,6 +92,7 @@ class PerceiveIRArch(Architecture[SpandrelPerceiveIR]):
         """
         model = spandrel_model_from_state_dict(state_dict)
         net = model.restorer
+        described = describe_module(net)  # the restorer's own facts, as load_model states them
         tags = [f"{net.dim}nf", f"dinov2-{net.semantic.dim}"]
         return ImageModelDescriptor(
             model,
@@ -97,10 +102,10 @@ class PerceiveIRArch(Architecture[SpandrelPerceiveIR]):
             tags=tags,
             supports_half=SUPPORTS_HALF,
             supports_bfloat16=SUPPORTS_BFLOAT16,
-            scale=1,
-            input_channels=3,
-            output_channels=3,
-            size_requirements=SizeRequirements(multiple_of=net.pad_to),
+            scale=described.scale or 1,
+            input_channels=described.input_channels,
+            output_channels=described.output_channels,
+            size_requirements=SizeRequirements(minimum=described.minimum_size, multiple_of=described.multiple),
             tiling=ModelTiling.INTERNAL,
             call_fn=_call,
         )

@@ -33,6 +33,7 @@ from .._files import check_finite_weights
 from .._validation import check_image, check_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..inference.restore import restore
+from ..models.architectures import ARCHITECTURES
 from ..models.official.network import PerceiveIRNet
 
 __all__ = [
@@ -71,8 +72,6 @@ _DINOV2_FIELDS = (
     "image_size", "patch_size", "num_channels", "qkv_bias", "layerscale_value", "use_swiglu_ffn", "use_mask_token",
 )
 _RESTORER_FIELDS = ("dim", "blocks", "heads", "refinement_blocks", "semantic_layers")
-# keys only the authors' raw restorer state dict has together (see models/official/checkpoint.py)
-_AUTHORS_KEYS = ("embed.weight", "encoder1.0.attention.temperature", "output.weight", "pgm.0.affine.0.weight")
 
 
 class SpandrelFormatError(InvalidValueError):
@@ -234,11 +233,14 @@ def is_spandrel_state_dict(state: Mapping[str, Any]) -> bool:
 def is_authors_restorer_state(state: Mapping[str, Any]) -> bool:
     """Whether ``state`` is the authors' raw restorer state dict (their ``.pth``, without its DINOv2).
 
+    The one test of :data:`~perceive_ir.models.architectures.ARCHITECTURES` (``authors-restorer``).
+
     Example:
-        >>> is_authors_restorer_state({k: torch.zeros(1) for k in _AUTHORS_KEYS})
+        >>> keys = ("embed.weight", "encoder1.0.attention.temperature", "output.weight", "pgm.0.affine.0.weight")
+        >>> is_authors_restorer_state({k: torch.zeros(1) for k in keys})
         True
     """
-    return all(k in state for k in _AUTHORS_KEYS)
+    return ARCHITECTURES["authors-restorer"].detect(state)
 
 
 def _read_config(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -265,7 +265,7 @@ class PerceiveIRQuality(Metric):
         Returns:
             The figure and the axis.
         """
-        return self._plot(val, ax)
+        return self._plot(val, ax)  # type: ignore[arg-type]  # torchmetrics' own union, spelt differently
 
 
 def perceive_ir_quality(

@@ -5,6 +5,8 @@ also trained its backbone, so :func:`save_restoration_model` adds ``backbone.saf
 (the backbone's state dict) to the same folder. :func:`load_restoration_model` rebuilds the
 backbone from that file with spandrel (the architecture is detected from its keys), or takes
 a checkpoint given with ``backbone=``, and then loads the adapter strictly.
+:func:`~perceive_ir.models.load_model` reads such a folder (``load_restoration_model`` is deprecated:
+it warns, and goes in the next release).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .._hub_access import hub_access, hub_unavailable_reason, unavailable_error
 from ..errors import InvalidTypeError
 from ..hub import CONFIG_NAME, PretrainedNotFoundError
 from ..retrofit.wrap import WrappedBackbone
-from .user_network import load_user_network, network_from_state_dict
+from ._deprecated import warn_deprecated
+from .user_network import _load_user_descriptor, _network_from_state_dict
 
 __all__ = ["BACKBONE_WEIGHTS_NAME", "load_restoration_model", "save_network_weights", "save_restoration_model"]
 
@@ -106,7 +109,9 @@ def load_restoration_model(
     map_location: str | torch.device = "cpu",
     **kwargs: Any,
 ) -> WrappedBackbone:
-    """Load a wrapped network saved by :func:`save_restoration_model` (a folder or a Hub repo).
+    """Deprecated: use ``perceive_ir.models.load_model(folder).module``; warns.
+
+    Load a wrapped network saved by :func:`save_restoration_model` (a folder or a Hub repo).
 
     Args:
         name_or_path: The folder (or Hub repository id).
@@ -129,13 +134,27 @@ def load_restoration_model(
         >>> from perceive_ir.models.presets import perceive_ir_nafnet
         >>> model = perceive_ir_nafnet("small", semantic_encoder=None, probe_size=32)
         >>> folder = save_restoration_model(model, tempfile.mkdtemp())
-        >>> loaded = load_restoration_model(folder)
+        >>> loaded = _load_restoration_model(folder)
         >>> x = torch.rand(1, 3, 32, 32)
         >>> torch.equal(loaded(x), model.eval()(x))
         True
     """
+    warn_deprecated("perceive_ir.models.load_restoration_model", "perceive_ir.models.load_model(folder).module")
+    return _load_restoration_model(name_or_path, backbone=backbone, revision=revision, map_location=map_location,
+                                   **kwargs)
+
+
+def _load_restoration_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    backbone: nn.Module | str | os.PathLike[str] | None = None,
+    revision: str | None = None,
+    map_location: str | torch.device = "cpu",
+    **kwargs: Any,
+) -> WrappedBackbone:
+    """A wrapped network from a folder or Hub repository (see :func:`load_restoration_model`)."""
     if isinstance(backbone, (str, os.PathLike)):
-        backbone = load_user_network(backbone)
+        backbone = _load_user_descriptor(backbone).model.eval()
     elif backbone is None:
         weights = _backbone_file(name_or_path, revision)
         if weights is None:
@@ -162,7 +181,7 @@ def load_restoration_model(
                 "with perceive_ir.models.checkpoint.save_restoration_model."
             )
         state = read_safetensors(weights, "the backbone's weights (written by save_restoration_model)")
-        backbone = network_from_state_dict(state, source=str(weights)).model
+        backbone = _network_from_state_dict(state, source=str(weights)).model
     elif not isinstance(backbone, nn.Module):
         raise InvalidTypeError(
             f"`backbone` must be an nn.Module, a checkpoint path or None, got {type(backbone).__name__}."

@@ -5,7 +5,12 @@
 * :func:`load_model` resolves anything a user may point at — a preset name, a local folder
   written by :func:`~perceive_ir.models.checkpoint.save_restoration_model`, a checkpoint file
   of a plain network (spandrel), a Hub repository id, plus backbone weights — into a
-  :class:`LoadedModel`: the network, the size multiple its inputs need and what was loaded.
+  :class:`~perceive_ir.models.descriptor.ModelDescriptor`: the network and what is known about it
+  (size multiple, scale, channels, guidance, where it came from). What a source names is read by
+  :func:`~perceive_ir.models.sources.parse_source`; which architecture a file holds, by
+  :data:`~perceive_ir.models.architectures.ARCHITECTURES`.
+
+``LoadedModel`` is the deprecated name of ``ModelDescriptor`` (it warns; it goes in the next release).
 
 The CLI, the recipes and the demo all build and load networks through these two functions;
 :func:`register_model` adds a preset (the built-in ones live in :mod:`perceive_ir.models.presets`).
@@ -14,26 +19,24 @@ The CLI, the recipes and the demo all build and load networks through these two 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
-from .._official_format import load_official_checkpoint
-from .._registry import Registry
-from ..errors import InvalidTypeError, InvalidValueError, MissingFileError
+from ..errors import InvalidValueError, MissingFileError
 from ..hub import saved_class
-from ..retrofit.wrap import WrappedBackbone, wrap_backbone
-from .checkpoint import load_restoration_model
+from ..retrofit.wrap import wrap_backbone
+from ._deprecated import warn_deprecated
+from .architectures import detect_architecture, read_checkpoint_state
+from .checkpoint import _load_restoration_model
+from .descriptor import ModelDescriptor, SourceKind, describe_module
 from .official import MediumRestorer, PerceiveIRNet
-from .official.checkpoint import detect_official_kind, read_official_mapping
-from .official.unet import RestormerUNet
-from .user_network import load_user_descriptor, rgb_network
+from .preset_registry import _MODELS, ModelPreset, list_models, preset_is_wrapped, register_model
+from .sources import parse_source
+from .user_network import _load_user_descriptor
 
 __all__ = [
-    "LoadedModel",
     "ModelPreset",
     "create_model",
     "list_models",
@@ -42,81 +45,6 @@ __all__ = [
     "preset_is_wrapped",
     "register_model",
 ]
-
-
-@dataclass(frozen=True)
-class ModelPreset:
-    """A registered model.
-
-    Attributes:
-        build: Builds the network from keyword arguments: the bare backbone when ``wrap`` is
-            set, else the complete network.
-        wrap: :func:`~perceive_ir.retrofit.wrap.wrap_backbone` options of the preset (layers,
-            cross-attention, padding), or ``None`` for a network used as it is built.
-    """
-
-    build: Callable[..., nn.Module]
-    wrap: Mapping[str, Any] | None = None
-
-
-_MODELS: Registry[ModelPreset] = Registry(
-    "model", how_to_add="add one with perceive_ir.models.register_model", error=InvalidValueError
-)
-
-
-def register_model(
-    name: str,
-    build: Callable[..., nn.Module],
-    *,
-    wrap: Mapping[str, Any] | None = None,
-    overwrite: bool = False,
-) -> None:
-    """Make ``create_model(name, ...)`` build a network with ``build``.
-
-    Args:
-        name: The preset name.
-        build: Called with keyword arguments; returns the bare backbone (``wrap`` given) or the
-            complete network (``wrap`` is ``None``).
-        wrap: Default ``wrap_backbone`` options: ``create_model`` wraps the backbone with them
-            (its own keyword arguments override them).
-        overwrite: Replace an existing preset of that name.
-
-    Raises:
-        ValueError: ``name`` is empty or taken (and ``overwrite`` is False).
-        TypeError: ``build`` is not callable.
-
-    Example:
-        >>> from torch import nn
-        >>> register_model("identity-demo", lambda **kw: nn.Identity(), overwrite=True)
-        >>> type(create_model("identity-demo")).__name__
-        'Identity'
-    """
-    if not callable(build):
-        raise InvalidTypeError(f"`build` must be callable, got {type(build).__name__}.")
-    _MODELS.register(name, ModelPreset(build, None if wrap is None else dict(wrap)), overwrite=overwrite)
-
-
-def list_models() -> list[str]:
-    """Names :func:`create_model` knows.
-
-    Example:
-        >>> "restormer-small" in list_models()
-        True
-    """
-    return _MODELS.names()
-
-
-def preset_is_wrapped(name: str) -> bool:
-    """Whether preset ``name`` is a backbone :func:`create_model` wraps (``False``: a network built as it is).
-
-    Raises:
-        ValueError: unknown name.
-
-    Example:
-        >>> preset_is_wrapped("restormer"), preset_is_wrapped("perceiveirnet")
-        (True, False)
-    """
-    return _MODELS[name].wrap is not None
 
 
 #: Networks saved with ``save_pretrained`` that load as they are (no backbone), by class name.
@@ -134,16 +62,18 @@ _NOT_RESTORERS: dict[str, str] = {
 def model_multiple(model: nn.Module) -> int:
     """The size multiple inputs are padded to: ``pad_to`` of a wrapped or official network, else 1.
 
+    ``describe_module(model).multiple`` (:func:`~perceive_ir.models.descriptor.describe_module`).
+
     Example:
         >>> from torch import nn
         >>> model_multiple(nn.Conv2d(3, 3, 3, padding=1))
         1
     """
-    return int(getattr(model, "pad_to", None) or 1) if isinstance(model, (WrappedBackbone, RestormerUNet)) else 1
+    return describe_module(model).multiple
 
 
 def _load_backbone_weights(backbone: nn.Module, weights: str | os.PathLike[str], name: str) -> None:
-    state = load_user_descriptor(weights).model.state_dict()
+    state = _load_user_descriptor(weights).model.state_dict()
     try:
         backbone.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -200,21 +130,11 @@ def create_model(
     return wrap_backbone(backbone, **{**preset.wrap, **kwargs})
 
 
-@dataclass(frozen=True)
-class LoadedModel:
-    """A network resolved by :func:`load_model`, ready for :func:`~perceive_ir.inference.restore`.
-
-    Attributes:
-        module: The network, in eval mode.
-        multiple: Size multiple its inputs are padded to.
-        description: What was loaded, for logs and reports.
-        trained: False for a preset built with random weights.
-    """
-
-    module: nn.Module
-    multiple: int
-    description: str
-    trained: bool = field(default=True)
+def __getattr__(name: str) -> Any:
+    if name == "LoadedModel":  # the former result of load_model, now one ModelDescriptor
+        warn_deprecated("perceive_ir.models.LoadedModel", "perceive_ir.models.ModelDescriptor")
+        return ModelDescriptor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_model(
@@ -223,98 +143,100 @@ def load_model(
     backbone: str | os.PathLike[str] | None = None,
     revision: str | None = None,
     **kwargs: Any,
-) -> LoadedModel:
-    """Resolve a model source (and optional backbone weights) into a network.
+) -> ModelDescriptor:
+    """Load a model source (and optional backbone weights) into its :class:`ModelDescriptor`.
 
-    ``source`` is tried, in order, as: a checkpoint **file** — one of the Perceive-IR authors'
-    restorer or medium-restorer ``.pth`` files (:func:`~perceive_ir.models.official.load_official`),
-    else a plain network (loaded with spandrel; a super-resolution network restores at its scale,
-    and a network that takes an extra noise-level channel comes behind
-    :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap`); a local **folder** written by
-    ``save_restoration_model`` or ``save_pretrained`` (a converted official model included);
-    a **preset** name of :func:`list_models` (random weights unless ``backbone`` gives the
-    backbone's); a **Hub** repository id. With ``source=None``, ``backbone`` alone is loaded
-    as a plain network.
+    What ``source`` names is read by :func:`~perceive_ir.models.sources.parse_source`, once, with
+    nothing tried and dropped:
+
+    * an existing **file** (``file:PATH`` to say so): the first architecture of
+      :data:`~perceive_ir.models.architectures.ARCHITECTURES` that claims it loads it — one of
+      the Perceive-IR authors' restorer or medium-restorer ``.pth`` files
+      (:func:`~perceive_ir.models.official.load_official`), else a plain network read by
+      spandrel (a super-resolution network restores at its scale; a network that takes an extra
+      noise-level channel comes behind :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap`);
+    * an existing **folder** (``local-dir:PATH`` or ``./NAME`` to say so) written by
+      ``save_restoration_model`` or ``save_pretrained`` (a converted official model included);
+    * a **preset** name of :func:`list_models` (``preset:NAME`` to say so; random weights unless
+      ``backbone`` gives the backbone's);
+    * else a **Hub** repository id (``hf-hub:ORG/NAME`` to say so), loaded like a folder.
+
+    A bare name that is both an existing local folder (or file) and a preset is an error that
+    says how to pick. With ``source=None``, ``backbone`` alone is loaded as a plain network.
 
     Args:
-        source: The file, folder, preset name or Hub id; or ``None``.
+        source: The file, folder, preset name or Hub id (with or without its prefix); or ``None``.
         backbone: A checkpoint of the backbone: it replaces a folder's backbone weights, or
             loads into a preset's backbone.
         revision: Hub revision (a commit hash pins it).
         **kwargs: More arguments for :func:`create_model` (a preset),
             :func:`~perceive_ir.models.official.load_official` (an authors' file, e.g.
-            ``semantic_encoder=``) or :func:`~perceive_ir.models.checkpoint.load_restoration_model`
-            (a folder or Hub id).
+            ``semantic_encoder=``) or ``WrappedBackbone.from_pretrained`` (a folder or Hub id).
 
     Returns:
-        The :class:`LoadedModel`.
+        The :class:`~perceive_ir.models.descriptor.ModelDescriptor`: the network in eval mode
+        (``.module``), its size multiple, scale, channels, what was loaded (``.description``),
+        whether it is trained and guided, and where it came from.
 
     Raises:
-        ValueError: neither ``source`` nor ``backbone``, an unusable combination, or weights
-            that do not fit.
+        ValueError: neither ``source`` nor ``backbone``, an unusable combination, a name that is both a
+            folder and a preset, or weights that do not fit.
         FileNotFoundError: a missing file.
         PretrainedNotFoundError: a folder or Hub id that holds no model.
 
     Example:
         >>> loaded = load_model("nafnet-small", semantic_encoder=None, probe_size=32)
-        >>> loaded.multiple, loaded.trained, loaded.description
-        (16, False, 'preset nafnet-small (untrained)')
+        >>> loaded.multiple, loaded.trained, loaded.description, loaded.source_kind
+        (16, False, 'preset nafnet-small (untrained)', 'preset')
     """
     if source is None and backbone is None:
         raise InvalidValueError(
             "Give `source` (a preset, folder, checkpoint file or Hub id) or `backbone` (a checkpoint)."
         )
-    for given in (source, backbone):
-        if given is not None and os.path.islink(given) and not os.path.exists(given):
-            raise MissingFileError(f"{given} is a symbolic link that leads nowhere (a loop, or a missing target).")
-    if source is None or Path(source).is_file():
-        path = backbone if source is None else source
-        if source is not None and backbone is not None:
+    if backbone is not None and os.path.islink(backbone) and not os.path.exists(backbone):
+        raise MissingFileError(f"{backbone} is a symbolic link that leads nowhere (a loop, or a missing target).")
+    if source is None:
+        return _load_file(str(backbone), **kwargs)
+    parsed = parse_source(source, presets=list_models())
+    if parsed.kind == "file":
+        if backbone is not None:
             raise InvalidValueError(f"{source} is a checkpoint file; `backbone` is only for presets and folders.")
-        official = _official_network(path, **kwargs)  # type: ignore[arg-type]
-        if official is not None:
-            return official
-        descriptor = load_user_descriptor(path)  # type: ignore[arg-type]
-        multiple = int(getattr(descriptor.size_requirements, "multiple_of", 1) or 1)
-        scale = int(getattr(descriptor, "scale", 1) or 1)
-        what = f"{descriptor.architecture.id}{f' ×{scale}' if scale != 1 else ''} from {path}"
-        return LoadedModel(rgb_network(descriptor).eval(), multiple, what)
-    name = str(source)
-    if name in _MODELS and not Path(name).is_dir():  # a local folder wins over a preset name
-        net = create_model(name, backbone_weights=backbone, **kwargs)
-        if backbone is None:
-            return LoadedModel(net.eval(), model_multiple(net), f"preset {name} (untrained)", trained=False)
-        return LoadedModel(net.eval(), model_multiple(net), f"preset {name} with backbone weights from {backbone}")
-    saved = saved_class(source, revision) or ""
+        return _load_file(parsed.value, **kwargs)
+    if parsed.kind == "preset":
+        return _load_preset(parsed.value, backbone, **kwargs)
+    return _load_saved(parsed.value, parsed.kind, backbone, revision, **kwargs)
+
+
+def _load_file(path: str, **kwargs: Any) -> ModelDescriptor:
+    """A checkpoint file, by the first architecture that claims it."""
+    if not os.path.isfile(path):
+        raise MissingFileError(f"Checkpoint file not found: {path}")
+    state = read_checkpoint_state(path)
+    return detect_architecture(state).load(state, source=path, **kwargs)
+
+
+def _load_preset(name: str, backbone: str | os.PathLike[str] | None, **kwargs: Any) -> ModelDescriptor:
+    net = create_model(name, backbone_weights=backbone, **kwargs).eval()
+    described = describe_module(net, source_kind="preset", source=name, trained=backbone is not None)
+    what = f"preset {name} (untrained)" if backbone is None else f"preset {name} with backbone weights from {backbone}"
+    return described.replace(description=what)
+
+
+def _load_saved(
+    name: str, kind: str, backbone: str | os.PathLike[str] | None, revision: str | None, **kwargs: Any
+) -> ModelDescriptor:
+    """A folder or Hub repository written by ``save_restoration_model`` or ``save_pretrained``."""
+    saved = saved_class(name, revision) or ""
     if saved in _NOT_RESTORERS:
-        raise InvalidValueError(f"{source} holds a saved {saved} ({_NOT_RESTORERS[saved]}), not a restoration network.")
+        raise InvalidValueError(f"{name} holds a saved {saved} ({_NOT_RESTORERS[saved]}), not a restoration network.")
+    source_kind: SourceKind = "folder" if kind == "folder" else "hf-hub"
     standalone = _STANDALONE_CLASSES.get(saved)
     if standalone is not None:
         if backbone is not None:
-            raise InvalidValueError(f"{source} holds a complete {standalone.__name__}; `backbone` does not apply.")
-        net = standalone.from_pretrained(source, revision=revision, **kwargs).eval()
-        return LoadedModel(net, model_multiple(net), f"{standalone.__name__} from {name}")
-    net = load_restoration_model(source, backbone=backbone, revision=revision, **kwargs)
+            raise InvalidValueError(f"{name} holds a complete {standalone.__name__}; `backbone` does not apply.")
+        net = standalone.from_pretrained(name, revision=revision, **kwargs).eval()
+        return describe_module(net, description=f"{standalone.__name__} from {name}", source_kind=source_kind,
+                               source=name)
+    net = _load_restoration_model(name, backbone=backbone, revision=revision, **kwargs)
     description = name + (f" with backbone {backbone}" if backbone else "")
-    return LoadedModel(net, model_multiple(net), description)
-
-
-def _official_network(path: str | os.PathLike[str], **kwargs: Any) -> LoadedModel | None:
-    """An authors' restorer or medium restorer file as a model; None for any other file."""
-    if Path(path).suffix.lower() not in (".pth", ".pt", ".ckpt", ".tar"):
-        return None
-    try:
-        mapping = load_official_checkpoint(path, "a Perceive-IR authors' checkpoint")
-    except ValueError:  # not a weights-only torch dict: let spandrel say what it is
-        return None
-    kind = detect_official_kind(mapping)
-    if kind is None:
-        return None
-    if kind == "prompts":
-        raise InvalidValueError(
-            f"{path} is the authors' stage-1 prompt checkpoint (a quality perceiver, not a restorer): use it with "
-            "`perceive-ir score --perceiver` after `perceive-ir convert-official`, or QualityPerceiver.from_official."
-        )
-    net = read_official_mapping(mapping, str(Path(path)), kind=kind, **kwargs).module
-    return LoadedModel(net, model_multiple(net), f"authors' {type(net).__name__} from {path}")
-
+    return describe_module(net, description=description, source_kind=source_kind, source=name)

@@ -1,4 +1,12 @@
-"""Load a user's own restoration checkpoint (Restormer, NAFNet, SwinIR, ...) with spandrel."""
+"""Load a user's own restoration checkpoint (Restormer, NAFNet, SwinIR, ...) with spandrel.
+
+:func:`~perceive_ir.models.load_model` reads such files (through the ``spandrel`` entry of
+:data:`~perceive_ir.models.architectures.ARCHITECTURES`) and returns their
+:class:`~perceive_ir.models.descriptor.ModelDescriptor`. The public functions of this module are
+deprecated (they warn, and go in the next release): ``load_user_network(path)`` is
+``load_model(path).module``; ``load_user_descriptor``, ``network_from_state_dict`` and
+``rgb_network`` are spandrel's own descriptor and are described by ``load_model`` instead.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from torch import Tensor, nn
 from .._files import check_finite_weights, looks_like_safetensors, read_safetensors, without_unsafe_advice
 from ..errors import InvalidValueError, MissingFileError
 from ..retrofit.input_adapters import AdaptedInput, NoiseLevelMap
+from ._deprecated import warn_deprecated
 
 __all__ = ["load_user_descriptor", "load_user_network", "network_from_state_dict", "rgb_network"]
 
@@ -35,7 +44,9 @@ def _loader() -> Any:
 
 
 def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
-    """The spandrel ``ModelDescriptor`` of a checkpoint file (``.pth``, ``.safetensors``, ...).
+    """Deprecated: use :func:`~perceive_ir.models.load_model` (its ``ModelDescriptor``); warns.
+
+    The spandrel ``ModelDescriptor`` of a checkpoint file (``.pth``, ``.safetensors``, ...).
 
     The descriptor also tells ``size_requirements.multiple_of`` and ``scale``.
 
@@ -50,9 +61,15 @@ def load_user_descriptor(path: str | os.PathLike[str]) -> Any:
         >>> from spandrel.architectures.NAFNet import NAFNet
         >>> path = tempfile.mkdtemp() + "/nafnet.pth"
         >>> torch.save(NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1]).state_dict(), path)
-        >>> load_user_descriptor(path).architecture.id
+        >>> _load_user_descriptor(path).architecture.id
         'NAFNet'
     """
+    warn_deprecated("perceive_ir.models.user_network.load_user_descriptor", "perceive_ir.models.load_model")
+    return _load_user_descriptor(path)
+
+
+def _load_user_descriptor(path: str | os.PathLike[str]) -> Any:
+    """The spandrel descriptor of a checkpoint file (see :func:`load_user_descriptor`)."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"Checkpoint file not found: {path}")
@@ -82,7 +99,9 @@ def _reason(err: Exception) -> str:
 
 
 def load_user_network(path: str | os.PathLike[str]) -> nn.Module:
-    """Load a restoration network from a checkpoint file with spandrel (architecture detected).
+    """Deprecated: use ``perceive_ir.models.load_model(path).module``; warns.
+
+    Load a restoration network from a checkpoint file with spandrel (architecture detected).
 
     Args:
         path: A checkpoint of any architecture spandrel (+ spandrel-extra-arches) supports.
@@ -100,13 +119,26 @@ def load_user_network(path: str | os.PathLike[str]) -> nn.Module:
         >>> from spandrel.architectures.NAFNet import NAFNet
         >>> path = tempfile.mkdtemp() + "/nafnet.pth"
         >>> torch.save(NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1]).state_dict(), path)
-        >>> type(load_user_network(path)).__name__
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", DeprecationWarning)
+        ...     type(load_user_network(path)).__name__
         'NAFNet'
     """
-    return load_user_descriptor(path).model.eval()
+    warn_deprecated("perceive_ir.models.load_user_network", "perceive_ir.models.load_model(path).module")
+    return _load_user_descriptor(path).model.eval()
 
 
 def rgb_network(descriptor: Any) -> nn.Module:
+    """Deprecated: ``perceive_ir.models.load_model`` gives this network as ``.module``; warns.
+
+    See ``_rgb_network``.
+    """
+    warn_deprecated("perceive_ir.models.user_network.rgb_network", "perceive_ir.models.load_model(path).module")
+    return _rgb_network(descriptor)
+
+
+def _rgb_network(descriptor: Any) -> nn.Module:
     """The network of a spandrel descriptor, taking ``(B, 3, H, W)`` images like the descriptor does.
 
     spandrel runs some networks with an extra input channel it makes itself: DRUNet and
@@ -117,7 +149,7 @@ def rgb_network(descriptor: Any) -> nn.Module:
     Example:
         >>> from spandrel.architectures.DRUNet import DRUNet
         >>> net = DRUNet(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=3)
-        >>> type(rgb_network(network_from_state_dict(net.state_dict()))).__name__
+        >>> type(_rgb_network(_network_from_state_dict(net.state_dict()))).__name__
         'AdaptedInput'
     """
     model = descriptor.model
@@ -128,6 +160,12 @@ def rgb_network(descriptor: Any) -> nn.Module:
 
 
 def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state dict") -> Any:
+    """Deprecated: the spandrel descriptor of a bare state dict (see ``_network_from_state_dict``); warns."""
+    warn_deprecated("perceive_ir.models.user_network.network_from_state_dict", "perceive_ir.models.load_model")
+    return _network_from_state_dict(state, source=source)
+
+
+def _network_from_state_dict(state: dict[str, Tensor], *, source: str = "state dict") -> Any:
     """The spandrel descriptor of a bare state dict (the architecture is detected from its keys).
 
     Raises:
@@ -137,7 +175,7 @@ def network_from_state_dict(state: dict[str, Tensor], *, source: str = "state di
     Example:
         >>> from spandrel.architectures.NAFNet import NAFNet
         >>> net = NAFNet(width=8, enc_blk_nums=[1], dec_blk_nums=[1])
-        >>> network_from_state_dict(net.state_dict()).architecture.id
+        >>> _network_from_state_dict(net.state_dict()).architecture.id
         'NAFNet'
     """
     loader = _loader()

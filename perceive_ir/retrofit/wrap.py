@@ -34,6 +34,7 @@ from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
 from ..perceive.semantic import EncoderSpec, SemanticGuidance
 from .condition_spec import build_condition, check_condition_source, describe_condition
+from .guided_layers import guided_layers_for
 from .input_adapters import NoiseLevelMap
 from .layer_probe import InputAdapter, probe_backbone, resolve_layers, select_guidance_layers
 
@@ -156,7 +157,9 @@ class WrappedBackbone(nn.Module, HubMixin):
     Args:
         backbone: The network, ``(B, 3, H, W) → output``; it is not modified.
         layers: Names (from ``backbone.named_modules()``) of the modules whose 4-D outputs are
-            guided, or ``None`` to choose up to four automatically by a dry run (the rule is in
+            guided, or ``None``: a backbone whose class is in
+            :data:`~perceive_ir.retrofit.guided_layers.GUIDED_LAYERS` (Restormer, NAFNet) gets its
+            registered modules, any other up to four chosen automatically by a dry run (the rule is in
             :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: for a U-Net the latent
             plus the decoder levels nearest to it, for a residual-body network — most
             super-resolution networks — evenly spaced blocks of its body). See ``model.hooked_layers``.
@@ -259,6 +262,8 @@ class WrappedBackbone(nn.Module, HubMixin):
 
         sources = self._build_sources(condition, cond_dim)
         probe = probe_backbone(backbone, probe_size, input_adapter=input_adapter, fixed_size=input_size is not None)
+        if layers is None:  # a known architecture's guided modules, before the automatic rule
+            layers = guided_layers_for(backbone)
         hooked = select_guidance_layers(probe) if layers is None else resolve_layers(probe, layers)
         channels = tuple(probe.records[name].channels for name in hooked)
 

@@ -7,12 +7,12 @@ from torch import nn
 from perceive_ir.apps.photo_restoration import restore_photo
 from perceive_ir.data import get_degradation
 from perceive_ir.inference import count_tiles
-from perceive_ir.models import LoadedModel, load_model
+from perceive_ir.models import ModelDescriptor, load_model
 from perceive_ir.perceive.perceiver import QualityPerceiver
 
 
 @pytest.fixture(scope="module")
-def wrapped(tiny_report) -> LoadedModel:
+def wrapped(tiny_report) -> ModelDescriptor:
     _, saved = tiny_report
     return load_model(saved.models["demo: wrapped (quality-aware)"])
 
@@ -52,7 +52,7 @@ def test_a_large_photograph_restores_in_tiles_with_the_whole_images_guidance(wra
 
 
 def test_a_super_resolution_network_gives_no_psnr_against_the_smaller_photograph():
-    x2 = LoadedModel(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2)), 1, "x2")
+    x2 = ModelDescriptor(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2)), 1, "x2")
     result = restore_photo(torch.rand(3, 20, 30), x2, degradation="blur")
     assert result.restored.shape == (3, 40, 60) and result.psnr_input is not None and result.psnr_restored is None
 

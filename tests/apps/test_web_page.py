@@ -19,7 +19,7 @@ from perceive_ir.apps.web_page import (
     import_gradio,
 )
 from perceive_ir.cli.main import main
-from perceive_ir.models import LoadedModel
+from perceive_ir.models import ModelDescriptor
 from perceive_ir.perceive.perceiver import QualityPerceiver
 
 from .._official_files import clip_args
@@ -94,7 +94,7 @@ def test_a_page_without_a_perceiver_says_how_to_add_one(tiny_report):
 
 
 def test_a_super_resolution_input_is_enlarged_to_slide_over_its_output():
-    x2 = LoadedModel(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2)), 1, "x2")
+    x2 = ModelDescriptor(nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2)), 1, "x2")
     smooth = torch.linspace(0, 1, 30).expand(3, 20, 30) * torch.linspace(0.5, 1, 20)[:, None]
     result = restore_photo(smooth, x2)
     shown_in, shown_out = _comparison(result)

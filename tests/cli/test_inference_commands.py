@@ -13,8 +13,8 @@ from perceive_ir import QualityPerceiver
 from perceive_ir.cli.main import main
 from perceive_ir.data import FileListDataset, read_image, save_png, write_filelist
 from perceive_ir.inference.restore import restore
-from perceive_ir.models import register_model
-from perceive_ir.models.checkpoint import load_restoration_model, save_restoration_model
+from perceive_ir.models import load_model, register_model
+from perceive_ir.models.checkpoint import save_restoration_model
 from perceive_ir.models.presets import NAFNET_WRAP, nafnet_backbone, perceive_ir_nafnet
 
 
@@ -52,7 +52,7 @@ def test_restore_folder_matches_the_library(model_dir, images, tmp_path):
                "--device", "cpu", "--quiet"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # no temporary files left
-    model = load_restoration_model(model_dir)
+    model = load_model(model_dir).module
     for name in ("a", "b"):
         image = read_image(images / f"{name}.png")
         expected = restore(model, image, tile=32, overlap=8).clamp(0, 1)
@@ -66,7 +66,7 @@ def test_restore_single_file_backbone_and_preset(model_dir, images, tmp_path):
     assert main(["restore", str(src), str(tmp_path / "one.png"), "--model", str(model_dir), "--quiet"]) == 0
     assert read_image(tmp_path / "one.png").shape == (3, 40, 52)
     # a plain network from a spandrel checkpoint, alone
-    bare = load_restoration_model(model_dir).backbone
+    bare = load_model(model_dir).module.backbone
     torch.save(bare.state_dict(), tmp_path / "naf.pth")
     assert main(["restore", str(src), str(tmp_path / "plain"), "--backbone", str(tmp_path / "naf.pth"), "--quiet"]) == 0
     expected = restore(bare, read_image(src), multiple=1).clamp(0, 1)
@@ -158,7 +158,7 @@ def test_evaluate_writes_rows_protocol_and_published_numbers(model_dir, tmp_path
     assert labels == [("cbsd68 noise15", 2), ("cbsd68 noise25", 2), ("cbsd68 noise50", 2), ("rain100l", 2),
                       ("sots_outdoor", 1)]
     # one row recomputed independently
-    model = load_restoration_model(model_dir)
+    model = load_model(model_dir).module
     rain = FileListDataset(lists[1])
     psnrs, ssims = [], []
     for sample in rain:

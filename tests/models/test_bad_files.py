@@ -14,6 +14,10 @@ from perceive_ir.models.checkpoint import load_restoration_model, save_restorati
 from perceive_ir.models.presets import perceive_ir_nafnet
 from perceive_ir.models.user_network import load_user_network, network_from_state_dict
 
+# the deprecated loaders (load_restoration_model, load_user_network, ...) keep their behaviour for one release;
+# tests/models/test_deprecations.py checks that they warn
+pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated and will be removed:DeprecationWarning")
+
 
 @pytest.fixture
 def folder(tmp_path):

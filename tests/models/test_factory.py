@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from spandrel import ModelLoader
@@ -169,15 +171,22 @@ def test_a_preset_name_is_untrained_unless_given_backbone_weights(nafnet_file):
     assert _same_state(weighted.module.backbone, net)
 
 
-def test_a_local_folder_wins_over_a_preset_of_the_same_name(tmp_path, monkeypatch):
+def test_a_name_that_is_both_a_local_folder_and_a_preset_is_an_error_that_says_how_to_pick(tmp_path, monkeypatch):
+    # issue 24: no more "a local folder wins over a preset name": the source says which it means
     model = create_model("nafnet-small", **TINY)
     with torch.no_grad():
         for p in model.adapter.parameters():
             p.add_(0.01)
     monkeypatch.chdir(tmp_path)
     save_restoration_model(model, "nafnet-small")
-    loaded = load_model("nafnet-small")
-    assert loaded.trained and loaded.description == "nafnet-small" and _same_state(loaded.module, model)
+    with pytest.raises(ValueError, match=r"both a local folder and a preset name: write ./nafnet-small .*"
+                                         r"preset:nafnet-small for the preset"):
+        load_model("nafnet-small")
+    for spelling in ("./nafnet-small", "local-dir:nafnet-small", Path("nafnet-small")):
+        loaded = load_model(spelling)
+        assert loaded.trained and loaded.source_kind == "folder" and _same_state(loaded.module, model)
+    preset = load_model("preset:nafnet-small", **TINY)
+    assert not preset.trained and preset.source_kind == "preset" and not _same_state(preset.module, model)
 
 
 def test_what_cannot_be_resolved(tmp_path, nafnet_file):

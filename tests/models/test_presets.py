@@ -15,6 +15,10 @@ from perceive_ir.models.presets import NAFNET_LAYERS, RESTORMER_LAYERS, perceive
 from perceive_ir.models.user_network import load_user_network
 from perceive_ir.retrofit.layer_probe import probe_backbone, select_guidance_layers
 
+# the deprecated loaders (load_restoration_model, load_user_network, ...) keep their behaviour for one release;
+# tests/models/test_deprecations.py checks that they warn
+pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated and will be removed:DeprecationWarning")
+
 
 def n_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())

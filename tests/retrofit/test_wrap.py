@@ -79,8 +79,13 @@ def test_auto_layers_nafnet(nafnet) -> None:
 
 
 def test_auto_layers_restormer(restormer) -> None:
+    # the automatic rule alone; wrap_backbone first takes a known architecture's layers (retrofit/guided_layers.py)
+    from perceive_ir.retrofit.layer_probe import probe_backbone, select_guidance_layers
+
+    automatic = select_guidance_layers(probe_backbone(restormer, 16))
+    assert automatic == ("latent", "decoder_level3", "decoder_level2", "refinement")
     model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, pad_to=8, probe_size=16)
-    assert model.hooked_layers == ("latent", "decoder_level3", "decoder_level2", "refinement")
+    assert model.hooked_layers == ("latent", "decoder_level3", "decoder_level2", "decoder_level1")
     assert model.level_channels == (64, 32, 16, 16)
     explicit = wrap_backbone(restormer, layers=["decoder_level1", "latent"], semantic_encoder=None, cond_dim=8,
                              pad_to=8, probe_size=16)
