@@ -117,7 +117,7 @@ class AMIRNet(nn.Module, HubMixin):
         Returns:
             ``(B, C, H, W)`` restored images (not clamped).
         """
-        check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=4, check_values=False)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if cond is None:
             with torch.set_grad_enabled(self.condition_grad and torch.is_grad_enabled()):
