@@ -254,13 +254,14 @@ def check_float(
     """
     if optional and value is None:
         return None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and minimum is not None:
-        ok = value > minimum if exclusive else value >= minimum
-    if not ok:
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    ok = number is not None and math.isfinite(number)
+    if ok and number is not None and minimum is not None:
+        ok = number > minimum if exclusive else number >= minimum
+    if number is None or not ok:
         bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
         raise InvalidValueError(f"`{name}` must be {'None or ' if optional else ''}a number{bound}, got {value!r}.")
-    return float(value)  # type: ignore[arg-type]
+    return float(number)
 
 
 def module_dtype(module: nn.Module) -> torch.dtype | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -132,7 +132,7 @@ class AMIRNet(nn.Module, HubMixin):
         x = self.intro(x_in)
         skips = []
         for blocks, down in zip(self.encoders, self.downs, strict=True):
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 x = block(x, cond)
             skips.append(x)
             x = down(x)

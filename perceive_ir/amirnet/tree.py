@@ -88,6 +88,12 @@ class DegradationTree(nn.Module, HubMixin):
         torch.Size([8, 7])
     """
 
+    _depth_grown: Tensor
+    parents: Tensor
+    node_sizes: Tensor
+    sample_ids: Tensor
+    pseudo_labels: Tensor
+
     def __init__(
         self,
         in_channels: int = 3,

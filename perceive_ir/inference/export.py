@@ -161,7 +161,7 @@ def export_onnx(
             warnings.filterwarnings("ignore", message=r".*legacy TorchScript-based ONNX", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message=r".*torch\.jit\.script. is deprecated", category=FutureWarning)
             atomic_write(out, lambda file: torch.onnx.export(
-                model, (example,), file, dynamo=False, opset_version=opset,
+                model, (example,), file, dynamo=False,  # type: ignore[arg-type]  # a file object works too opset_version=opset,
                 input_names=["degraded"], output_names=["restored"],
                 dynamic_axes={"degraded": {0: "batch", 2: "height", 3: "width"},
                               "restored": {0: "batch", 2: "height", 3: "width"}},

@@ -55,6 +55,11 @@ class QualityPerceiver(nn.Module, HubMixin):
         (torch.Size([2, 3]), torch.Size([2]))
     """
 
+    clip: Any  # an open_clip CLIP: open_clip has no type stubs, its towers' attributes vary by model
+    prompts: TierPrompts
+    pixel_mean: Tensor
+    pixel_std: Tensor
+
     def __init__(
         self,
         clip_model: str | dict[str, Any] = "ViT-B-32",

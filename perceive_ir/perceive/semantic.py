@@ -233,6 +233,10 @@ class SemanticGuidance(nn.Module, HubMixin):
         (torch.Size([2, 16]), True)
     """
 
+    encoder: Any  # a transformers model (its config's fields are untyped) or None
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
@@ -380,8 +384,8 @@ class SemanticGuidance(nn.Module, HubMixin):
             raise InvalidValueError("`z` must be None when `cond_dim == 0`.")
         out = []
         for i, head in enumerate(self.heads):
-            parts = ([features[i]] if features else []) + ([z] if self.cond_dim else [])
-            dtype = head.mlp[0].weight.dtype
+            parts = ([features[i]] if features else []) + ([z] if z is not None and self.cond_dim else [])
+            dtype = next(head.parameters()).dtype
             out.append(head(torch.cat([p.to(dtype) for p in parts], dim=-1)))
         return out
 

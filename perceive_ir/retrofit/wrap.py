@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -46,8 +46,8 @@ if TYPE_CHECKING:  # typing.Unpack is Python 3.11+
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance", "GuidanceSettings"]
 
 _DEFAULT_PROBE = 64
-#: First part of the keys of the hooks placed in a guided module's hook table under torch.compile.
-_COMPILED_HOOK_KEY = "perceive_ir.film"
+#: Key of level 0's hook in a guided module's hook table under torch.compile (level l: this − l).
+_COMPILED_HOOK_KEY = -1
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _crop(out: Any, padded: tuple[int, int], size: tuple[int, int]) -> Any:
                 return out[..., : k * h, : k * w]
         return out
     if isinstance(out, tuple) and hasattr(out, "_fields"):
-        return type(out)._make(_crop(o, padded, size) for o in out)
+        return cast(Any, type(out))._make(_crop(o, padded, size) for o in out)  # a namedtuple
     if isinstance(out, (list, tuple)):
         return type(out)(_crop(o, padded, size) for o in out)
     if isinstance(out, dict):
@@ -350,7 +350,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         parts = []
         for i, source in enumerate(self.adapter.condition):
             z = source(degraded)
-            parts.append(check_embedding(z, f"condition[{i}] output", dim=source.cond_dim, batch=degraded.shape[0]))
+            dim = cast(int, source.cond_dim)  # checked to be an int when the wrapper was built
+            parts.append(check_embedding(z, f"condition[{i}] output", dim=dim, batch=degraded.shape[0]))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def compute_guidance(self, degraded: Tensor) -> Guidance:
@@ -442,7 +443,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             for level, (module, hook) in enumerate(zip(modules, hooks, strict=True)):
                 if compiling:
                     handles.append((module, module._forward_hooks))
-                    module._forward_hooks = {**module._forward_hooks, (_COMPILED_HOOK_KEY, level): hook}
+                    # a negative key: the handles' ids are >= 0, so it never meets one
+                    module._forward_hooks = {**module._forward_hooks, _COMPILED_HOOK_KEY - level: hook}
                 else:
                     handles.append(module.register_forward_hook(hook))
             yield
@@ -454,7 +456,7 @@ class WrappedBackbone(nn.Module, HubMixin):
                 else:
                     handle.remove()
 
-    def _make_hook(self, ctx: _CallContext, level: int, name: str):
+    def _make_hook(self, ctx: _CallContext, level: int, name: str) -> Callable[[nn.Module, tuple[Any, ...], Any], Any]:
         semantic = self.adapter.semantic
 
         def hook(module: nn.Module, args: tuple, output: Any) -> Tensor | None:

@@ -55,6 +55,10 @@ class DinoClsFeatures(nn.Module):
         [(2, 32), (2, 32), (2, 32), (2, 32)]
     """
 
+    encoder: Any  # a transformers model (its config's fields are untyped)
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
@@ -76,13 +80,13 @@ class DinoClsFeatures(nn.Module):
             )
         self.encoder = model.requires_grad_(False).eval()
         self.revision = revision
-        depth = int(model.config.num_hidden_layers)
+        depth = int(self.encoder.config.num_hidden_layers)
         layers = tuple(layers)
         if not layers or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= depth for i in layers):
             raise InvalidValueError(f"`layers` must be hidden-state indices in 1..{depth}, got {layers!r}.")
         self.layers = layers
         self.image_size = image_size
-        self.dim = int(model.config.hidden_size)
+        self.dim = int(self.encoder.config.hidden_size)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
