@@ -43,7 +43,7 @@ from .settings import GuidanceOptions, GuidanceSettings
 if TYPE_CHECKING:  # typing.Unpack is Python 3.11+
     from typing_extensions import Unpack
 
-__all__ = ["WrappedBackbone", "wrap_backbone", "Guidance", "GuidanceSettings"]
+__all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 
 _DEFAULT_PROBE = 64
 #: Key of level 0's hook in a guided module's hook table under torch.compile (level l: this − l).
