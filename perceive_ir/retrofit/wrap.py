@@ -168,7 +168,9 @@ class WrappedBackbone(nn.Module, HubMixin):
     The FiLM heads and the cross-attention output start at zero, so at initialisation the
     wrapped network returns exactly what the bare one does. The hooks are registered for the
     call and removed in a ``finally``; they act only on the thread that registered them, so
-    calling ``backbone`` directly (or from another thread) gives the bare network.
+    calling ``backbone`` directly (or from another thread) gives the bare network. Under
+    ``torch.compile`` they exist only while Dynamo captures the call: the compiled graph holds
+    their FiLM operations, and the whole call is one graph (no graph break) in inference.
 
     :func:`wrap_backbone` takes the same arguments and builds the same object.
 
