@@ -5,6 +5,12 @@ Every image argument of the library is a float tensor ``B×3×H×W`` with values
 that names the argument and says what was expected, instead of a silently wrong
 result further down.
 
+Where the checks sit: the API edges (:func:`perceive_ir.restore`, the command line, the
+datasets, the loss's entry) check shapes, types *and* values (NaN/Inf, the ``[0, 1]`` range);
+module ``forward`` methods (the wrapped backbone, the official network, the CFE, the
+perceiver, AMIRNet) check only shapes and dtypes (``check_image(..., check_values=False)``),
+which need no device→host read and let ``torch.compile`` and ``torch.export`` capture them.
+
 Floating-point dtypes follow one rule everywhere: a float16, bfloat16, float32 or float64
 input is accepted, computed in the module's own dtype (:func:`to_module_dtype`) and the
 result returned in the input's dtype; integer tensors (e.g. ``uint8`` images) are refused
@@ -16,6 +22,9 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -34,6 +43,7 @@ __all__ = [
     "check_same_shape",
     "module_device",
     "module_dtype",
+    "renamed_keywords",
     "to_input_dtype",
     "to_module_dtype",
 ]
@@ -244,13 +254,14 @@ def check_float(
     """
     if optional and value is None:
         return None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and minimum is not None:
-        ok = value > minimum if exclusive else value >= minimum
-    if not ok:
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    ok = number is not None and math.isfinite(number)
+    if ok and number is not None and minimum is not None:
+        ok = number > minimum if exclusive else number >= minimum
+    if number is None or not ok:
         bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum:g}"
         raise InvalidValueError(f"`{name}` must be {'None or ' if optional else ''}a number{bound}, got {value!r}.")
-    return float(value)  # type: ignore[arg-type]
+    return float(number)
 
 
 def module_dtype(module: nn.Module) -> torch.dtype | None:
@@ -309,3 +320,36 @@ def to_input_dtype(out: Tensor, dtype: torch.dtype) -> Tensor:
         torch.float16
     """
     return out if out.dtype == dtype or _autocast(out) else out.to(dtype)
+
+
+def renamed_keywords(options: Mapping[str, Any], renames: Mapping[str, str], owner: str) -> dict[str, Any]:
+    """Old keyword spellings in ``options`` under their new names, each with a ``DeprecationWarning``.
+
+    Args:
+        options: The ``**kwargs`` a signature collected beyond its own parameters.
+        renames: Old spelling → new spelling.
+        owner: The callable's name, for the messages.
+
+    Returns:
+        ``{new name: value}`` for every old spelling given.
+
+    Raises:
+        TypeError: ``options`` holds a keyword that is neither (the message lists the renamed ones).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     renamed_keywords({"encoder": "x"}, {"encoder": "semantic_encoder"}, "f")
+        {'semantic_encoder': 'x'}
+        >>> str(caught[0].message)
+        'f: `encoder` is deprecated; use `semantic_encoder`.'
+    """
+    unknown = sorted(set(options) - set(renames))
+    if unknown:
+        raise InvalidTypeError(
+            f"{owner} got unexpected keyword argument(s) {unknown}; renamed ones still accepted: {sorted(renames)}."
+        )
+    for old in options:
+        warnings.warn(f"{owner}: `{old}` is deprecated; use `{renames[old]}`.", DeprecationWarning, stacklevel=3)
+    return {renames[old]: value for old, value in options.items()}

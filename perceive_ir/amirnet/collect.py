@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._validation import check_image
 from ..errors import InvalidTypeError, InvalidValueError
 from .tree import DegradationTree
 
@@ -81,6 +82,9 @@ def collect_representations(
                 raise InvalidValueError(f"Batch {index}: either every batch carries sample ids or none does.")
             if not isinstance(degraded, Tensor) or not isinstance(clean, Tensor):
                 raise InvalidTypeError(f"Batch {index}: `degraded` and `clean` must be tensors.")
+            # the API edge checks values (NaN/Inf, [0, 1]); the tree's own forward checks shapes only
+            check_image(degraded, "degraded", channels=tree.in_channels, min_size=4)
+            check_image(clean, "clean", channels=tree.in_channels, min_size=4)
             rep = tree.representation(
                 degraded.to(device), clean.to(device), n_crops=n_crops, crop_size=crop_size, generator=generator
             )

@@ -9,12 +9,12 @@ pairs, never degradation labels.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
-from .._blockwise_pooling import pooled_moments
+from .._blockwise_pooling import Stage, pooled_moments
 from .._validation import check_image, check_int, check_same_shape
 from ..errors import InvalidValueError
 
@@ -79,7 +79,8 @@ class DegradationEncoder(nn.Module):
         check_image(images, "images", channels=self.in_channels, min_size=4, check_values=False)
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(images.shape[-2:]) > block:
-            stages = list(zip(self.body[0::2], self.body[1::2], strict=True))
+            # the body alternates Conv2d and activation: (conv, activation) stages
+            stages = cast("list[Stage]", list(zip(self.body[0::2], self.body[1::2], strict=True)))
             mean, var = pooled_moments(stages, images, block)
             return torch.cat([mean, var.sqrt()], dim=1).to(images.dtype)
         f = self.body(images).flatten(2)

@@ -16,6 +16,8 @@ parameters are the predicted values (:meth:`FeatureTransformBlock.to_nafblock`).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -152,12 +154,10 @@ class FeatureTransformBlock(nn.Module):
             getattr(block, name).load_state_dict(getattr(self, name).state_dict())
         # SCA(s·y)·(s·y) = s·(W(s·ȳ) + b)·y: fold s into the SCA conv's input and conv3's input
         s1 = m["gate1_scale"]
-        block.sca[1].weight.copy_(self.sca[1].weight * s1[None, :, None, None])
-        block.sca[1].bias.copy_(self.sca[1].bias)
-        block.conv3.weight.copy_(self.conv3.weight * s1[None, :, None, None])
-        block.conv3.bias.copy_(self.conv3.bias)
-        block.conv5.weight.copy_(self.conv5.weight * m["gate2_scale"][None, :, None, None])
-        block.conv5.bias.copy_(self.conv5.bias)
+        sca, new_sca = cast(nn.Conv2d, self.sca[1]), cast(nn.Conv2d, block.sca[1])  # (pool, conv)
+        _load_conv(new_sca, sca.weight * s1[None, :, None, None], sca.bias)
+        _load_conv(block.conv3, self.conv3.weight * s1[None, :, None, None], self.conv3.bias)
+        _load_conv(block.conv5, self.conv5.weight * m["gate2_scale"][None, :, None, None], self.conv5.bias)
         block.norm1.weight.copy_(m["norm1_weight"])
         block.norm1.bias.copy_(m["norm1_bias"])
         block.norm2.weight.copy_(m["norm2_weight"])
@@ -165,3 +165,10 @@ class FeatureTransformBlock(nn.Module):
         block.beta.copy_(m["beta"].view(1, -1, 1, 1))
         block.gamma.copy_(m["gamma"].view(1, -1, 1, 1))
         return block
+
+
+def _load_conv(conv: nn.Conv2d, weight: Tensor, bias: Tensor | None) -> None:
+    """Copy ``weight`` and ``bias`` into ``conv`` (in place, no gradient)."""
+    conv.weight.copy_(weight)
+    if conv.bias is not None and bias is not None:
+        conv.bias.copy_(bias)

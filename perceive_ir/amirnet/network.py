@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -117,7 +117,7 @@ class AMIRNet(nn.Module, HubMixin):
         Returns:
             ``(B, C, H, W)`` restored images (not clamped).
         """
-        check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=4, check_values=False)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if cond is None:
             with torch.set_grad_enabled(self.condition_grad and torch.is_grad_enabled()):
@@ -129,7 +129,7 @@ class AMIRNet(nn.Module, HubMixin):
         x = self.intro(x_in)
         skips = []
         for blocks, down in zip(self.encoders, self.downs, strict=True):
-            for block in blocks:
+            for block in cast(nn.ModuleList, blocks):
                 x = block(x, cond)
             skips.append(x)
             x = down(x)

@@ -88,6 +88,12 @@ class DegradationTree(nn.Module, HubMixin):
         torch.Size([8, 7])
     """
 
+    _depth_grown: Tensor
+    parents: Tensor
+    node_sizes: Tensor
+    sample_ids: Tensor
+    pseudo_labels: Tensor
+
     def __init__(
         self,
         in_channels: int = 3,
@@ -218,8 +224,8 @@ class DegradationTree(nn.Module, HubMixin):
             >>> tree.representation(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)).shape
             torch.Size([2, 32])
         """
-        check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
-        check_image(clean, "clean", channels=self.in_channels, min_size=4)
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=4, check_values=False)
+        check_image(clean, "clean", channels=self.in_channels, min_size=4, check_values=False)
         check_same_shape(degraded, "degraded", clean, "clean")
         n_crops = self.n_crops if n_crops is None else n_crops
         crop_size = self.crop_size if crop_size is None else crop_size
@@ -395,7 +401,7 @@ class DegradationTree(nn.Module, HubMixin):
             >>> [t.shape[1] for t in DegradationTree().logits(torch.rand(1, 3, 16, 16))]
             [2, 4, 8]
         """
-        check_image(degraded, "degraded", channels=self.in_channels, min_size=4)
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=4, check_values=False)
         features = self.encoder(to_module_dtype(degraded, self))
         return [to_input_dtype(head(features), degraded.dtype) for head in self.heads]
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from torch import nn
 
+from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..amirnet.network import amirnet
 from ..errors import InvalidValueError
 from ..perceive.semantic import EncoderSpec
@@ -125,7 +126,7 @@ NAFNET_WRAP: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention":
 
 def perceive_ir_restormer(
     preset: str = "paper",
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     *,
     backbone_kwargs: Mapping[str, Any] | None = None,
     **kwargs: Any,
@@ -164,7 +165,7 @@ def perceive_ir_restormer(
 
 def perceive_ir_nafnet(
     preset: str = "paper",
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     *,
     backbone_kwargs: Mapping[str, Any] | None = None,
     **kwargs: Any,

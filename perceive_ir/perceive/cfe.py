@@ -9,13 +9,13 @@ another degradation label are the negatives.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._blockwise_pooling import pooled_moments
+from .._blockwise_pooling import Stage, pooled_moments
 from .._validation import check_image, check_int, to_input_dtype, to_module_dtype
 from ..hub import HubMixin
 from .contrastive import DegenerateLossWarning, degradation_contrastive_loss  # re-exported: their earlier home
@@ -77,11 +77,12 @@ class CompactFeatureExtractor(nn.Module, HubMixin):
         Returns:
             ``(B, dim)`` L2-normalised embeddings, in ``degraded``'s dtype.
         """
-        check_image(degraded, "degraded", channels=self.in_channels, min_size=2)
+        check_image(degraded, "degraded", channels=self.in_channels, min_size=2, check_values=False)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(degraded.shape[-2:]) > block:
-            stages = list(zip(self.encoder[0::2], self.encoder[1::2], strict=True))
+            # the encoder alternates Conv2d and activation: (conv, activation) stages
+            stages = cast("list[Stage]", list(zip(self.encoder[0::2], self.encoder[1::2], strict=True)))
             features = pooled_moments(stages, degraded, block)[0].to(degraded.dtype)
         else:
             features = self.encoder(degraded).mean(dim=(-2, -1))

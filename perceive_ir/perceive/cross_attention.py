@@ -105,9 +105,11 @@ class ChannelCrossAttention(nn.Module):
             nn.Conv2d(channels, 2 * channels, 1, bias=bias),
             nn.Conv2d(2 * channels, 2 * channels, 3, padding=1, groups=2 * channels, bias=bias),
         )
-        self.proj_out = nn.Conv2d(channels, channels, 1, bias=True)
-        nn.init.zeros_(self.proj_out.weight)
-        nn.init.zeros_(self.proj_out.bias)
+        proj_out = nn.Conv2d(channels, channels, 1, bias=True)
+        nn.init.zeros_(proj_out.weight)
+        if proj_out.bias is not None:  # it has one (bias=True); the check tells the type checker
+            nn.init.zeros_(proj_out.bias)
+        self.proj_out = proj_out
 
     def forward(self, y: Tensor, x: Tensor) -> Tensor:
         """Attend from ``y`` to ``x`` and add the result to ``y``.
@@ -125,7 +127,8 @@ class ChannelCrossAttention(nn.Module):
                 f"and {tuple(x.shape)}."
             )
         in_dtype, y, x = y.dtype, to_module_dtype(y, self), to_module_dtype(x, self)
-        out = channel_attention(self.q(y), *self.kv(x).chunk(2, dim=1), self.num_heads, self.temperature)
+        k, v = self.kv(x).chunk(2, dim=1)
+        out = channel_attention(self.q(y), k, v, self.num_heads, self.temperature)
         return to_input_dtype(y + self.proj_out(out), in_dtype)
 
     def extra_repr(self) -> str:

@@ -64,9 +64,10 @@ class FiLMHead(nn.Module):
         for name, value in (("in_dim", in_dim), ("channels", channels), ("hidden_dim", hidden_dim)):
             check_int(value, name)
         self.channels = channels
-        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, 2 * channels))
-        nn.init.zeros_(self.mlp[-1].weight)
-        nn.init.zeros_(self.mlp[-1].bias)
+        last = nn.Linear(hidden_dim, 2 * channels)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), last)
 
     def forward(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         """Map ``(B, in_dim)`` conditions to ``(γ, β)``, each ``(B, channels)`` in ``cond``'s dtype."""

@@ -55,6 +55,11 @@ class QualityPerceiver(nn.Module, HubMixin):
         (torch.Size([2, 3]), torch.Size([2]))
     """
 
+    clip: Any  # an open_clip CLIP: open_clip has no type stubs, its towers' attributes vary by model
+    prompts: TierPrompts
+    pixel_mean: Tensor
+    pixel_std: Tensor
+
     def __init__(
         self,
         clip_model: str | dict[str, Any] = "ViT-B-32",
@@ -192,7 +197,7 @@ class QualityPerceiver(nn.Module, HubMixin):
             ``(B, 3)`` logits ordered (low, medium, high), scaled by CLIP's logit scale, in
             ``images``' dtype.
         """
-        check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
+        check_image(images, "images", slack=OUTPUT_RANGE_SLACK, check_values=False)  # values: at the edges
         logits = self.logits_from_features(self.encode_images(to_module_dtype(images, self.clip)))
         return to_input_dtype(logits, images.dtype)
 
@@ -218,7 +223,7 @@ class QualityPerceiver(nn.Module, HubMixin):
         Returns:
             A scalar.
         """
-        check_image(images, "images", slack=OUTPUT_RANGE_SLACK)
+        check_image(images, "images", slack=OUTPUT_RANGE_SLACK, check_values=False)  # values: at the edges
         if not logit_scale:
             images = images.clamp(0.0, 1.0)
         logits = self.logits_from_features(self.encode_images(images), logit_scale=logit_scale)

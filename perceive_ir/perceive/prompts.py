@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -56,9 +56,13 @@ class TierPrompts(nn.Module):
         torch.Size([3, 16])
     """
 
+    tokens: Tensor
+    token_prefix: Tensor
+    token_suffix: Tensor
+
     def __init__(
         self,
-        clip: nn.Module,
+        clip: Any,  # an open_clip CLIP (no type stubs)
         tokenizer: Callable[[list[str]], Tensor],
         n_ctx: int = 16,
         tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
@@ -105,7 +109,7 @@ class TierPrompts(nn.Module):
                 ctx[tier, -1] = embedding.weight[ids[1:end]].mean(dim=0).to(ctx.dtype)
         self.ctx = nn.Parameter(ctx)
 
-    def forward(self, clip: nn.Module) -> Tensor:
+    def forward(self, clip: Any) -> Tensor:
         """Encode the three prompts with ``clip``'s text tower.
 
         Returns:

@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from .._hub_access import hub_access, unavailable_error
-from .._validation import check_embedding, check_image, check_int, to_module_dtype
+from .._validation import check_embedding, check_image, check_int, renamed_keywords, to_module_dtype
 from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin, PretrainedNotFoundError
 from .cross_attention import ChannelCrossAttention
@@ -37,6 +38,7 @@ __all__ = [
     "IMAGENET_STD",
     "build_semantic_encoder",
     "default_semantic_layers",
+    "encoder_hidden_states",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -45,7 +47,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 #: The paper's layers (1, 4, 8, 12) of a 12-layer ViT as fractions of the depth, deepest first.
 _PAPER_DEPTH_FRACTIONS = (12 / 12, 8 / 12, 4 / 12, 1 / 12)
 
-#: What ``encoder`` may be: a Hub id, a transformers config, a config dict, a model, or None.
+#: The deprecated keyword spellings of :class:`SemanticGuidance` → the current ones.
+_RENAMED = {"encoder": "semantic_encoder", "encoder_revision": "semantic_encoder_revision"}
+
+#: What ``semantic_encoder`` may be: a Hub id, a transformers config, a config dict, a model, or None.
 EncoderSpec = Union[str, Mapping[str, Any], "PretrainedConfig", nn.Module, None]
 
 
@@ -65,6 +70,35 @@ def default_semantic_layers(depth: int, levels: int) -> tuple[int, ...]:
         raise InvalidValueError(f"`depth` and `levels` must be positive, got {depth} and {levels}.")
     fracs = _PAPER_DEPTH_FRACTIONS
     return tuple(max(1, round(fracs[i % len(fracs)] * depth)) for i in range(levels))
+
+
+def encoder_hidden_states(encoder: nn.Module, pixels: Tensor) -> Sequence[Tensor]:
+    """The embeddings and every layer's output of a ViT encoder (``hidden_states``, index 0 = embeddings).
+
+    A DINOv2-like model (``embeddings`` and ``encoder.layer``) is run layer by layer rather than
+    through ``output_hidden_states=True``, whose capture hooks (transformers 5) ``torch.compile``
+    cannot trace; the values are the same (the last state is read before the final layer norm,
+    as ``hidden_states`` has it). Another kind of encoder is asked for its hidden states.
+
+    Example:
+        >>> from perceive_ir.testing import tiny_dinov2_config
+        >>> from transformers import Dinov2Model
+        >>> encoder = Dinov2Model(tiny_dinov2_config(num_hidden_layers=2)).eval()
+        >>> pixels = torch.rand(1, 3, 28, 28)
+        >>> ours = encoder_hidden_states(encoder, pixels)
+        >>> theirs = encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
+        >>> len(ours), all(torch.allclose(a, b) for a, b in zip(ours, theirs))
+        (3, True)
+    """
+    embeddings = getattr(encoder, "embeddings", None)
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if embeddings is None or layers is None:
+        return encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
+    states = [embeddings(pixels)]
+    for layer in layers:
+        out = layer(states[-1])
+        states.append(out[0] if isinstance(out, tuple) else out)  # transformers 4 returns a tuple
+    return states
 
 
 def _load_hub_encoder(name: str, revision: str | None) -> nn.Module:
@@ -97,7 +131,7 @@ def _model_from_config(config: Any) -> nn.Module:
         model_type = config.pop("model_type", None)
         if not isinstance(model_type, str):
             raise InvalidValueError(
-                "An `encoder` config dict must name its `model_type` (e.g. 'dinov2'), as written by "
+                "A `semantic_encoder` config dict must name its `model_type` (e.g. 'dinov2'), as written by "
                 f"`config.to_dict()`; got keys {sorted(config)[:12]}."
             )
         config = AutoConfig.for_model(model_type, **config)
@@ -112,32 +146,34 @@ def _build_encoder(spec: EncoderSpec, revision: str | None) -> tuple[nn.Module |
 
     if spec is None:
         if revision is not None:
-            raise InvalidValueError("`encoder_revision` was given but `encoder` is None.")
+            raise InvalidValueError("`semantic_encoder_revision` was given but `semantic_encoder` is None.")
         return None, None
     if isinstance(spec, str):
         if not spec:
-            raise InvalidValueError("`encoder` must be a non-empty Hub id such as 'facebook/dinov2-base'.")
+            raise InvalidValueError(
+                f"`semantic_encoder` must be a non-empty Hub id such as {DEFAULT_SEMANTIC_ENCODER!r}."
+            )
         return _load_hub_encoder(spec, revision), spec
     if revision is not None:
-        raise InvalidValueError("`encoder_revision` only applies when `encoder` is a Hub id string.")
+        raise InvalidValueError("`semantic_encoder_revision` only applies when `semantic_encoder` is a Hub id string.")
     if isinstance(spec, (PretrainedConfig, Mapping)):
         return _model_from_config(spec), None
     if isinstance(spec, nn.Module):
         config = getattr(spec, "config", None)
         if not isinstance(config, PretrainedConfig):
             raise InvalidTypeError(
-                "An in-memory `encoder` must be a transformers model with a `.config` (e.g. a "
+                "An in-memory `semantic_encoder` must be a transformers model with a `.config` (e.g. a "
                 f"Dinov2Model), got {type(spec).__name__} without one."
             )
         return spec, None
     raise InvalidTypeError(
-        "`encoder` must be a Hub id string, a transformers config, a config dict, a transformers model "
+        "`semantic_encoder` must be a Hub id string, a transformers config, a config dict, a transformers model "
         f"or None, got {type(spec).__name__}."
     )
 
 
 def build_semantic_encoder(spec: EncoderSpec, revision: str | None = None) -> tuple[nn.Module | None, str | None]:
-    """Build a frozen-encoder candidate from what ``encoder=`` accepts (see :class:`SemanticGuidance`).
+    """Build a frozen-encoder candidate from what ``semantic_encoder=`` accepts (see :class:`SemanticGuidance`).
 
     Args:
         spec: A Hub id or local folder (loaded with ``AutoModel.from_pretrained``), a
@@ -168,7 +204,7 @@ class SemanticGuidance(nn.Module, HubMixin):
     put in train mode, so it holds no trainable parameter and DDP never waits for its gradients.
 
     Args:
-        encoder: A Hub id (loaded with ``transformers.AutoModel.from_pretrained``, referenced in
+        semantic_encoder: A Hub id (loaded with ``transformers.AutoModel.from_pretrained``, referenced in
             saved files, never copied into them), a transformers config or a config dict with
             ``model_type`` (a randomly initialised encoder: tests, offline use), an in-memory
             transformers model, or ``None`` for condition-only guidance (the heads see ``z``
@@ -182,7 +218,9 @@ class SemanticGuidance(nn.Module, HubMixin):
             (``True``), of no level (``False``), or per level (a sequence of bools).
         hidden_dim: Width of each FiLM head's hidden layer.
         image_size: Side of the square the encoder sees.
-        encoder_revision: Hub revision of ``encoder`` when it is a Hub id.
+        semantic_encoder_revision: Hub revision of ``semantic_encoder`` when it is a Hub id.
+        **renamed: ``encoder`` and ``encoder_revision``, the deprecated spellings of the two
+            above (a ``DeprecationWarning``).
 
     Example:
         >>> import torch
@@ -195,9 +233,13 @@ class SemanticGuidance(nn.Module, HubMixin):
         (torch.Size([2, 16]), True)
     """
 
+    encoder: Any  # a transformers model (its config's fields are untyped) or None
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
-        encoder: EncoderSpec = "facebook/dinov2-base",
+        semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
         layers: Sequence[int] | None = (1, 4, 8, 12),
         cond_dim: int = 128,
         *,
@@ -205,14 +247,20 @@ class SemanticGuidance(nn.Module, HubMixin):
         cross_attention: bool | Sequence[bool] = False,
         hidden_dim: int = 256,
         image_size: int = 224,
-        encoder_revision: str | None = None,
+        semantic_encoder_revision: str | None = None,
+        **renamed: Any,
     ) -> None:
         super().__init__()
+        given = renamed_keywords(renamed, _RENAMED, "SemanticGuidance")
+        if "semantic_encoder" in given and semantic_encoder is not DEFAULT_SEMANTIC_ENCODER:
+            raise InvalidValueError("Give `semantic_encoder` only (`encoder` is its deprecated spelling), not both.")
+        encoder: EncoderSpec = given.get("semantic_encoder", semantic_encoder)
+        encoder_revision = given.get("semantic_encoder_revision", semantic_encoder_revision)
         channels = self._check_channels(channels)
         levels = len(channels)
         check_int(cond_dim, "cond_dim", minimum=0)
         if encoder is None and cond_dim == 0:
-            raise InvalidValueError("With `encoder=None` the heads only see `z`, so `cond_dim` must be > 0.")
+            raise InvalidValueError("With `semantic_encoder=None` the heads only see `z`, so `cond_dim` must be > 0.")
         check_int(hidden_dim, "hidden_dim")
         check_int(image_size, "image_size", minimum=14)  # one DINOv2 patch
         if isinstance(cross_attention, bool):
@@ -242,6 +290,7 @@ class SemanticGuidance(nn.Module, HubMixin):
         self.cross_attention_levels = flags
         self.feature_dim = feature_dim
         self.heads = nn.ModuleList(FiLMHead(feature_dim + cond_dim, c, hidden_dim) for c in channels)
+        self._level_keys = tuple(str(i) for i in range(levels))
         self.cross_attn = nn.ModuleDict(
             {str(i): ChannelCrossAttention(c) for i, (c, f) in enumerate(zip(channels, flags, strict=True)) if f}
         )
@@ -306,13 +355,13 @@ class SemanticGuidance(nn.Module, HubMixin):
         Returns:
             One ``(B, feature_dim)`` tensor per level (an empty list when ``encoder`` is None).
         """
-        check_image(images, "images")
+        check_image(images, "images", check_values=False)  # hot path: the callers' edges check values
         if self.encoder is None:
             return []
         with torch.no_grad():
             # in the encoder's dtype before resizing: CPU interpolation has no float16 kernel
             pixels = self.preprocess(to_module_dtype(images, self.encoder))
-            hidden = self.encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
+            hidden = encoder_hidden_states(self.encoder, pixels)
             return [hidden[layer][:, 0] for layer in self.layers]
 
     def modulation(self, features: Sequence[Tensor], z: Tensor | None) -> list[tuple[Tensor, Tensor]]:
@@ -335,8 +384,8 @@ class SemanticGuidance(nn.Module, HubMixin):
             raise InvalidValueError("`z` must be None when `cond_dim == 0`.")
         out = []
         for i, head in enumerate(self.heads):
-            parts = ([features[i]] if features else []) + ([z] if self.cond_dim else [])
-            dtype = head.mlp[0].weight.dtype
+            parts = ([features[i]] if features else []) + ([z] if z is not None and self.cond_dim else [])
+            dtype = next(head.parameters()).dtype
             out.append(head(torch.cat([p.to(dtype) for p in parts], dim=-1)))
         return out
 
@@ -351,8 +400,8 @@ class SemanticGuidance(nn.Module, HubMixin):
                 f"`level` must be an int in [0, {len(self.heads)}) (one per guided layer), got {level!r}."
             )
         y = film(x, gamma, beta)
-        attn = self.cross_attn[str(level)] if str(level) in self.cross_attn else None
-        return y if attn is None else attn(y, x)
+        key = self._level_keys[level]  # precomputed: str(int) is not traceable by torch.compile
+        return self.cross_attn[key](y, x) if key in self.cross_attn else y
 
     def forward(self, images: Tensor, z: Tensor | None) -> list[tuple[Tensor, Tensor]]:
         """``modulation(encode(images), z)``."""
@@ -369,7 +418,7 @@ class SemanticGuidance(nn.Module, HubMixin):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-safe constructor arguments; the encoder as its Hub id, or its config when built from one."""
-        return {
+        return {  # the file keeps the keys' earlier spellings, so files of every version load
             "encoder": self.encoder_spec(),
             "encoder_revision": self.encoder_revision,
             "layers": list(self.layers) if self.encoder is not None else None,
@@ -379,6 +428,11 @@ class SemanticGuidance(nn.Module, HubMixin):
             "hidden_dim": self.hidden_dim,
             "image_size": self.image_size,
         }
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], **kwargs: Any) -> SemanticGuidance:
+        config = {_RENAMED.get(key, key): value for key, value in config.items()}  # the file's keys: no warning
+        return cls(**{**config, **kwargs})
 
     def _external_state_prefixes(self) -> tuple[str, ...]:
         return ("encoder.",) if self.encoder_id is not None else ()

@@ -2,6 +2,8 @@
 
 * :func:`wrap_backbone` / :class:`WrappedBackbone` — semantic guidance and degradation
   conditioning enter a user's network through forward hooks; its ``state_dict`` stays its own.
+* :class:`GuidanceSettings` — the guidance settings (semantic encoder, condition size, FiLM
+  heads) as one frozen object, ``wrap_backbone(net, settings=...)``.
 * :func:`probe_backbone`, :func:`select_guidance_layers` — which modules to guide.
 * :class:`NoiseLevelMap`, :class:`AdaptedInput` — input adapters, for networks that take more
   than the RGB image (DRUNet's noise-level channel).
@@ -16,6 +18,7 @@ from .condition import ConditionSource
 from .condition_spec import CONDITION_KINDS, ConditionKind
 from .input_adapters import AdaptedInput, NoiseLevelMap
 from .layer_probe import probe_backbone, select_guidance_layers
+from .settings import GuidanceSettings
 from .wrap import Guidance, WrappedBackbone, wrap_backbone
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "ConditionKind",
     "ConditionSource",
     "Guidance",
+    "GuidanceSettings",
     "NoiseLevelMap",
     "WrappedBackbone",
     "probe_backbone",

@@ -165,7 +165,7 @@ def _run(net: nn.Module, size: int, batch: int, input_adapter: InputAdapter | No
     events: list[str] = []
     handles = []
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Callable[[nn.Module, tuple, dict, object], None]:
         def hook(module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
             rec = records.setdefault(name, ModuleRecord(name))
             rec.calls += 1

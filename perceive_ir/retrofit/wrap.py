@@ -10,12 +10,13 @@ and are all that ``save_pretrained`` writes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -26,21 +27,28 @@ from .._validation import (
     check_image,
     check_int,
     module_device,
+    renamed_keywords,
     to_input_dtype,
     to_module_dtype,
 )
 from ..errors import InvalidTypeError, InvalidValueError
 from ..hub import HubMixin
 from ..perceive.cfe import CompactFeatureExtractor
-from ..perceive.semantic import EncoderSpec, SemanticGuidance
+from ..perceive.semantic import SemanticGuidance
 from .condition_spec import build_condition, check_condition_source, describe_condition
 from .guided_layers import guided_layers_for
 from .input_adapters import NoiseLevelMap
 from .layer_probe import InputAdapter, probe_backbone, resolve_layers, select_guidance_layers
+from .settings import GuidanceOptions, GuidanceSettings
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+
+    from typing_extensions import Unpack
 
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 
 _DEFAULT_PROBE = 64
+#: Key of level 0's hook in a guided module's hook table under torch.compile (level l: this − l).
+_COMPILED_HOOK_KEY = -1
 
 
 @dataclass
@@ -82,8 +90,14 @@ class _CallContext:
 
     def __init__(self, params: list[tuple[Tensor, Tensor]]) -> None:
         self.params = params
-        self.thread = threading.get_ident()
+        # under torch.compile the hooks exist only while the graph is captured (the FiLM ops are in the graph),
+        # so no other thread can see them; the thread id is not traceable there
+        self.thread = None if torch.compiler.is_compiling() else threading.get_ident()
         self.fired = [0] * len(params)
+
+    def foreign_thread(self) -> bool:
+        """The hook runs on a thread other than the one whose forward registered it."""
+        return self.thread is not None and threading.get_ident() != self.thread
 
 
 class _Adapter(nn.Module):
@@ -109,7 +123,7 @@ def _crop(out: Any, padded: tuple[int, int], size: tuple[int, int]) -> Any:
                 return out[..., : k * h, : k * w]
         return out
     if isinstance(out, tuple) and hasattr(out, "_fields"):
-        return type(out)._make(_crop(o, padded, size) for o in out)
+        return cast(Any, type(out))._make(_crop(o, padded, size) for o in out)  # a namedtuple
     if isinstance(out, (list, tuple)):
         return type(out)(_crop(o, padded, size) for o in out)
     if isinstance(out, dict):
@@ -150,7 +164,9 @@ class WrappedBackbone(nn.Module, HubMixin):
     The FiLM heads and the cross-attention output start at zero, so at initialisation the
     wrapped network returns exactly what the bare one does. The hooks are registered for the
     call and removed in a ``finally``; they act only on the thread that registered them, so
-    calling ``backbone`` directly (or from another thread) gives the bare network.
+    calling ``backbone`` directly (or from another thread) gives the bare network. Under
+    ``torch.compile`` they exist only while Dynamo captures the call: the compiled graph holds
+    their FiLM operations, and the whole call is one graph (no graph break) in inference.
 
     :func:`wrap_backbone` takes the same arguments and builds the same object.
 
@@ -163,25 +179,15 @@ class WrappedBackbone(nn.Module, HubMixin):
             :func:`perceive_ir.retrofit.layer_probe.select_guidance_layers`: for a U-Net the latent
             plus the decoder levels nearest to it, for a residual-body network — most
             super-resolution networks — evenly spaced blocks of its body). See ``model.hooked_layers``.
-        semantic_encoder: The frozen semantic encoder: a Hub id (referenced by id + revision in
-            saved files), a transformers config or config dict (random init; tests, offline),
-            an in-memory transformers model (configs and models are saved with their weights),
-            or ``None`` for CFE-only guidance (the FiLM heads see ``z`` alone).
-        cond_dim: Size of the built-in CFE embedding (used when ``condition`` is ``None`` or
-            lists ``'cfe'``).
-        cross_attention: Follow each level's FiLM with a channel cross-attention: a bool for all
-            levels or one bool per level.
-        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
-            output back; ``None`` leaves sizes alone.
+        settings: The guidance: frozen semantic encoder, its layers, ``cond_dim``, the FiLM
+            heads' width, the encoder's image size, cross-attention
+            (:class:`~perceive_ir.retrofit.settings.GuidanceSettings`; ``None``: its defaults).
         condition: ``None`` (the built-in CFE), a ConditionSource module (``cond_dim`` +
             ``forward(degraded) → (B, cond_dim)``, e.g. AMIRNet's degradation tree) used in
             place of the CFE, or a list of them whose outputs are concatenated (use ``'cfe'``
             in the list to keep the built-in CFE beside them).
-        encoder_revision: Hub revision of ``semantic_encoder``.
-        semantic_layers: Encoder layer per level; ``None``: the paper's depths (1, 4, 8, 12 of
-            12), deepest to the first (coarsest) level.
-        hidden_dim: Hidden width of each FiLM head.
-        image_size: Side of the square the semantic encoder sees.
+        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
+            output back; ``None`` leaves sizes alone.
         probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
         input_size: The one input side the network accepts (e.g. 512 for GFPGAN or
             CodeFormer): the dry run uses it and skips its second, larger probe.
@@ -189,6 +195,14 @@ class WrappedBackbone(nn.Module, HubMixin):
             backbone takes, in the dry run and in every forward — e.g.
             :class:`~perceive_ir.retrofit.input_adapters.NoiseLevelMap` for DRUNet's noise-level
             channel. The condition sources and the semantic encoder still see the RGB image.
+        **options: :class:`~perceive_ir.retrofit.settings.GuidanceSettings` fields as keywords
+            (``semantic_encoder``, ``semantic_encoder_revision``, ``semantic_layers``, ``cond_dim``,
+            ``hidden_dim``, ``image_size``, ``cross_attention``); they override ``settings``'.
+            ``encoder_revision`` is the deprecated spelling of ``semantic_encoder_revision``.
+
+    Checks: ``forward`` and its parts check shapes and dtypes only (no device→host read, so
+    ``torch.compile`` captures the whole call in one graph); :func:`perceive_ir.restore` and the
+    command line check the values (NaN/Inf, the ``[0, 1]`` range) of what they are given.
 
     A backbone that writes into its input in place (RCAN shifts the mean of its input) would
     corrupt the image the condition sources keep for backward; the dry run notices it, and the
@@ -205,6 +219,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         adapter: ``condition`` (ModuleList of condition sources) and ``semantic``
             (:class:`~perceive_ir.perceive.semantic.SemanticGuidance`).
         hooked_layers: Names of the guided modules of ``backbone``, in execution order.
+        settings: The :class:`~perceive_ir.retrofit.settings.GuidanceSettings` it was built with.
         mutates_input: The backbone writes into its input (it gets a copy).
 
     Example:
@@ -218,49 +233,40 @@ class WrappedBackbone(nn.Module, HubMixin):
         >>> x = torch.rand(1, 3, 24, 24)
         >>> torch.equal(model(x), net(x))  # identity at initialisation
         True
+        >>> same = WrappedBackbone(net, settings=GuidanceSettings(semantic_encoder=None, cond_dim=16), probe_size=16)
+        >>> same.settings == model.settings
+        True
     """
 
     def __init__(
         self,
         backbone: nn.Module,
         layers: Sequence[str] | None = None,
-        semantic_encoder: EncoderSpec = "facebook/dinov2-base",
-        cond_dim: int = 128,
-        cross_attention: bool | Sequence[bool] = False,
-        pad_to: int | None = None,
-        condition: nn.Module | Sequence[nn.Module | str] | None = None,
-        encoder_revision: str | None = None,
         *,
-        semantic_layers: Sequence[int] | None = None,
-        hidden_dim: int = 256,
-        image_size: int = 224,
+        settings: GuidanceSettings | None = None,
+        condition: nn.Module | Sequence[nn.Module | str] | None = None,
+        pad_to: int | None = None,
         probe_size: int | None = None,
         input_size: int | None = None,
         input_adapter: InputAdapter | None = None,
+        **options: Unpack[GuidanceOptions],
     ) -> None:
         super().__init__()
         if not isinstance(backbone, nn.Module):
             raise InvalidTypeError(f"`net` must be a torch.nn.Module, got {type(backbone).__name__}.")
         if isinstance(backbone, WrappedBackbone):
             raise InvalidTypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
+        if settings is not None and not isinstance(settings, GuidanceSettings):
+            raise InvalidTypeError(f"`settings` must be a GuidanceSettings or None, got {type(settings).__name__}.")
+        given: dict[str, Any] = dict(options)
+        if "encoder_revision" in given:
+            given.update(renamed_keywords({"encoder_revision": given.pop("encoder_revision")},
+                                          {"encoder_revision": "semantic_encoder_revision"}, "wrap_backbone"))
+        settings = (settings or GuidanceSettings()).replace(**given)
         check_int(pad_to, "pad_to", optional=True)
-        check_int(cond_dim, "cond_dim")
-        if semantic_encoder is None and semantic_layers is not None:
-            raise InvalidValueError("`semantic_layers` needs a `semantic_encoder`; it is None (CFE-only guidance).")
-        check_int(input_size, "input_size", optional=True, minimum=2)
-        if input_size is not None:
-            if probe_size is not None and probe_size != input_size:
-                raise InvalidValueError(
-                    f"`probe_size` ({probe_size}) must equal `input_size` ({input_size}) or be None."
-                )
-            probe_size = input_size
-        if probe_size is None:
-            multiple = pad_to or 1
-            probe_size = -(-_DEFAULT_PROBE // multiple) * multiple
-        elif pad_to is not None and probe_size % pad_to:
-            raise InvalidValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
+        probe_size = self._probe_size(pad_to, probe_size, input_size)
 
-        sources = self._build_sources(condition, cond_dim)
+        sources = self._build_sources(condition, settings.cond_dim)
         probe = probe_backbone(backbone, probe_size, input_adapter=input_adapter, fixed_size=input_size is not None)
         if layers is None:  # a known architecture's guided modules, before the automatic rule
             layers = guided_layers_for(backbone)
@@ -268,8 +274,9 @@ class WrappedBackbone(nn.Module, HubMixin):
         channels = tuple(probe.records[name].channels for name in hooked)
 
         self.backbone = backbone
+        self.settings = settings
         self.pad_to = pad_to
-        self.cond_dim = cond_dim
+        self.cond_dim = settings.cond_dim
         self.probe_size = probe_size
         self.input_size = input_size
         self.input_adapter = input_adapter
@@ -277,16 +284,33 @@ class WrappedBackbone(nn.Module, HubMixin):
         self.hooked_layers: tuple[str, ...] = hooked
         self.total_cond_dim = sum(check_condition_source(s, f"condition[{i}]") for i, s in enumerate(sources))
         semantic = SemanticGuidance(
-            semantic_encoder,
-            layers=None if semantic_encoder is None else semantic_layers,
+            settings.semantic_encoder,
+            layers=None if settings.semantic_encoder is None else settings.semantic_layers,
             cond_dim=self.total_cond_dim,
             channels=channels,
-            cross_attention=cross_attention,
-            hidden_dim=hidden_dim,
-            image_size=image_size,
-            encoder_revision=encoder_revision,
+            cross_attention=settings.cross_attention,
+            hidden_dim=settings.hidden_dim,
+            image_size=settings.image_size,
+            semantic_encoder_revision=settings.semantic_encoder_revision,
         )
         self.adapter = _Adapter(sources, semantic).to(module_device(backbone) or torch.device("cpu"))
+
+    @staticmethod
+    def _probe_size(pad_to: int | None, probe_size: int | None, input_size: int | None) -> int:
+        """The dry run's side: ``input_size`` when fixed, else ``probe_size`` or 64, a multiple of ``pad_to``."""
+        check_int(input_size, "input_size", optional=True, minimum=2)
+        if input_size is not None:
+            if probe_size is not None and probe_size != input_size:
+                raise InvalidValueError(
+                    f"`probe_size` ({probe_size}) must equal `input_size` ({input_size}) or be None."
+                )
+            return input_size
+        if probe_size is None:
+            multiple = pad_to or 1
+            return -(-_DEFAULT_PROBE // multiple) * multiple
+        if pad_to is not None and probe_size % pad_to:
+            raise InvalidValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
+        return probe_size
 
     @staticmethod
     def _build_sources(condition: object, cond_dim: int) -> list[nn.Module]:
@@ -328,7 +352,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         parts = []
         for i, source in enumerate(self.adapter.condition):
             z = source(degraded)
-            parts.append(check_embedding(z, f"condition[{i}] output", dim=source.cond_dim, batch=degraded.shape[0]))
+            dim = cast(int, source.cond_dim)  # checked to be an int when the wrapper was built
+            parts.append(check_embedding(z, f"condition[{i}] output", dim=dim, batch=degraded.shape[0]))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def compute_guidance(self, degraded: Tensor) -> Guidance:
@@ -350,7 +375,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             >>> model.forward_with_guidance(tiles, guidance).shape
             torch.Size([2, 3, 32, 32])
         """
-        check_image(degraded, "degraded", min_size=2)
+        check_image(degraded, "degraded", min_size=2, check_values=False)  # values: at the edges (restore, CLI)
         degraded = to_module_dtype(degraded, self)
         return Guidance(z=self.condition_vector(degraded), features=self.adapter.semantic.encode(degraded))
 
@@ -366,7 +391,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             super-resolution output) when ``pad_to`` padded it; a tensor comes back in
             ``degraded``'s dtype (computed in the model's).
         """
-        check_image(degraded, "degraded", min_size=1)
+        check_image(degraded, "degraded", min_size=1, check_values=False)  # values: at the edges (restore, CLI)
         in_dtype, degraded = degraded.dtype, to_module_dtype(degraded, self)
         if not isinstance(guidance, Guidance):
             raise InvalidTypeError(
@@ -378,21 +403,18 @@ class WrappedBackbone(nn.Module, HubMixin):
         x = degraded if self.pad_to is None else _pad(degraded, self.pad_to)
         if self.input_adapter is not None:
             x = self.input_adapter(x)
-        shared = _shares_memory(x, degraded)  # the condition sources keep `degraded` for backward
+        compiling = torch.compiler.is_compiling()
+        # the condition sources keep `degraded` for backward; storage pointers and version counters are not
+        # traceable, so under torch.compile an adapter's output counts as shared and the check after the call goes
+        shared = (x is degraded or self.input_adapter is not None) if compiling else _shares_memory(x, degraded)
         if shared and self.mutates_input:
             x = x.clone()
             shared = False
-        version = None if x.is_inference() else x._version  # inference tensors keep no version counter
+        # inference tensors keep no version counter
+        version = None if compiling or x.is_inference() else x._version
         ctx = _CallContext(params)
-        handles = []
-        try:
-            for level, name in enumerate(self.hooked_layers):
-                module = self.backbone.get_submodule(name)
-                handles.append(module.register_forward_hook(self._make_hook(ctx, level, name)))
+        with self._hooks_in_place(ctx, compiling):
             out = self.backbone(x)
-        finally:
-            for handle in handles:
-                handle.remove()
         if shared and version is not None and x._version != version:
             self.mutates_input = True  # the dry run did not show it (e.g. only in training mode)
             warnings.warn(
@@ -408,11 +430,39 @@ class WrappedBackbone(nn.Module, HubMixin):
             out = _crop(out, (x.shape[-2], x.shape[-1]), size)
         return to_input_dtype(out, in_dtype) if isinstance(out, Tensor) else out
 
-    def _make_hook(self, ctx: _CallContext, level: int, name: str):
+    @contextlib.contextmanager
+    def _hooks_in_place(self, ctx: _CallContext, compiling: bool) -> Iterator[None]:
+        """The FiLM hooks on the guided modules for one call, removed on the way out.
+
+        Under ``torch.compile`` they go straight into each module's hook table under a key of
+        their own: ``register_forward_hook``'s handle counts its ids in a class attribute, which
+        Dynamo cannot trace (a graph break). Dynamo captures the hooks' operations in the graph.
+        """
+        modules = [self.backbone.get_submodule(name) for name in self.hooked_layers]
+        hooks = [self._make_hook(ctx, level, name) for level, name in enumerate(self.hooked_layers)]
+        handles: list[Any] = []
+        try:
+            for level, (module, hook) in enumerate(zip(modules, hooks, strict=True)):
+                if compiling:
+                    handles.append((module, module._forward_hooks))
+                    # a negative key: the handles' ids are >= 0, so it never meets one
+                    module._forward_hooks = {**module._forward_hooks, _COMPILED_HOOK_KEY - level: hook}
+                else:
+                    handles.append(module.register_forward_hook(hook))
+            yield
+        finally:
+            for handle in handles:
+                if isinstance(handle, tuple):
+                    module, table = handle
+                    module._forward_hooks = table
+                else:
+                    handle.remove()
+
+    def _make_hook(self, ctx: _CallContext, level: int, name: str) -> Callable[[nn.Module, tuple[Any, ...], Any], Any]:
         semantic = self.adapter.semantic
 
         def hook(module: nn.Module, args: tuple, output: Any) -> Tensor | None:
-            if threading.get_ident() != ctx.thread:
+            if ctx.foreign_thread():
                 return None  # another thread runs the bare backbone
             gamma, beta = ctx.params[level]
             if not isinstance(output, Tensor) or output.ndim != 4 or output.shape[:2] != gamma.shape:
@@ -438,6 +488,7 @@ class WrappedBackbone(nn.Module, HubMixin):
             "layers": list(self.hooked_layers),
             "channels": list(self.level_channels),
             "semantic_encoder": semantic.encoder_spec(),
+            # the file keeps this key's earlier spelling, so files of every version load
             "encoder_revision": semantic.encoder_revision,
             "semantic_layers": list(semantic.layers) if semantic.encoder is not None else None,
             "cond_dim": self.cond_dim,
@@ -470,6 +521,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         sources = build_condition(config.pop("condition"), kwargs.pop("condition", None))
         config["input_adapter"] = _build_input_adapter(config.pop("input_adapter", None),
                                                        kwargs.pop("input_adapter", None))
+        if "encoder_revision" in config:  # the file's key (see get_config), not the deprecated keyword
+            config["semantic_encoder_revision"] = config.pop("encoder_revision")
         model = cls(backbone, **{**config, **kwargs}, condition=sources)
         if model.level_channels != channels:
             raise InvalidValueError(

@@ -241,10 +241,13 @@ BAD_IMAGES = [
     (torch.randint(0, 255, (2, 3, 16, 16), dtype=torch.uint8), TypeError, "degraded.*floating"),
     (torch.rand(3, 16, 16), ValueError, "degraded.*dimensions"),
     (torch.rand(2, 1, 16, 16), ValueError, "degraded.*3 channels"),
-    (torch.full((2, 3, 16, 16), float("nan")), ValueError, "degraded.*NaN"),
-    (torch.rand(2, 3, 16, 16) * 255, ValueError, "degraded.*255"),
     (torch.rand(2, 3, 2, 2), ValueError, "degraded.*at least"),
     ([[0.5]], TypeError, "degraded"),
+]
+#: Values are checked at the API edge (collect_representations, restore(), the datasets), not in forward.
+BAD_VALUES = [
+    (torch.full((2, 3, 16, 16), float("nan")), "degraded.*NaN"),
+    (torch.rand(2, 3, 16, 16) * 255, "degraded.*255"),
 ]
 
 
@@ -257,12 +260,24 @@ def test_bad_degraded_images_are_rejected(bad, err, msg):
         tree.representation(bad, GOOD)
 
 
+@pytest.mark.parametrize("bad, msg", BAD_VALUES)
+def test_bad_values_are_rejected_at_the_edge(bad, msg):
+    from perceive_ir.amirnet.collect import collect_representations
+
+    tree = small_tree()
+    with pytest.raises(ValueError, match=msg):
+        collect_representations(tree, [(bad, GOOD)], progress=False)
+    assert tree(bad).shape[0] == 2  # the forward checks shapes only (no device sync)
+
+
 def test_bad_pairs_and_training_calls_are_rejected():
+    from perceive_ir.amirnet.collect import collect_representations
+
     tree = small_tree()
     with pytest.raises(ValueError, match="`degraded` and `clean` must have the same shape"):
         tree.representation(GOOD, torch.rand(2, 3, 16, 20))
     with pytest.raises(ValueError, match="clean.*255"):
-        tree.representation(GOOD, GOOD * 255)
+        collect_representations(tree, [(GOOD, GOOD * 255)], progress=False)
     with pytest.raises(ValueError, match="not been grown"):
         tree.pseudo_label_loss(GOOD, torch.zeros(2, 1, dtype=torch.long))
     with pytest.raises(ValueError, match="not been grown"):

@@ -60,7 +60,7 @@ def test_tiled_equals_whole_for_a_local_network(size):
 
 def test_guidance_is_computed_once_per_image_and_shared_by_tiles(tiny_dinov2):
     model = guided(tiny_dinov2)
-    encoder_calls = count_calls(model.adapter.semantic.encoder)
+    encoder_calls = count_calls(model.adapter.semantic.encoder.embeddings)  # its layers run one by one
     condition_calls = count_calls(model.adapter.condition[0])
     backbone_calls = count_calls(model.backbone)
     image = torch.rand(2, 3, 70, 90)
@@ -153,7 +153,7 @@ def test_a_wrapped_super_resolution_network_with_a_tuple_output(tiny_dinov2):
     activate(model)
     model.eval()
     assert model.hooked_layers == ("body.0", "body")  # the body, not the upsampler
-    encoder_calls = count_calls(model.adapter.semantic.encoder)
+    encoder_calls = count_calls(model.adapter.semantic.encoder.embeddings)  # its layers run one by one
     image = torch.rand(3, 61, 75)
     tiled = restore(model, image, tile=32, overlap=12)
     assert encoder_calls == [1]  # the guidance: once per image, at input resolution

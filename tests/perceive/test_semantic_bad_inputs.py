@@ -10,7 +10,8 @@ from perceive_ir import SemanticGuidance
 
 @pytest.fixture
 def guidance():
-    return SemanticGuidance(encoder=None, cond_dim=8, channels=(4, 4), cross_attention=(False, True), hidden_dim=8)
+    return SemanticGuidance(semantic_encoder=None, cond_dim=8, channels=(4, 4), cross_attention=(False, True),
+                            hidden_dim=8)
 
 
 @pytest.mark.parametrize("level", [99, 2, -1, -5, True, 1.0, "0"])
@@ -31,8 +32,8 @@ def test_guidance_parts_take_other_float_dtypes(dtype):
     from perceive_ir import ChannelCrossAttention, FiLMHead
     from perceive_ir.testing import tiny_dinov2_config
 
-    sg = SemanticGuidance(encoder=tiny_dinov2_config(), layers=(1, 2), cond_dim=8, channels=(4, 4), hidden_dim=8,
-                          image_size=28)
+    sg = SemanticGuidance(semantic_encoder=tiny_dinov2_config(), layers=(1, 2), cond_dim=8, channels=(4, 4),
+                          hidden_dim=8, image_size=28)
     images = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         features = sg.encode(images.to(dtype))  # in the encoder's dtype (CPU resizing has no float16 kernel)

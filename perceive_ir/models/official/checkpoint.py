@@ -28,6 +28,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ..._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..._files import check_finite_weights
 from ..._official_format import OfficialCheckpointError, describe_checkpoint, load_official_checkpoint
 from ...errors import InvalidValueError
@@ -227,7 +228,7 @@ def load_official(
     path: str | os.PathLike[str],
     *,
     kind: str | None = None,
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
     clip_model: str | dict[str, Any] = "ViT-B-32",
     clip_pretrained: str | None = "openai",
@@ -276,7 +277,7 @@ def read_official(
     path: str | os.PathLike[str],
     *,
     kind: str | None = None,
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
     clip_model: str | dict[str, Any] = "ViT-B-32",
     clip_pretrained: str | None = "openai",
@@ -300,7 +301,7 @@ def read_official_mapping(
     source: str,
     *,
     kind: str | None = None,
-    semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+    semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
     clip_model: str | dict[str, Any] = "ViT-B-32",
     clip_pretrained: str | None = "openai",

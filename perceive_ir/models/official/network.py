@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from torch import Tensor, nn
 
+from ..._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..._validation import check_image, to_module_dtype
 from ...errors import InvalidValueError
 from ...hub import HubMixin
@@ -87,7 +88,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
         blocks: Sequence[int] = AUTHORS_BLOCKS,
         heads: Sequence[int] = AUTHORS_HEADS,
         refinement_blocks: int = AUTHORS_REFINEMENT_BLOCKS,
-        semantic_encoder: EncoderSpec = "facebook/dinov2-base",
+        semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
         semantic_encoder_revision: str | None = None,
         semantic_layers: Sequence[int] = OFFICIAL_SEMANTIC_LAYERS,
     ) -> None:
@@ -96,7 +97,9 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
             raise InvalidValueError(
                 f"`semantic_layers` must name {LEVELS} hidden states, got {tuple(semantic_layers)!r}."
             )
-        self.semantic = DinoClsFeatures(semantic_encoder, semantic_layers, revision=semantic_encoder_revision)
+        self.semantic = DinoClsFeatures(
+            semantic_encoder, semantic_layers, semantic_encoder_revision=semantic_encoder_revision
+        )
         channels = self.channels
         self.cfe = CompactFeatureExtractor(dim=DEGRADATION_DIM)
         self.pgm = nn.ModuleList(PromptGuidance(c, self.semantic.dim, DEGRADATION_DIM) for c in channels)
@@ -107,7 +110,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
 
     def compute_guidance(self, image: Tensor) -> PerceiveIRGuidance:
         """CFE embedding and DINOv2 CLS tokens of whole images ``(B, 3, H, W)`` in ``[0, 1]``."""
-        check_image(image, "image", min_size=2)
+        check_image(image, "image", min_size=2, check_values=False)  # values: at the edges (restore, CLI)
         return PerceiveIRGuidance(self.semantic(image), self.cfe(image))
 
     def forward_with_guidance(self, image: Tensor, guidance: PerceiveIRGuidance) -> Tensor:
@@ -122,7 +125,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
             ``(B, 3, H, W)`` in ``image``'s dtype (computed in the network's), not clamped (the
             authors' output).
         """
-        check_image(image, "image", min_size=self.pad_to)  # before the guidance is compared with it
+        check_image(image, "image", min_size=self.pad_to, check_values=False)  # before the guidance is compared
         semantic = [to_module_dtype(f, self) for f in guidance.semantic]
         degradation = to_module_dtype(guidance.degradation, self)
         if len(semantic) != LEVELS or degradation.shape[0] != image.shape[0]:

@@ -15,10 +15,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..._defaults import DEFAULT_SEMANTIC_ENCODER
+from ..._validation import renamed_keywords
 from ...errors import InvalidValueError
-from ...perceive.semantic import IMAGENET_MEAN, IMAGENET_STD, EncoderSpec, build_semantic_encoder
+from ...perceive.semantic import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    EncoderSpec,
+    build_semantic_encoder,
+    encoder_hidden_states,
+)
 
 __all__ = ["OFFICIAL_SEMANTIC_LAYERS", "DinoClsFeatures"]
+
+#: The deprecated keyword spellings of :class:`DinoClsFeatures` → the current ones.
+_RENAMED = {"encoder": "semantic_encoder", "revision": "semantic_encoder_revision"}
 
 #: The hidden states whose CLS tokens guide the four levels, finest level first.
 OFFICIAL_SEMANTIC_LAYERS: tuple[int, int, int, int] = (1, 4, 8, 12)
@@ -28,11 +39,13 @@ class DinoClsFeatures(nn.Module):
     """CLS tokens of chosen hidden states of a frozen DINOv2, computed without gradients.
 
     Args:
-        encoder: A Hub id or local folder of a DINOv2 model (``"facebook/dinov2-base"``, the
-            authors'), a transformers config or config dict (random weights: tests), or a model.
+        semantic_encoder: A Hub id or local folder of a DINOv2 model (``"facebook/dinov2-base"``,
+            the authors'), a transformers config or config dict (random weights: tests), or a model.
         layers: Hidden states to read (``1..depth``).
         image_size: Side of the square the image is resized to.
-        revision: Hub revision of ``encoder``.
+        semantic_encoder_revision: Hub revision of ``semantic_encoder``.
+        **renamed: ``encoder`` and ``revision``, the deprecated spellings of ``semantic_encoder``
+            and ``semantic_encoder_revision`` (a ``DeprecationWarning``).
 
     Example:
         >>> from transformers import Dinov2Config
@@ -42,28 +55,38 @@ class DinoClsFeatures(nn.Module):
         [(2, 32), (2, 32), (2, 32), (2, 32)]
     """
 
+    encoder: Any  # a transformers model (its config's fields are untyped)
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
-        encoder: EncoderSpec = "facebook/dinov2-base",
+        semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
         layers: Sequence[int] = OFFICIAL_SEMANTIC_LAYERS,
         image_size: int = 224,
-        revision: str | None = None,
+        semantic_encoder_revision: str | None = None,
+        **renamed: Any,
     ) -> None:
         super().__init__()
+        given = renamed_keywords(renamed, _RENAMED, "DinoClsFeatures")
+        if "semantic_encoder" in given and semantic_encoder is not DEFAULT_SEMANTIC_ENCODER:
+            raise InvalidValueError("Give `semantic_encoder` only (`encoder` is its deprecated spelling), not both.")
+        encoder: EncoderSpec = given.get("semantic_encoder", semantic_encoder)
+        revision = given.get("semantic_encoder_revision", semantic_encoder_revision)
         model, self.encoder_id = build_semantic_encoder(encoder, revision)
         if model is None:
             raise InvalidValueError(
-                "`encoder` must name a DINOv2 model; the authors' restorer needs semantic features."
+                "`semantic_encoder` must name a DINOv2 model; the authors' restorer needs semantic features."
             )
         self.encoder = model.requires_grad_(False).eval()
         self.revision = revision
-        depth = int(model.config.num_hidden_layers)
+        depth = int(self.encoder.config.num_hidden_layers)
         layers = tuple(layers)
         if not layers or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= depth for i in layers):
             raise InvalidValueError(f"`layers` must be hidden-state indices in 1..{depth}, got {layers!r}.")
         self.layers = layers
         self.image_size = image_size
-        self.dim = int(model.config.hidden_size)
+        self.dim = int(self.encoder.config.hidden_size)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -80,27 +103,10 @@ class DinoClsFeatures(nn.Module):
         pixels = F.interpolate(images, size=size, mode="bicubic", align_corners=False)
         pixels = (pixels - self.mean.to(pixels.dtype)) / self.std.to(pixels.dtype)
         param = next(self.encoder.parameters())
-        hidden = _hidden_states(self.encoder, pixels.to(param.dtype))
+        hidden = encoder_hidden_states(self.encoder, pixels.to(param.dtype))
         return [hidden[i][:, 0].to(images.dtype) for i in self.layers]
 
     def spec(self) -> str | dict[str, Any]:
         """How a config names the encoder: its Hub id or folder, or its config dict."""
         return self.encoder_id if self.encoder_id is not None else self.encoder.config.to_dict()
 
-
-def _hidden_states(encoder: nn.Module, pixels: Tensor) -> Sequence[Tensor]:
-    """The embeddings and every layer's output of a DINOv2 (``hidden_states``, index 0 = embeddings).
-
-    The layers are run one by one rather than through ``output_hidden_states=True``, whose
-    capture hooks (transformers 5) ``torch.compile`` cannot trace; the values are the same.
-    Another kind of encoder is asked for its hidden states.
-    """
-    embeddings = getattr(encoder, "embeddings", None)
-    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
-    if embeddings is None or layers is None:
-        return encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
-    states = [embeddings(pixels)]
-    for layer in layers:
-        out = layer(states[-1])
-        states.append(out[0] if isinstance(out, tuple) else out)  # transformers 4 returns a tuple
-    return states
