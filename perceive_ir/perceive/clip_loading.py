@@ -103,8 +103,8 @@ def _from_config_dict(config: dict[str, Any], weights: str | None) -> LoadedClip
     return LoadedClip(
         model=model,
         tokenizer=open_clip.tokenizer.SimpleTokenizer(context_length=context_length),
-        mean=tuple(open_clip.OPENAI_DATASET_MEAN),  # type: ignore[arg-type]
-        std=tuple(open_clip.OPENAI_DATASET_STD),  # type: ignore[arg-type]
+        mean=tuple(open_clip.OPENAI_DATASET_MEAN),
+        std=tuple(open_clip.OPENAI_DATASET_STD),
         image_size=_as_pair(model.visual.image_size),
         has_source=weights is not None,
     )
@@ -215,8 +215,8 @@ def load_clip(clip_model: str | dict[str, Any], clip_pretrained: str | None) -> 
     return LoadedClip(
         model=model.eval(),
         tokenizer=tokenizer,
-        mean=mean,  # type: ignore[arg-type]
-        std=std,  # type: ignore[arg-type]
+        mean=mean,
+        std=std,
         image_size=_as_pair(model.visual.image_size),
         has_source=has_schema or clip_pretrained is not None,
     )

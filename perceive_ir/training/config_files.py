@@ -158,4 +158,4 @@ def load_config(
                 f"Cannot apply the overrides {list(overrides)}: {' '.join(str(err).split())}"
             ) from None
     OmegaConf.set_readonly(merged, True)
-    return merged  # type: ignore[return-value]
+    return merged
