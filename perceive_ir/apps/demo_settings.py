@@ -12,7 +12,7 @@ from ..errors import InvalidValueError
 
 __all__ = ["DEMO_TASKS", "TEST_PHOTOS", "TRAIN_PHOTOS", "DemoSettings"]
 
-#: Task → degradation preset of the 3-task setting (DESIGN §5; rain and haze are synthetic stand-ins).
+#: Task → degradation preset of the paper's 3-task setting (rain and haze are synthetic stand-ins).
 DEMO_TASKS: dict[str, str] = {"denoise": "noise25", "derain": "rain", "dehaze": "haze"}
 #: Photographs for training and for testing (disjoint). The bright, low-contrast microscopy
 #: image trains (a network that never saw one "dehazes" it); the test photographs are natural scenes.
