@@ -160,7 +160,8 @@ def perceive_ir_restormer(
         8
     """
     backbone = restormer_backbone(preset, **dict(backbone_kwargs or {}))
-    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**RESTORMER_WRAP, **_current_spellings(kwargs, "perceive_ir_restormer")})
+    options = {**RESTORMER_WRAP, **_current_spellings(kwargs, "perceive_ir_restormer")}
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **options)
 
 
 def perceive_ir_nafnet(
@@ -195,7 +196,8 @@ def perceive_ir_nafnet(
         ('middle_blks', 'decoders.0', 'decoders.1', 'decoders.2')
     """
     backbone = nafnet_backbone(preset, **dict(backbone_kwargs or {}))
-    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**NAFNET_WRAP, **_current_spellings(kwargs, "perceive_ir_nafnet")})
+    options = {**NAFNET_WRAP, **_current_spellings(kwargs, "perceive_ir_nafnet")}
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **options)
 
 
 register_model("restormer", lambda **kw: restormer_backbone("paper", **kw), wrap=RESTORMER_WRAP)

@@ -75,7 +75,7 @@ def test_semantic_guidance_old_spellings_warn():
     with pytest.warns(DeprecationWarning, match="`encoder` is deprecated; use `semantic_encoder`"):
         sgm = SemanticGuidance(encoder=None, cond_dim=8, channels=(4,))
     assert sgm.encoder is None
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="not both"):
         SemanticGuidance(None, encoder=None, cond_dim=8, channels=(4,))
     with pytest.raises(TypeError, match="unexpected keyword"):
         SemanticGuidance(None, cond_dim=8, channels=(4,), encoders=None)
