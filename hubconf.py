@@ -74,7 +74,7 @@ def restorer(preset: str = "restormer", *, pretrained: bool = False, **kwargs: _
         The network, on the CPU (random weights unless ``backbone_weights`` or ``pretrained``).
 
     Example:
-        >>> restorer("nafnet-small", semantic_encoder=None, probe_size=32).pad_to
+        >>> restorer("nafnet-small", semantic_encoder=None, probe_size=32).multiple
         16
     """
     if not pretrained:
@@ -99,7 +99,7 @@ def wrap_backbone(
             this backbone (``perceive_ir.WrappedBackbone.from_pretrained(weights, backbone=backbone)``).
         revision: Hub revision of ``weights`` (a commit hash pins it).
         **options: ``WrappedBackbone`` options (``layers``, ``semantic_encoder``, ``cond_dim``,
-            ``pad_to``, ...), or ``WrappedBackbone.from_pretrained`` options when ``weights`` is given.
+            ``multiple``, ...), or ``WrappedBackbone.from_pretrained`` options when ``weights`` is given.
 
     Returns:
         The ``WrappedBackbone`` (in eval mode when loaded from ``weights``).

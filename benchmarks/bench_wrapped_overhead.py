@@ -54,12 +54,12 @@ def backbones() -> dict[str, tuple[torch.nn.Module, dict[str, dict]]]:
     nafnet = NAFNet(width=32, enc_blk_nums=[2, 2, 4, 8], middle_blk_num=12, dec_blk_nums=[2, 2, 2, 2])
     restormer = Restormer(dim=48, num_blocks=[4, 6, 6, 8], num_refinement_blocks=4, heads=[1, 2, 4, 8])
     return {
-        "NAFNet-w32": (nafnet, {"FiLM": {"pad_to": 16}}),
+        "NAFNet-w32": (nafnet, {"FiLM": {"multiple": 16}}),
         "Restormer (paper)": (
             restormer,
             {
-                "FiLM": {"pad_to": 8, "layers": RESTORMER_LEVELS},
-                "+ cross-attention": {"pad_to": 8, "layers": RESTORMER_LEVELS, "cross_attention": True},
+                "FiLM": {"multiple": 8, "layers": RESTORMER_LEVELS},
+                "+ cross-attention": {"multiple": 8, "layers": RESTORMER_LEVELS, "cross_attention": True},
             },
         ),
     }

@@ -188,7 +188,7 @@ def main() -> None:
     bare = small_nafnet()
     wrapped_net = small_nafnet()
     wrapped_net.load_state_dict(bare.state_dict())  # same start: the comparison is the method alone
-    wrapped = wrap_backbone(wrapped_net, semantic_encoder=args.semantic_encoder or tiny_dinov2_config(), pad_to=8)
+    wrapped = wrap_backbone(wrapped_net, semantic_encoder=args.semantic_encoder or tiny_dinov2_config(), multiple=8)
     try:
         feature_space: object = VGG16FeatureSpace()  # the paper's ImageNet VGG-16 (the loss's default)
     except VGG16WeightsNotFoundError:

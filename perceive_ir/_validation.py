@@ -322,13 +322,17 @@ def to_input_dtype(out: Tensor, dtype: torch.dtype) -> Tensor:
     return out if out.dtype == dtype or _autocast(out) else out.to(dtype)
 
 
-def renamed_keywords(options: Mapping[str, Any], renames: Mapping[str, str], owner: str) -> dict[str, Any]:
+def renamed_keywords(
+    options: Mapping[str, Any], renames: Mapping[str, str], owner: str, *, stacklevel: int = 3
+) -> dict[str, Any]:
     """Old keyword spellings in ``options`` under their new names, each with a ``DeprecationWarning``.
 
     Args:
         options: The ``**kwargs`` a signature collected beyond its own parameters.
         renames: Old spelling → new spelling.
         owner: The callable's name, for the messages.
+        stacklevel: The frame the warning names, counted from this function (3: the caller of
+            the function that calls this one).
 
     Returns:
         ``{new name: value}`` for every old spelling given.
@@ -351,5 +355,7 @@ def renamed_keywords(options: Mapping[str, Any], renames: Mapping[str, str], own
             f"{owner} got unexpected keyword argument(s) {unknown}; renamed ones still accepted: {sorted(renames)}."
         )
     for old in options:
-        warnings.warn(f"{owner}: `{old}` is deprecated; use `{renames[old]}`.", DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{owner}: `{old}` is deprecated; use `{renames[old]}`.", DeprecationWarning, stacklevel=stacklevel
+        )
     return {renames[old]: value for old, value in options.items()}

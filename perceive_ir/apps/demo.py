@@ -211,7 +211,7 @@ class DemoWorkspace:
         _start_at_identity(wrapped.backbone)
         bare = create_model("nafnet-small", wrap=False)
         bare.load_state_dict(wrapped.backbone.state_dict())
-        self.multiple = int(wrapped.pad_to or 1)  # evaluate both on the same padded pixels
+        self.multiple = int(wrapped.multiple or 1)  # evaluate both on the same padded pixels
         return bare, wrapped
 
     def train(self, name: str, model: nn.Module, loss: Any, seed: int) -> Path:

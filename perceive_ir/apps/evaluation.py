@@ -140,7 +140,7 @@ def evaluate_filelists(
         overlap: Overlap between tiles in pixels.
         device: Where to compute; ``None``: the model's device.
         half: Compute in float16 autocast (CUDA only).
-        multiple: Pad inputs to a multiple of this; ``None``: ``model.pad_to`` for a wrapped network, else 1.
+        multiple: Pad inputs to a multiple of this; ``None``: ``model.multiple`` for a wrapped network, else 1.
         limit: Evaluate only the first ``limit`` images of each list (smoke tests).
         progress: A tqdm bar over the images.
         output: Which part of a tuple/list/dict output is the image (index or key); ``None``: the

@@ -3,7 +3,7 @@
 :func:`export_onnx` writes one self-contained ``.onnx`` file: a bare network, or a
 :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` with its guidance computed inside the
 graph (the condition sources, the frozen semantic encoder with its resize to
-``image_size²``, the FiLM heads, the padding to ``pad_to`` and the crop back). Its input is
+``image_size²``, the FiLM heads, the padding to ``multiple`` and the crop back). Its input is
 ``degraded`` ``(B, 3, H, W)`` float32 in ``[0, 1]``, its output ``restored``.
 
 It uses PyTorch's TorchScript-based exporter (``dynamo=False``): it runs the model's Python

@@ -145,8 +145,8 @@ class SpandrelPerceiveIR(nn.Module):
     @tile.setter
     def tile(self, value: int) -> None:
         check_int(value, "tile")
-        if value % self.restorer.pad_to:
-            raise InvalidValueError(f"`tile` must be a positive multiple of {self.restorer.pad_to}, got {value!r}.")
+        if value % self.restorer.multiple:
+            raise InvalidValueError(f"`tile` must be a positive multiple of {self.restorer.multiple}, got {value!r}.")
         self._tile = value
 
     @property

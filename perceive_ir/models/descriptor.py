@@ -147,7 +147,7 @@ def describe_module(
 ) -> ModelDescriptor:
     """Describe a network in memory from what it states about itself.
 
-    A :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` states its multiple (``pad_to``) and
+    A :class:`~perceive_ir.retrofit.wrap.WrappedBackbone` states its ``multiple`` and
     whether it is guided; one of the authors' U-Nets (``PerceiveIRNet``, ``MediumRestorer``) also
     restores at scale 1. Any other module gets multiple 1; a scale not known is ``None``
     (``restore()`` infers it from the first tile).
@@ -174,7 +174,7 @@ def describe_module(
     if not isinstance(module, nn.Module):
         raise InvalidTypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
     known = isinstance(module, (WrappedBackbone, RestormerUNet))
-    multiple = int(getattr(module, "pad_to", None) or 1) if known else 1
+    multiple = int(getattr(module, "multiple", None) or 1) if known else 1
     inner = module.backbone if isinstance(module, WrappedBackbone) else module
     architecture = type(inner).__name__
     if description is None:

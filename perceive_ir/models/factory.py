@@ -26,7 +26,7 @@ from torch import nn
 
 from ..errors import InvalidValueError, MissingFileError
 from ..hub import saved_class
-from ..retrofit.wrap import wrap_backbone
+from ..retrofit.wrap import _current_spellings, wrap_backbone
 from ._deprecated import warn_deprecated
 from .architectures import detect_architecture, read_checkpoint_state
 from .checkpoint import _load_restoration_model
@@ -60,7 +60,7 @@ _NOT_RESTORERS: dict[str, str] = {
 
 
 def model_multiple(model: nn.Module) -> int:
-    """The size multiple inputs are padded to: ``pad_to`` of a wrapped or official network, else 1.
+    """The size multiple inputs are padded to: ``multiple`` of a wrapped or official network, else 1.
 
     ``describe_module(model).multiple`` (:func:`~perceive_ir.models.descriptor.describe_module`).
 
@@ -110,7 +110,7 @@ def create_model(
         ValueError: unknown name (the message lists the known ones); weights that do not fit.
 
     Example:
-        >>> create_model("nafnet-small", semantic_encoder=None, probe_size=32).pad_to
+        >>> create_model("nafnet-small", semantic_encoder=None, probe_size=32).multiple
         16
         >>> type(create_model("nafnet-small", wrap=False)).__name__
         'NAFNet'
@@ -127,7 +127,7 @@ def create_model(
         if kwargs:
             raise InvalidValueError(f"Wrap options {sorted(kwargs)} given with wrap=False.")
         return backbone
-    return wrap_backbone(backbone, **{**preset.wrap, **kwargs})
+    return wrap_backbone(backbone, **{**preset.wrap, **_current_spellings(kwargs, "create_model")})
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ from torch import nn
 
 from .._registry import Registry
 from ..errors import InvalidTypeError, InvalidValueError
+from ..retrofit.wrap import _current_spellings
 
 __all__ = ["ModelPreset", "list_models", "preset_is_wrapped", "register_model"]
 
@@ -28,7 +29,7 @@ class ModelPreset:
         build: Builds the network from keyword arguments: the bare backbone when ``wrap`` is
             set, else the complete network.
         wrap: :func:`~perceive_ir.retrofit.wrap.wrap_backbone` options of the preset (layers,
-            cross-attention, padding), or ``None`` for a network used as it is built.
+            cross-attention, padding ``multiple``), or ``None`` for a network used as it is built.
     """
 
     build: Callable[..., nn.Module]
@@ -54,11 +55,13 @@ def register_model(
         build: Called with keyword arguments; returns the bare backbone (``wrap`` given) or the
             complete network (``wrap`` is ``None``).
         wrap: Default ``wrap_backbone`` options: ``create_model`` wraps the backbone with them
-            (its own keyword arguments override them).
+            (its own keyword arguments override them). The deprecated spellings (``pad_to`` for
+            ``multiple``) are accepted with a ``DeprecationWarning`` for one release.
         overwrite: Replace an existing preset of that name.
 
     Raises:
-        ValueError: ``name`` is empty or taken (and ``overwrite`` is False).
+        ValueError: ``name`` is empty or taken (and ``overwrite`` is False); ``wrap`` holds
+            ``multiple`` and its deprecated spelling ``pad_to``.
         TypeError: ``build`` is not callable.
 
     Example:
@@ -70,7 +73,8 @@ def register_model(
     """
     if not callable(build):
         raise InvalidTypeError(f"`build` must be callable, got {type(build).__name__}.")
-    _MODELS.register(name, ModelPreset(build, None if wrap is None else dict(wrap)), overwrite=overwrite)
+    options = None if wrap is None else _current_spellings(wrap, "register_model")
+    _MODELS.register(name, ModelPreset(build, options), overwrite=overwrite)
 
 
 def list_models() -> list[str]:

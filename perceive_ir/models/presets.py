@@ -30,7 +30,7 @@ from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..amirnet.network import amirnet
 from ..errors import InvalidValueError
 from ..perceive.semantic import EncoderSpec
-from ..retrofit.wrap import WrappedBackbone, wrap_backbone
+from ..retrofit.wrap import WrappedBackbone, _current_spellings, wrap_backbone
 from .factory import register_model
 from .official import PerceiveIRNet
 
@@ -120,8 +120,8 @@ def nafnet_backbone(preset: str = "paper", **overrides: Any) -> nn.Module:
 
 
 #: How the reference presets are wrapped: guided layers, cross-attention, padding multiple.
-RESTORMER_WRAP: dict[str, Any] = {"layers": list(RESTORMER_LAYERS), "cross_attention": True, "pad_to": 8}
-NAFNET_WRAP: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention": True, "pad_to": 16}
+RESTORMER_WRAP: dict[str, Any] = {"layers": list(RESTORMER_LAYERS), "cross_attention": True, "multiple": 8}
+NAFNET_WRAP: dict[str, Any] = {"layers": list(NAFNET_LAYERS), "cross_attention": True, "multiple": 16}
 
 
 def perceive_ir_restormer(
@@ -156,11 +156,12 @@ def perceive_ir_restormer(
         >>> model = perceive_ir_restormer("small", semantic_encoder=None, probe_size=16)
         >>> model.hooked_layers
         ('latent', 'decoder_level3', 'decoder_level2', 'decoder_level1')
-        >>> model.pad_to
+        >>> model.multiple
         8
     """
     backbone = restormer_backbone(preset, **dict(backbone_kwargs or {}))
-    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**RESTORMER_WRAP, **kwargs})
+    options = {**RESTORMER_WRAP, **_current_spellings(kwargs, "perceive_ir_restormer")}
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **options)
 
 
 def perceive_ir_nafnet(
@@ -195,7 +196,8 @@ def perceive_ir_nafnet(
         ('middle_blks', 'decoders.0', 'decoders.1', 'decoders.2')
     """
     backbone = nafnet_backbone(preset, **dict(backbone_kwargs or {}))
-    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **{**NAFNET_WRAP, **kwargs})
+    options = {**NAFNET_WRAP, **_current_spellings(kwargs, "perceive_ir_nafnet")}
+    return wrap_backbone(backbone, semantic_encoder=semantic_encoder, **options)
 
 
 register_model("restormer", lambda **kw: restormer_backbone("paper", **kw), wrap=RESTORMER_WRAP)

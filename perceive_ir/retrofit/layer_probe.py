@@ -214,7 +214,7 @@ def _failure(err: Exception, shape: tuple[int, ...], input_adapter: InputAdapter
     """The dry-run error, with the advice that fits what failed."""
     text = f"{type(err).__name__}: {err}"
     advice = [
-        "`probe_size=` (a size the network accepts) or `pad_to=` (its size multiple, e.g. 8 or 64)",
+        "`probe_size=` (a size the network accepts) or `multiple=` (its size multiple, e.g. 8 or 64)",
         "`input_size=` for a network that takes one fixed size only (e.g. 512 for GFPGAN)",
     ]
     if input_adapter is None and "channels" in text:
@@ -485,7 +485,7 @@ def _no_candidate_message(result: ProbeResult) -> str:
     return (
         f"Could not choose guidance layers automatically: {why}. Pass `layers=` with the names of modules that "
         "run once and return a (B, C, H, W) feature map (any conv inside the body will do); if the network pads "
-        "its input internally to a multiple (e.g. SCUNet: 64), pass `probe_size=`/`pad_to=` of at least that "
+        "its input internally to a multiple (e.g. SCUNet: 64), pass `probe_size=`/`multiple=` of at least that "
         "multiple; if it takes a fixed size, `input_size=`; if it takes more than an RGB image, "
         "`input_adapter=`. Hookable modules:\n" + result.listing()
     )

@@ -93,7 +93,12 @@ class GuidanceSettings:
 
 
 class GuidanceOptions(TypedDict, total=False):
-    """The :class:`GuidanceSettings` fields as keywords of ``wrap_backbone`` (each optional)."""
+    """The :class:`GuidanceSettings` fields as keywords of ``wrap_backbone`` (each optional).
+
+    Two deprecated spellings are accepted for one release (with a ``DeprecationWarning``):
+    ``encoder_revision`` (``semantic_encoder_revision``) and ``pad_to`` (``wrap_backbone``'s
+    ``multiple``).
+    """
 
     semantic_encoder: EncoderSpec
     semantic_encoder_revision: str | None
@@ -103,3 +108,4 @@ class GuidanceOptions(TypedDict, total=False):
     image_size: int
     cross_attention: bool | Sequence[bool]
     encoder_revision: str | None  # deprecated spelling of semantic_encoder_revision
+    pad_to: int | None  # deprecated spelling of wrap_backbone's multiple

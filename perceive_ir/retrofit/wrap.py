@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -47,8 +47,40 @@ if TYPE_CHECKING:  # typing.Unpack is Python 3.11+
 __all__ = ["WrappedBackbone", "wrap_backbone", "Guidance"]
 
 _DEFAULT_PROBE = 64
+#: Deprecated keyword spellings of :func:`wrap_backbone` → the current ones (accepted, with a
+#: ``DeprecationWarning``, for one release).
+_RENAMED: dict[str, str] = {"pad_to": "multiple", "encoder_revision": "semantic_encoder_revision"}
 #: Key of level 0's hook in a guided module's hook table under torch.compile (level l: this − l).
 _COMPILED_HOOK_KEY = -1
+
+
+def _current_spellings(options: Mapping[str, Any], owner: str, *, stacklevel: int = 4) -> dict[str, Any]:
+    """``options`` with the deprecated spellings (``pad_to``, ``encoder_revision``) under their current names.
+
+    Each deprecated spelling given warns (``DeprecationWarning``, naming ``owner`` and the
+    current name; by default at the caller of the function that calls this one); other keys
+    pass unchanged.
+
+    Raises:
+        ValueError: a deprecated spelling and its current name are both given.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _current_spellings({"pad_to": 8, "cond_dim": 16}, "wrap_backbone")
+        {'cond_dim': 16, 'multiple': 8}
+        >>> str(caught[0].message)
+        'wrap_backbone: `pad_to` is deprecated; use `multiple`.'
+    """
+    old = {key: value for key, value in options.items() if key in _RENAMED}
+    for key in old:
+        if _RENAMED[key] in options:
+            raise InvalidValueError(
+                f"{owner}: give `{_RENAMED[key]}` only (`{key}` is its deprecated spelling), not both."
+            )
+    current = {key: value for key, value in options.items() if key not in _RENAMED}
+    return {**current, **renamed_keywords(old, _RENAMED, owner, stacklevel=stacklevel)}
 
 
 @dataclass
@@ -159,7 +191,7 @@ class WrappedBackbone(nn.Module, HubMixin):
 
     ``forward(degraded)``: validate; ``z`` = the condition sources' outputs, concatenated;
     ``F_l`` = the frozen encoder's CLS tokens; ``(γ_l, β_l)`` per guided module; reflect-pad to
-    ``pad_to``; run ``backbone`` with forward hooks that replace each guided module's output
+    a ``multiple``; run ``backbone`` with forward hooks that replace each guided module's output
     ``X_l`` by ``X_l ⊙ (1 + γ_l) + β_l`` (then the level's cross-attention, if enabled); crop.
     The FiLM heads and the cross-attention output start at zero, so at initialisation the
     wrapped network returns exactly what the bare one does. The hooks are registered for the
@@ -186,9 +218,9 @@ class WrappedBackbone(nn.Module, HubMixin):
             ``forward(degraded) → (B, cond_dim)``, e.g. AMIRNet's degradation tree) used in
             place of the CFE, or a list of them whose outputs are concatenated (use ``'cfe'``
             in the list to keep the built-in CFE beside them).
-        pad_to: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
+        multiple: Reflect-pad inputs to a multiple of this (e.g. 8 for Restormer) and crop the
             output back; ``None`` leaves sizes alone.
-        probe_size: Side of the dry-run probe (default 64, rounded up to ``pad_to``).
+        probe_size: Side of the dry-run probe (default 64, rounded up to ``multiple``).
         input_size: The one input side the network accepts (e.g. 512 for GFPGAN or
             CodeFormer): the dry run uses it and skips its second, larger probe.
         input_adapter: A module or callable that turns the (padded) RGB image into what the
@@ -198,7 +230,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         **options: :class:`~perceive_ir.retrofit.settings.GuidanceSettings` fields as keywords
             (``semantic_encoder``, ``semantic_encoder_revision``, ``semantic_layers``, ``cond_dim``,
             ``hidden_dim``, ``image_size``, ``cross_attention``); they override ``settings``'.
-            ``encoder_revision`` is the deprecated spelling of ``semantic_encoder_revision``.
+            Deprecated spellings, accepted with a ``DeprecationWarning`` for one release:
+            ``pad_to`` (``multiple``), ``encoder_revision`` (``semantic_encoder_revision``).
 
     Checks: ``forward`` and its parts check shapes and dtypes only (no device→host read, so
     ``torch.compile`` captures the whole call in one graph); :func:`perceive_ir.restore` and the
@@ -210,7 +243,7 @@ class WrappedBackbone(nn.Module, HubMixin):
 
     Raises:
         ValueError: unknown or unusable ``layers`` (the message lists valid names and shapes),
-            bad sizes.
+            bad sizes, a deprecated spelling given with its current name.
         TypeError: ``backbone`` (``net`` in messages) or ``condition`` is not a module of the
             right kind.
 
@@ -219,6 +252,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         adapter: ``condition`` (ModuleList of condition sources) and ``semantic``
             (:class:`~perceive_ir.perceive.semantic.SemanticGuidance`).
         hooked_layers: Names of the guided modules of ``backbone``, in execution order.
+        multiple: The size multiple inputs are padded to (``None``: none); ``pad_to`` is its
+            deprecated name.
         settings: The :class:`~perceive_ir.retrofit.settings.GuidanceSettings` it was built with.
         mutates_input: The backbone writes into its input (it gets a copy).
 
@@ -245,7 +280,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         *,
         settings: GuidanceSettings | None = None,
         condition: nn.Module | Sequence[nn.Module | str] | None = None,
-        pad_to: int | None = None,
+        multiple: int | None = None,
         probe_size: int | None = None,
         input_size: int | None = None,
         input_adapter: InputAdapter | None = None,
@@ -258,13 +293,15 @@ class WrappedBackbone(nn.Module, HubMixin):
             raise InvalidTypeError("`net` is already a WrappedBackbone; wrap the bare network instead.")
         if settings is not None and not isinstance(settings, GuidanceSettings):
             raise InvalidTypeError(f"`settings` must be a GuidanceSettings or None, got {type(settings).__name__}.")
-        given: dict[str, Any] = dict(options)
-        if "encoder_revision" in given:
-            given.update(renamed_keywords({"encoder_revision": given.pop("encoder_revision")},
-                                          {"encoder_revision": "semantic_encoder_revision"}, "wrap_backbone"))
+        if "pad_to" in options and multiple is not None:
+            raise InvalidValueError(
+                "WrappedBackbone: give `multiple` only (`pad_to` is its deprecated spelling), not both."
+            )
+        given = _current_spellings(options, "WrappedBackbone")
+        multiple = given.pop("multiple", multiple)  # given as `pad_to`, the deprecated spelling
         settings = (settings or GuidanceSettings()).replace(**given)
-        check_int(pad_to, "pad_to", optional=True)
-        probe_size = self._probe_size(pad_to, probe_size, input_size)
+        check_int(multiple, "multiple", optional=True)
+        probe_size = self._probe_size(multiple, probe_size, input_size)
 
         sources = self._build_sources(condition, settings.cond_dim)
         probe = probe_backbone(backbone, probe_size, input_adapter=input_adapter, fixed_size=input_size is not None)
@@ -275,7 +312,7 @@ class WrappedBackbone(nn.Module, HubMixin):
 
         self.backbone = backbone
         self.settings = settings
-        self.pad_to = pad_to
+        self.multiple = multiple
         self.cond_dim = settings.cond_dim
         self.probe_size = probe_size
         self.input_size = input_size
@@ -296,8 +333,8 @@ class WrappedBackbone(nn.Module, HubMixin):
         self.adapter = _Adapter(sources, semantic).to(module_device(backbone) or torch.device("cpu"))
 
     @staticmethod
-    def _probe_size(pad_to: int | None, probe_size: int | None, input_size: int | None) -> int:
-        """The dry run's side: ``input_size`` when fixed, else ``probe_size`` or 64, a multiple of ``pad_to``."""
+    def _probe_size(multiple: int | None, probe_size: int | None, input_size: int | None) -> int:
+        """The dry run's side: ``input_size`` when fixed, else ``probe_size`` or 64, a multiple of ``multiple``."""
         check_int(input_size, "input_size", optional=True, minimum=2)
         if input_size is not None:
             if probe_size is not None and probe_size != input_size:
@@ -306,10 +343,10 @@ class WrappedBackbone(nn.Module, HubMixin):
                 )
             return input_size
         if probe_size is None:
-            multiple = pad_to or 1
-            return -(-_DEFAULT_PROBE // multiple) * multiple
-        if pad_to is not None and probe_size % pad_to:
-            raise InvalidValueError(f"`probe_size` ({probe_size}) must be a multiple of `pad_to` ({pad_to}).")
+            step = multiple or 1
+            return -(-_DEFAULT_PROBE // step) * step
+        if multiple is not None and probe_size % multiple:
+            raise InvalidValueError(f"`probe_size` ({probe_size}) must be a multiple of `multiple` ({multiple}).")
         return probe_size
 
     @staticmethod
@@ -336,6 +373,14 @@ class WrappedBackbone(nn.Module, HubMixin):
         return sources
 
     # -- modes ---------------------------------------------------------------------------
+    @property
+    def pad_to(self) -> int | None:
+        """Deprecated name of :attr:`multiple` (warns; removed in the next release)."""
+        warnings.warn(
+            "WrappedBackbone.pad_to is deprecated; use WrappedBackbone.multiple.", DeprecationWarning, stacklevel=2
+        )
+        return self.multiple
+
     @property
     def level_channels(self) -> tuple[int, ...]:
         """Channels of each guided module's output."""
@@ -388,7 +433,7 @@ class WrappedBackbone(nn.Module, HubMixin):
 
         Returns:
             What ``backbone`` returns, cropped back to ``h × w`` (``k·h × k·w`` for a ×k
-            super-resolution output) when ``pad_to`` padded it; a tensor comes back in
+            super-resolution output) when it was padded to ``multiple``; a tensor comes back in
             ``degraded``'s dtype (computed in the model's).
         """
         check_image(degraded, "degraded", min_size=1, check_values=False)  # values: at the edges (restore, CLI)
@@ -400,7 +445,7 @@ class WrappedBackbone(nn.Module, HubMixin):
         guidance = guidance.expand(degraded.shape[0])
         params = self.adapter.semantic.modulation(guidance.features, guidance.z)
         size = (degraded.shape[-2], degraded.shape[-1])
-        x = degraded if self.pad_to is None else _pad(degraded, self.pad_to)
+        x = degraded if self.multiple is None else _pad(degraded, self.multiple)
         if self.input_adapter is not None:
             x = self.input_adapter(x)
         compiling = torch.compiler.is_compiling()
@@ -493,7 +538,8 @@ class WrappedBackbone(nn.Module, HubMixin):
             "semantic_layers": list(semantic.layers) if semantic.encoder is not None else None,
             "cond_dim": self.cond_dim,
             "cross_attention": list(semantic.cross_attention_levels),
-            "pad_to": self.pad_to,
+            # the file keeps this key's earlier spelling too (`multiple` in the signature)
+            "pad_to": self.multiple,
             "hidden_dim": semantic.hidden_dim,
             "image_size": semantic.image_size,
             "probe_size": self.probe_size,
@@ -521,8 +567,11 @@ class WrappedBackbone(nn.Module, HubMixin):
         sources = build_condition(config.pop("condition"), kwargs.pop("condition", None))
         config["input_adapter"] = _build_input_adapter(config.pop("input_adapter", None),
                                                        kwargs.pop("input_adapter", None))
-        if "encoder_revision" in config:  # the file's key (see get_config), not the deprecated keyword
-            config["semantic_encoder_revision"] = config.pop("encoder_revision")
+        # the file's keys (see get_config), not the deprecated keywords: no warning
+        for key in ("encoder_revision", "pad_to"):
+            if key in config:
+                config[_RENAMED[key]] = config.pop(key)
+        kwargs = _current_spellings(kwargs, "WrappedBackbone.from_pretrained", stacklevel=5)
         model = cls(backbone, **{**config, **kwargs}, condition=sources)
         if model.level_channels != channels:
             raise InvalidValueError(
@@ -586,11 +635,11 @@ def wrap_backbone(*args: Any, **kwargs: Any) -> WrappedBackbone:
         ...                     nn.Conv2d(16, 16, 3, padding=1), nn.Upsample(scale_factor=2.0),
         ...                     nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 3, 3, padding=1))
         >>> tiny = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64)
-        >>> model = wrap_backbone(net, semantic_encoder=tiny, cond_dim=16, image_size=28, pad_to=2, probe_size=16)
+        >>> model = wrap_backbone(net, semantic_encoder=tiny, cond_dim=16, image_size=28, multiple=2, probe_size=16)
         >>> model.hooked_layers
         ('2', '4')
         >>> x = torch.rand(1, 3, 25, 25)
         >>> model(x).shape
         torch.Size([1, 3, 25, 25])
     """
-    return WrappedBackbone(*args, **kwargs)
+    return WrappedBackbone(*args, **_current_spellings(kwargs, "wrap_backbone"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -253,9 +254,11 @@ class Section:
 CONDITIONS: tuple[str, ...] = ("cfe", "tree", "cfe+tree")
 
 _WRAP_OPTIONS: tuple[str, ...] = (
-    "layers", "cond_dim", "cross_attention", "pad_to", "encoder_revision", "semantic_layers",
+    "layers", "cond_dim", "cross_attention", "multiple", "semantic_encoder_revision", "semantic_layers",
     "hidden_dim", "image_size", "probe_size",
 )
+#: Deprecated ``model`` keys → the current ones (accepted, with a DeprecationWarning, for one release).
+_RENAMED_MODEL_KEYS: dict[str, str] = {"pad_to": "multiple", "encoder_revision": "semantic_encoder_revision"}
 
 
 @dataclass
@@ -278,9 +281,12 @@ class ModelSection(Section):
         semantic_encoder: The frozen DINOv2 (Hub id or local folder); ``null``: CFE-only
             guidance (wrapped presets only); left out: the network's default
             (``facebook/dinov2-base``).
-        layers, cond_dim, cross_attention, pad_to, encoder_revision, semantic_layers,
+        layers, cond_dim, cross_attention, multiple, semantic_encoder_revision, semantic_layers,
         hidden_dim, image_size, probe_size: ``wrap_backbone`` options; ``null`` or left out:
             the preset's (or ``wrap_backbone``'s) value.
+        pad_to, encoder_revision: Deprecated spellings of ``multiple`` and
+            ``semantic_encoder_revision``: a value given moves there (with a
+            ``DeprecationWarning``) and the field reads ``None``.
     """
 
     name: str | None = None
@@ -292,14 +298,17 @@ class ModelSection(Section):
     layers: Sequence[str] | None = None
     cond_dim: int | None = None
     cross_attention: bool | Sequence[bool] | None = None
-    pad_to: int | None = None
-    encoder_revision: str | None = None
+    multiple: int | None = None
+    semantic_encoder_revision: str | None = None
     semantic_layers: Sequence[int] | None = None
     hidden_dim: int | None = None
     image_size: int | None = None
     probe_size: int | None = None
+    pad_to: int | None = None  # deprecated: multiple
+    encoder_revision: str | None = None  # deprecated: semantic_encoder_revision
 
     def __post_init__(self) -> None:
+        self._move_renamed_keys()
         if not self.name and not self.backbone_checkpoint:
             raise InvalidValueError(
                 "`model.name` (a preset such as 'restormer') or `model.backbone_checkpoint` (a spandrel file) "
@@ -319,6 +328,21 @@ class ModelSection(Section):
             raise InvalidValueError(
                 f"`model.options` must be a mapping of constructor arguments, got {self.options!r}."
             )
+
+    def _move_renamed_keys(self) -> None:
+        """Move a value given under a deprecated key to its current key, with a ``DeprecationWarning``."""
+        for old, new in _RENAMED_MODEL_KEYS.items():
+            value = getattr(self, old)
+            if value is None:
+                continue
+            if getattr(self, new) is not None:
+                raise InvalidValueError(
+                    f"Give `model.{new}` only: `model.{old}` is its deprecated spelling (both were set)."
+                )
+            # at the recipe's reader (from_mapping) or the code that built the section
+            warnings.warn(f"`model.{old}` is deprecated; use `model.{new}`.", DeprecationWarning, stacklevel=4)
+            setattr(self, new, value)
+            setattr(self, old, None)
 
     @property
     def uses_tree(self) -> bool:

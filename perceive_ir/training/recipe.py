@@ -111,7 +111,7 @@ def build_restoration_model(model: ModelSection | Mapping[str, Any], tree: nn.Mo
     Example:
         >>> section = ModelSection(name="nafnet-small", semantic_encoder=None, probe_size=32)
         >>> wrapped = build_restoration_model(section)
-        >>> type(wrapped).__name__, wrapped.pad_to
+        >>> type(wrapped).__name__, wrapped.multiple
         ('WrappedBackbone', 16)
     """
     model = _model_section(model)

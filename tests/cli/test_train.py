@@ -30,7 +30,7 @@ def test_train_command_runs_and_resumes_from_a_spandrel_checkpoint(tmp_path):
     write_pairs(tmp_path / "data", n=2)
     recipe = {
         "model": {"backbone_checkpoint": str(_nafnet_file(tmp_path / "nafnet.pth")), "wrap": True,
-                  "semantic_encoder": None, "cond_dim": 16, "pad_to": 16},
+                  "semantic_encoder": None, "cond_dim": 16, "multiple": 16},
         "loss": {"kind": "l1"},
         "data": {"crop": 32, "seed": 0, "tasks": [
             {"degraded_dir": str(tmp_path / "data" / t / "lq"), "clean_dir": str(tmp_path / "data" / t / "gt"),

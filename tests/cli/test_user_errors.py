@@ -35,7 +35,7 @@ def work(tmp_path_factory):
     write_pairs(d / "data", n=2)
     recipe = {
         "model": {"backbone_checkpoint": str(_nafnet_file(d / "naf.pth")), "semantic_encoder": None,
-                  "cond_dim": 8, "pad_to": 16},
+                  "cond_dim": 8, "multiple": 16},
         "loss": {"kind": "l1"},
         "data": {"crop": 32, "seed": 0, "tasks": [
             {"degraded_dir": str(d / "data" / "denoise" / "lq"), "clean_dir": str(d / "data" / "denoise" / "gt"),

@@ -29,9 +29,9 @@ def activate(model: nn.Module) -> None:
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.2)
 
 
-def guided(tiny_dinov2=None, pad_to: int | None = None) -> nn.Module:
+def guided(tiny_dinov2=None, multiple: int | None = None) -> nn.Module:
     model = wrap_backbone(local_net(), layers=["0", "2"], semantic_encoder=tiny_dinov2, cond_dim=8,
-                          hidden_dim=16, image_size=28, pad_to=pad_to, probe_size=16)
+                          hidden_dim=16, image_size=28, multiple=multiple, probe_size=16)
     activate(model)
     return model.eval()
 
@@ -77,7 +77,7 @@ def test_guidance_is_computed_once_per_image_and_shared_by_tiles(tiny_dinov2):
 
 
 def test_whole_image_restore_equals_forward_with_padding():
-    model = guided(None, pad_to=8)
+    model = guided(None, multiple=8)
     assert model_multiple(model) == 8
     image = torch.rand(3, 37, 50)
     out = restore(model, image)
@@ -110,7 +110,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="half"):
         restore(net, torch.rand(3, 16, 16), half=True, device="cpu")
     with pytest.raises(ValueError, match="tile"):
-        restore(guided(None, pad_to=8), torch.rand(3, 16, 16), tile=30)
+        restore(guided(None, multiple=8), torch.rand(3, 16, 16), tile=30)
     with pytest.raises(ValueError, match="overlap"):
         restore(net, torch.rand(3, 16, 16), tile=16, overlap=16)
     with pytest.raises(TypeError, match="model"):
@@ -125,7 +125,7 @@ def test_errors_name_the_argument():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="float16 autocast is CUDA-only; needs a GPU")
 def test_half_on_cuda_matches_float32():
-    model = guided(None, pad_to=8)
+    model = guided(None, multiple=8)
     image = torch.rand(1, 3, 70, 90)
     full = restore(model, image, tile=32, overlap=8, device="cuda")
     half = restore(model, image, tile=32, overlap=8, device="cuda", half=True)

@@ -63,7 +63,7 @@ def test_load_model_of_a_hub_id_says_why_at_once(hub, request):
 def test_encoders_out_of_reach_say_how_to_pass_a_local_one(hub, request):
     request.getfixturevalue(hub)
     with pytest.raises(PretrainedNotFoundError, match=r"--semantic-encoder DIR.*semantic_encoder=DIR"):
-        SemanticGuidance(encoder=MISSING_REPO, channels=[8])
+        SemanticGuidance(semantic_encoder=MISSING_REPO, channels=[8])
     with pytest.raises(Exception, match=r"not in the local Hugging Face cache.*--clip-pretrained FILE"):
         QualityPerceiver(clip_model="ViT-B-32", clip_pretrained="openai")
 

@@ -97,7 +97,7 @@ def test_restorer_preset_is_create_model():
     expected = create_model("nafnet-small", **TINY_PRESET)
     torch.manual_seed(0)
     model = hub_load("restorer", "nafnet-small", **TINY_PRESET)
-    assert type(model) is type(expected) and model.pad_to == 16
+    assert type(model) is type(expected) and model.multiple == 16
     assert model.state_dict().keys() == expected.state_dict().keys()
     assert all(torch.equal(model.state_dict()[k], v) for k, v in expected.state_dict().items())
     bare = hub_load("restorer", "nafnet-small", wrap=False)

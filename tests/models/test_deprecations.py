@@ -48,3 +48,33 @@ def test_load_restoration_model_warns(tmp_path):
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(net(x), load_model(folder).module(x))
+
+
+def test_pad_to_is_the_old_spelling_of_multiple_everywhere_a_preset_takes_it(monkeypatch):
+    from perceive_ir.models import register_model
+    from perceive_ir.models.preset_registry import _MODELS
+    from perceive_ir.models.presets import nafnet_backbone, perceive_ir_nafnet
+
+    monkeypatch.setattr(_MODELS, "_entries", dict(_MODELS._entries))  # the demo preset goes with the test
+
+    with pytest.deprecated_call(match="create_model: `pad_to` is deprecated; use `multiple`") as caught:
+        assert create_model("nafnet-small", pad_to=32, **TINY).multiple == 32  # the user's value beats the preset's
+    assert caught[0].filename == __file__
+    with pytest.deprecated_call(match="perceive_ir_nafnet: `pad_to` is deprecated; use `multiple`"):
+        assert perceive_ir_nafnet("small", semantic_encoder=None, probe_size=32, pad_to=32).multiple == 32
+    with pytest.raises(ValueError, match=r"create_model: give `multiple` only .* not both"):
+        create_model("nafnet-small", pad_to=32, multiple=32, **TINY)
+    with pytest.deprecated_call(match="register_model: `pad_to` is deprecated; use `multiple`") as caught:
+        register_model("nafnet-pad-to-demo", lambda **kw: nafnet_backbone("small", width=8, **kw),
+                       wrap={"pad_to": 16}, overwrite=True)
+    assert caught[0].filename == __file__
+    assert create_model("nafnet-pad-to-demo", semantic_encoder=None, probe_size=32).multiple == 16
+
+
+def test_the_authors_networks_name_their_multiple_multiple():
+    from perceive_ir.models import MediumRestorer
+
+    net = MediumRestorer(dim=8, blocks=(1, 1, 1, 1), heads=(1, 1, 1, 1), refinement_blocks=1)
+    assert net.multiple == 8
+    with pytest.deprecated_call(match="MediumRestorer.pad_to is deprecated; use MediumRestorer.multiple"):
+        assert net.pad_to == 8

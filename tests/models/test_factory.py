@@ -50,7 +50,7 @@ def nafnet_file(tmp_path):
 def test_wrapped_by_default_bare_on_request():
     wrapped = create_model("nafnet-small", **TINY)
     assert isinstance(wrapped, WrappedBackbone) and wrapped.training
-    assert wrapped.hooked_layers == NAFNET_LAYERS and wrapped.pad_to == 16 and model_multiple(wrapped) == 16
+    assert wrapped.hooked_layers == NAFNET_LAYERS and wrapped.multiple == 16 and model_multiple(wrapped) == 16
     assert isinstance(wrapped.backbone, NAFNet) and wrapped.backbone.intro.out_channels == 8
     bare = create_model("nafnet-small", wrap=False, backbone_kwargs={"width": 8})
     assert type(bare) is NAFNet and bare.intro.out_channels == 8 and model_multiple(bare) == 1
@@ -58,8 +58,8 @@ def test_wrapped_by_default_bare_on_request():
 
 
 def test_wrap_options_override_the_presets():
-    model = create_model("nafnet-small", cond_dim=16, pad_to=32, **TINY)
-    assert model.cond_dim == 16 and model.pad_to == 32
+    model = create_model("nafnet-small", cond_dim=16, multiple=32, **TINY)
+    assert model.cond_dim == 16 and model.multiple == 32
 
 
 def test_backbone_weights_are_loaded_into_the_bare_and_the_wrapped_backbone(nafnet_file):

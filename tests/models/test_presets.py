@@ -35,7 +35,7 @@ def test_restormer_paper_preset_is_the_papers_configuration():
     assert len(net.refinement) == 4
     assert [getattr(net, n)[0].attn.num_heads for n in levels] == [1, 2, 4, 8]
     assert net.patch_embed.proj.out_channels == 48
-    assert model.pad_to == 8
+    assert model.multiple == 8
     assert model.semantic.cross_attention_levels == (True, True, True, True)
     assert 26.0e6 < n_params(net) < 26.3e6  # Restormer's published size: 26.1 M
 
@@ -45,14 +45,14 @@ def test_small_presets_run_and_hook_the_documented_layers(tiny_dinov2):
     assert rest.hooked_layers == RESTORMER_LAYERS and rest.level_channels == (128, 64, 32, 32)
     naf = perceive_ir_nafnet("small", semantic_encoder=None, probe_size=32)
     assert naf.hooked_layers == NAFNET_LAYERS == ("middle_blks", "decoders.0", "decoders.1", "decoders.2")
-    assert naf.pad_to == 16 and naf.level_channels == (256, 128, 64, 32)
+    assert naf.multiple == 16 and naf.level_channels == (256, 128, 64, 32)
     # the automatic rule agrees for NAFNet; for Restormer it would pick `refinement`, hence explicit names
     assert select_guidance_layers(probe_backbone(naf.backbone, 32)) == NAFNET_LAYERS
     x = torch.rand(1, 3, 20, 27)
     with torch.no_grad():
         for model in (rest, naf):
             out = model(x)  # identity at initialisation: the bare network on the padded input, cropped
-            padded, _ = pad_to_multiple(x, model.pad_to)
+            padded, _ = pad_to_multiple(x, model.multiple)
             assert out.shape == x.shape
             assert torch.allclose(out, model.backbone(padded)[..., :20, :27], atol=1e-5)
 

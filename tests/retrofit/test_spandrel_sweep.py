@@ -35,7 +35,7 @@ def _doc_rows() -> dict[str, str]:
 def wrap_options(entry: Entry) -> dict:
     options = dict(entry.wrap)
     if "input_size" not in options:
-        options.setdefault("probe_size", max(16, options.get("pad_to", 1)))
+        options.setdefault("probe_size", max(16, options.get("multiple", 1)))
     return {"semantic_encoder": None, "cond_dim": 8, "hidden_dim": 16, **options}
 
 
@@ -86,7 +86,7 @@ def test_architecture(entry: Entry, tmp_path: Path) -> None:
     assert torch.equal(wrapped, bare), entry.name
     assert wrapped.shape == (1, 3, k * s, k * s)
 
-    # 3. an odd size: padded to pad_to, output cropped to scale x input
+    # 3. an odd size: padded to the multiple, output cropped to scale x input
     if not fixed:
         odd = torch.rand(1, 3, s + 1, s + 3)
         with torch.no_grad():
@@ -148,7 +148,7 @@ def test_odd_sizes_reach_the_network_padded() -> None:
     """The wrapper's pad/crop: a bare network given the reflect-padded input gives the same pixels."""
     entry = next(e for e in ZOO if e.name == "SwinIR-x2")
     net = entry.build()
-    model = wrap_backbone(net, **wrap_options(entry), pad_to=8)
+    model = wrap_backbone(net, **wrap_options(entry), multiple=8)
     x = torch.rand(1, 3, 21, 19)
     with torch.no_grad():
         padded = F.pad(x, (0, 5, 0, 3), mode="reflect")

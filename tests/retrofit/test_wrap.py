@@ -84,11 +84,11 @@ def test_auto_layers_restormer(restormer) -> None:
 
     automatic = select_guidance_layers(probe_backbone(restormer, 16))
     assert automatic == ("latent", "decoder_level3", "decoder_level2", "refinement")
-    model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, pad_to=8, probe_size=16)
+    model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, multiple=8, probe_size=16)
     assert model.hooked_layers == ("latent", "decoder_level3", "decoder_level2", "decoder_level1")
     assert model.level_channels == (64, 32, 16, 16)
     explicit = wrap_backbone(restormer, layers=["decoder_level1", "latent"], semantic_encoder=None, cond_dim=8,
-                             pad_to=8, probe_size=16)
+                             multiple=8, probe_size=16)
     assert explicit.hooked_layers == ("latent", "decoder_level1") and explicit.level_channels == (64, 16)
     x = torch.rand(1, 3, 16, 16)
     assert torch.equal(explicit(x), restormer(x))
@@ -103,11 +103,11 @@ def test_auto_layers_flat_network_swinir() -> None:
     assert torch.equal(model(x), net(x))
 
 
-def test_default_probe_size_respects_pad_to() -> None:
+def test_default_probe_size_respects_multiple() -> None:
     net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 3, 3, padding=1))
     assert wrap_backbone(net, semantic_encoder=None, cond_dim=4).probe_size == 64
-    assert wrap_backbone(net, semantic_encoder=None, cond_dim=4, pad_to=24).probe_size == 72
-    assert wrap_backbone(net, semantic_encoder=None, cond_dim=4, pad_to=128).probe_size == 128
+    assert wrap_backbone(net, semantic_encoder=None, cond_dim=4, multiple=24).probe_size == 72
+    assert wrap_backbone(net, semantic_encoder=None, cond_dim=4, multiple=128).probe_size == 128
 
 
 def test_auto_layers_scunet() -> None:
@@ -117,7 +117,7 @@ def test_auto_layers_scunet() -> None:
     # SCUNet reflect-pads its input to a multiple of 64 internally, which fails on a 16x16 probe
     with pytest.raises(RuntimeError, match="probe_size"):
         wrap_backbone(net, semantic_encoder=None, cond_dim=4, probe_size=16)
-    model = wrap_backbone(net, semantic_encoder=None, cond_dim=4, pad_to=64)
+    model = wrap_backbone(net, semantic_encoder=None, cond_dim=4, multiple=64)
     assert model.hooked_layers == ("m_body", "m_up3", "m_up2", "m_up1")
     assert model.level_channels == (512, 256, 128, 64)
 
@@ -157,8 +157,8 @@ def test_identity_at_init_with_semantic_encoder_and_cross_attention(nafnet, tiny
     assert torch.equal(model(x), nafnet(x))
 
 
-def test_odd_sizes_with_pad_to_restormer(restormer) -> None:
-    model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, pad_to=8, probe_size=16)
+def test_odd_sizes_with_multiple_restormer(restormer) -> None:
+    model = wrap_backbone(restormer, semantic_encoder=None, cond_dim=8, multiple=8, probe_size=16)
     x = torch.rand(1, 3, 27, 19)
     out = model(x)
     assert out.shape == x.shape
@@ -272,7 +272,7 @@ def test_probe_leaves_train_mode_and_batchnorm_alone() -> None:
 
 # -- hub I/O ---------------------------------------------------------------------------------------
 def test_adapter_only_round_trip(nafnet, tmp_path) -> None:
-    model = wrap_backbone(nafnet, semantic_encoder=None, cond_dim=8, pad_to=16, probe_size=16, cross_attention=True)
+    model = wrap_backbone(nafnet, semantic_encoder=None, cond_dim=8, multiple=16, probe_size=16, cross_attention=True)
     x = torch.rand(2, 3, 16, 16)
     _adapter_step(model, x)
     model.save_pretrained(tmp_path)
@@ -438,8 +438,8 @@ def test_bad_inputs(nafnet) -> None:
         wrap_backbone("restormer")
     with pytest.raises(TypeError, match="already a WrappedBackbone"):
         wrap_backbone(model)
-    with pytest.raises(ValueError, match="pad_to"):
-        wrap_backbone(nafnet, semantic_encoder=None, pad_to=0)
+    with pytest.raises(ValueError, match="multiple"):
+        wrap_backbone(nafnet, semantic_encoder=None, multiple=0)
     with pytest.raises(ValueError, match="cond_dim"):
         wrap_backbone(nafnet, semantic_encoder=None, cond_dim=0)
     with pytest.raises(TypeError, match="condition"):
@@ -447,6 +447,6 @@ def test_bad_inputs(nafnet) -> None:
     with pytest.raises(TypeError, match="cond_dim"):
         wrap_backbone(nafnet, semantic_encoder=None, condition=nn.Conv2d(3, 3, 1), probe_size=16)
     with pytest.raises(ValueError, match="probe_size"):
-        wrap_backbone(nafnet, semantic_encoder=None, pad_to=8, probe_size=20)
+        wrap_backbone(nafnet, semantic_encoder=None, multiple=8, probe_size=20)
     with pytest.raises(ValueError, match="semantic_layers"):
         wrap_backbone(nafnet, semantic_encoder=None, semantic_layers=(1, 2), probe_size=16)

@@ -120,7 +120,7 @@ def test_an_input_adapter_feeds_the_extra_channel_and_survives_a_round_trip(tmp_
     with pytest.raises(RuntimeError, match=r"input_adapter=.*NoiseLevelMap"):
         wrap_backbone(NoiseMapNet(), **OPTIONS)
     net = NoiseMapNet()
-    model = wrap_backbone(net, **OPTIONS, input_adapter=NoiseLevelMap(25 / 255), pad_to=4)
+    model = wrap_backbone(net, **OPTIONS, input_adapter=NoiseLevelMap(25 / 255), multiple=4)
     x = torch.rand(2, 3, 16, 16)
     with torch.no_grad():
         assert torch.equal(model(x), AdaptedInput(net, NoiseLevelMap(25 / 255))(x))

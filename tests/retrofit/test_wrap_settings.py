@@ -75,7 +75,7 @@ def test_semantic_guidance_old_spellings_warn():
     with pytest.warns(DeprecationWarning, match="`encoder` is deprecated; use `semantic_encoder`"):
         sgm = SemanticGuidance(encoder=None, cond_dim=8, channels=(4,))
     assert sgm.encoder is None
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="not both"):
         SemanticGuidance(None, encoder=None, cond_dim=8, channels=(4,))
     with pytest.raises(TypeError, match="unexpected keyword"):
         SemanticGuidance(None, cond_dim=8, channels=(4,), encoders=None)
@@ -85,3 +85,40 @@ def test_dino_features_old_spelling_warns():
     with pytest.warns(DeprecationWarning, match="`encoder` is deprecated; use `semantic_encoder`"):
         features = DinoClsFeatures(encoder=tiny_dinov2_config())
     assert features.dim == 32
+
+
+def test_old_spelling_of_the_multiple_warns_at_the_callers_line_and_still_works():
+    with pytest.warns(DeprecationWarning, match="wrap_backbone: `pad_to` is deprecated; use `multiple`") as caught:
+        model = wrap_backbone(_net(), semantic_encoder=None, cond_dim=8, pad_to=8)
+    assert caught[0].filename == __file__  # the user's line, not the package's
+    with pytest.warns(DeprecationWarning, match="WrappedBackbone: `pad_to` is deprecated; use `multiple`") as caught:
+        same = WrappedBackbone(_net(), semantic_encoder=None, cond_dim=8, pad_to=8)
+    assert caught[0].filename == __file__
+    assert model.multiple == same.multiple == 8 and model.probe_size == 64
+    x = torch.rand(1, 3, 13, 21)
+    assert model(x).shape == x.shape  # padded to 16 x 24 and cropped back
+    with pytest.warns(DeprecationWarning, match=r"WrappedBackbone.pad_to is deprecated; use WrappedBackbone.multiple"):
+        assert model.pad_to == 8
+    for build in (wrap_backbone, WrappedBackbone):
+        with pytest.raises(ValueError, match=r"give `multiple` only \(`pad_to` is its deprecated spelling\), not both"):
+            build(_net(), semantic_encoder=None, multiple=8, pad_to=8)
+
+
+def test_files_keep_the_pad_to_key_and_load_without_warning(tmp_path):
+    model = wrap_backbone(_net(), semantic_encoder=None, cond_dim=8, multiple=4, probe_size=16)
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    # the key files of earlier versions hold: files of every version load, in both directions
+    assert config["pad_to"] == 4 and "multiple" not in config
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        loaded = WrappedBackbone.from_pretrained(tmp_path, backbone=_net())
+        assert loaded.multiple == 4
+        assert WrappedBackbone.from_pretrained(tmp_path, backbone=_net(), multiple=8).multiple == 8  # an override
+    with pytest.warns(DeprecationWarning, match="from_pretrained: `pad_to` is deprecated; use `multiple`") as caught:
+        assert WrappedBackbone.from_pretrained(tmp_path, backbone=_net(), pad_to=16).multiple == 16
+    assert caught[0].filename == __file__
+    # a file without the key (edited) is refused by name, as before
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "pad_to"}))
+    with pytest.raises(ValueError, match="lacks the setting"):
+        WrappedBackbone.from_pretrained(tmp_path, backbone=_net())

@@ -58,7 +58,7 @@ def wrapped_factory(semantic: bool = False):
     def build() -> nn.Module:
         encoder = tiny_dinov2_config(num_hidden_layers=4) if semantic else None
         kwargs = {"semantic_layers": (1, 2, 3, 4)[: 2], "image_size": 28} if semantic else {}
-        return wrap_backbone(TinyNet(), semantic_encoder=encoder, cond_dim=16, probe_size=16, pad_to=2,
+        return wrap_backbone(TinyNet(), semantic_encoder=encoder, cond_dim=16, probe_size=16, multiple=2,
                              layers=("mid", "tail") if semantic else None, **kwargs)
 
     return build

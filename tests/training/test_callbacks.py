@@ -63,7 +63,7 @@ def test_tree_grows_on_schedule_and_resumes_exactly(tmp_path):
     def trainer(name, *extra):
         torch.manual_seed(2)
         tree = amirnet.DegradationTree(depth=2, encoder_widths=(8, 8, 8), n_crops=1, crop_size=16)
-        model = wrap_backbone(TinyNet(), semantic_encoder=None, condition=tree, probe_size=16, pad_to=2)
+        model = wrap_backbone(TinyNet(), semantic_encoder=None, condition=tree, probe_size=16, multiple=2)
         cfg = TrainConfig(output_dir=str(tmp_path / name), batch_size=2, max_steps=5, progress=False,
                           checkpoint_every=1, lr=1e-3, seed=2)
         callbacks = [TreeGrowthCallback(tree, every=1, weight=0.5), *extra]

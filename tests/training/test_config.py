@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -46,11 +48,28 @@ def test_unknown_keys_are_refused_by_name(cfg, key):
 def test_left_out_keys_are_not_passed_on():
     model = ModelSection.from_mapping({"name": "restormer"}, "model")
     assert model.semantic_encoder is UNSET and model.wrap_options() == {}
-    assert ModelSection(name="x", semantic_encoder=None, pad_to=None).wrap_options() == {"semantic_encoder": None}
+    assert ModelSection(name="x", semantic_encoder=None, multiple=None).wrap_options() == {"semantic_encoder": None}
     loss = LossSection(kind="l1")
     assert loss.given("feature_space", "difficulty", "probe_samples") == {}
     data = DataSection.from_mapping({"tasks": TASKS, "crop": 32})
     assert data.given("crop", "hflip", "vflip", "seed") == {"crop": 32}
+
+
+def test_old_model_keys_warn_and_move_to_the_new_ones():
+    old = {"name": "nafnet-small", "pad_to": 32, "encoder_revision": "v1"}
+    with pytest.warns(DeprecationWarning) as caught:
+        model = ModelSection.from_mapping(old, "model")
+    assert sorted(str(w.message) for w in caught) == [
+        "`model.encoder_revision` is deprecated; use `model.semantic_encoder_revision`.",
+        "`model.pad_to` is deprecated; use `model.multiple`.",
+    ]
+    assert (model.multiple, model.semantic_encoder_revision, model.pad_to, model.encoder_revision) == (
+        32, "v1", None, None)
+    assert model.wrap_options() == {"multiple": 32, "semantic_encoder_revision": "v1"}
+    with pytest.warns(DeprecationWarning, match="`model.pad_to` is deprecated"):
+        assert ModelSection(name="x", pad_to=8).multiple == 8
+    with pytest.raises(ValueError, match="Give `model.multiple` only"):
+        ModelSection(name="x", multiple=8, pad_to=8)
 
 
 def test_required_and_invalid_values():
@@ -96,7 +115,9 @@ def test_tree_section_splits_schedule_from_tree_arguments():
 @pytest.mark.parametrize("name", sorted(set(list_builtin_configs()) - {"perceiver"}))
 def test_shipped_stage2_recipes_are_valid(name):
     cfg = load_config(name, ["loss.perceiver=some/folder", "loss.medium_restorers=triplets"])
-    parsed = RestorationRecipe.from_config(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the shipped recipes use the current keys
+        parsed = RestorationRecipe.from_config(cfg)
     assert parsed.data.tasks and parsed.train.max_steps or parsed.train.epochs
     if name in ("3task", "5task"):
         with pytest.raises(ValueError, match="loss.medium_restorers"):  # the cross-fit proxies are asked for

@@ -59,7 +59,7 @@ def test_recipe_models_from_presets():
 
     wrapped = build_restoration_model({"name": "nafnet-small", "semantic_encoder": None, "cond_dim": 16,
                                        "probe_size": 32})
-    assert type(wrapped).__name__ == "WrappedBackbone" and wrapped.cond_dim == 16 and wrapped.pad_to == 16
+    assert type(wrapped).__name__ == "WrappedBackbone" and wrapped.cond_dim == 16 and wrapped.multiple == 16
     bare = build_restoration_model({"name": "nafnet-small", "wrap": False})
     assert type(bare).__name__ == "NAFNet" and type(build_backbone({"name": "nafnet-small"})) is type(bare)
     with pytest.raises(ValueError, match="model.name"):

@@ -125,7 +125,7 @@ class PerceiveIRNet(RestormerUNet, HubMixin):
             ``(B, 3, H, W)`` in ``image``'s dtype (computed in the network's), not clamped (the
             authors' output).
         """
-        check_image(image, "image", min_size=self.pad_to, check_values=False)  # before the guidance is compared
+        check_image(image, "image", min_size=self.multiple, check_values=False)  # before the guidance is compared
         semantic = [to_module_dtype(f, self) for f in guidance.semantic]
         degradation = to_module_dtype(guidance.degradation, self)
         if len(semantic) != LEVELS or degradation.shape[0] != image.shape[0]:

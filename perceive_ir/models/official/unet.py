@@ -8,6 +8,7 @@ the restorer), which each subclass builds.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -84,7 +85,17 @@ class RestormerUNet(nn.Module):
     """
 
     #: Inputs are padded to a multiple of this (three 2× downsamplings).
-    pad_to: int = 2 ** (LEVELS - 1)
+    multiple: int = 2 ** (LEVELS - 1)
+
+    @property
+    def pad_to(self) -> int:
+        """Deprecated name of :attr:`multiple` (warns; removed in the next release)."""
+        warnings.warn(
+            f"{type(self).__name__}.pad_to is deprecated; use {type(self).__name__}.multiple.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.multiple
 
     def __init__(self, dim: int, blocks: Sequence[int], heads: Sequence[int], refinement_blocks: int) -> None:
         super().__init__()
@@ -136,10 +147,10 @@ class RestormerUNet(nn.Module):
         multiples of 8, encodes, calls ``decode``, then refinement, output conv and the global
         residual; crops back and returns in ``image``'s dtype (not clamped).
         """
-        check_image(image, "image", min_size=self.pad_to, check_values=False)  # values: at the edges
+        check_image(image, "image", min_size=self.multiple, check_values=False)  # values: at the edges
         in_dtype = image.dtype
         height, width = image.shape[-2:]
-        x = pad_reflect(to_module_dtype(image, self), self.pad_to)
+        x = pad_reflect(to_module_dtype(image, self), self.multiple)
         enc1, enc2, enc3, latent_in = self.encode(x)
         restored = self.output(self.refinement(decode(latent_in, (enc1, enc2, enc3)))) + x
         return to_input_dtype(restored[..., :height, :width], in_dtype)
