@@ -59,6 +59,17 @@ def assert_keeps_device_and_dtype(
     return out
 
 
+def tolerance(device: torch.device, dtype: torch.dtype) -> dict[str, float]:
+    """``rtol``/``atol`` for comparing two ways of computing the same thing on ``device`` in ``dtype``.
+
+    Float32 convolutions on CUDA may use TF32 (about 1e-3 relative), hence the looser CUDA bound.
+    """
+    if dtype == torch.float64:
+        return {"rtol": 1e-10, "atol": 1e-10}
+    value = 2e-3 if torch.device(device).type == "cuda" else 1e-4
+    return {"rtol": value, "atol": value}
+
+
 def randomise_(module: nn.Module, std: float = 0.2, seed: int = 0) -> nn.Module:
     """Redraw every parameter of ``module`` in place (normal, ``std``); returns ``module``.
 

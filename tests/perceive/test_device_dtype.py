@@ -15,7 +15,7 @@ from perceive_ir.perceive.losses import ClipFeatureSpace, FixedDifficulty, Quali
 from perceive_ir.testing import tiny_clip_config, tiny_dinov2_config
 
 from .._gradcheck import module_gradcheck
-from .._module_checks import assert_keeps_device_and_dtype, randomise_
+from .._module_checks import assert_keeps_device_and_dtype, randomise_, tolerance
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,7 @@ def test_cfe_blockwise_path_keeps_device_and_dtype(device, float_dtype):
     cfe.inference_block_size = 16  # the path taken without gradients on large images
     with torch.no_grad():
         blockwise = assert_keeps_device_and_dtype(cfe, images, shape=(2, 8))
-    tol = 1e-4 if float_dtype == torch.float32 else 1e-10
-    torch.testing.assert_close(blockwise, direct.detach(), rtol=tol, atol=tol)
+    torch.testing.assert_close(blockwise, direct.detach(), **tolerance(device, float_dtype))
 
 
 def test_cfe_gradcheck():
