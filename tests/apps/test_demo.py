@@ -10,6 +10,7 @@ from perceive_ir.cli.main import main
 from perceive_ir.models import load_model
 
 
+@pytest.mark.slow  # the whole demo, both stages: 16 s
 def test_demo_writes_the_report(tmp_path, capsys):
     out = tmp_path / "report"
     code = main(["demo", "--out", str(out), "--steps", "2", "--perceiver-steps", "2", "--crossfit-steps", "2",
@@ -45,6 +46,7 @@ def test_demo_writes_the_report(tmp_path, capsys):
         assert load_model(path).module(image).shape == image.shape
 
 
+@pytest.mark.slow  # the whole demo with the authors' weights: 15 s
 def test_demo_shows_the_authors_weights(tmp_path, official_ref):
     out = tmp_path / "report"
     perceiver, restorer = official_ref / "perceiver", official_ref / "restorer"

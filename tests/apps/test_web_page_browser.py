@@ -19,6 +19,10 @@ from perceive_ir.models import load_model
 
 from .._browser import CHROMIUM_FLAGS, chromium_executable, served_app, sync_playwright
 
+#: A served app and a headless Chromium, started once for the module: 18 s of setup, then 7 s for the
+#: first page, on the shared 2-core test box.
+pytestmark = pytest.mark.slow
+
 TILE = 128
 WRAPPED = "demo: wrapped (quality-aware)"
 

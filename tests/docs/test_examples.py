@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .._app_files import write_tiny_demo_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # runs an example script end to end: 15 s
 def test_retrofit_demo_writes_its_report(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     subprocess.run(
@@ -26,6 +29,7 @@ def test_retrofit_demo_writes_its_report(tmp_path):
     assert (tmp_path / "crops.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow  # runs an example script end to end: 13 s
 def test_restore_photos_prints_a_row_per_photograph_and_degradation(tmp_path):
     write_tiny_demo_report(tmp_path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}

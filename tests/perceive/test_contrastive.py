@@ -129,6 +129,7 @@ def _worker(rank: int, world: int, port: int, anchor, positive, results) -> None
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # spawns two processes: 13 s
 def test_two_processes_give_the_single_process_loss_of_the_whole_batch():
     torch.manual_seed(3)
     anchor, positive = _unit(8, 16), _unit(8, 16)

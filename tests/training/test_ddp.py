@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from ._ddp_worker import STEPS, run
@@ -23,6 +24,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # spawns two training processes: 21 s
 def test_two_processes_match_one_process(tmp_path):
     data = tmp_path / "data"
     write_pairs(data)
