@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .._blockwise_pooling import Stage, pooled_moments
-from .._validation import check_image, check_int, check_same_shape
+from .._validation import check_image, check_int, check_same_shape, to_input_dtype, to_module_dtype
 from ..errors import InvalidValueError
 
 __all__ = ["DegradationEncoder", "paired_random_crops"]
@@ -77,14 +77,16 @@ class DegradationEncoder(nn.Module):
             ``(B, dim)`` features: per-channel means then per-channel standard deviations.
         """
         check_image(images, "images", channels=self.in_channels, min_size=4, check_values=False)
+        dtype = images.dtype
+        images = to_module_dtype(images, self)  # computed in the encoder's dtype, returned in the input's
         block = self.inference_block_size
         if not torch.is_grad_enabled() and max(images.shape[-2:]) > block:
             # the body alternates Conv2d and activation: (conv, activation) stages
             stages = cast("list[Stage]", list(zip(self.body[0::2], self.body[1::2], strict=True)))
             mean, var = pooled_moments(stages, images, block)
-            return torch.cat([mean, var.sqrt()], dim=1).to(images.dtype)
+            return to_input_dtype(torch.cat([mean, var.sqrt()], dim=1).to(images.dtype), dtype)
         f = self.body(images).flatten(2)
-        return torch.cat([f.mean(dim=2), f.std(dim=2, unbiased=False)], dim=1)
+        return to_input_dtype(torch.cat([f.mean(dim=2), f.std(dim=2, unbiased=False)], dim=1), dtype)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this encoder (``DegradationEncoder(**config)``)."""

@@ -231,7 +231,7 @@ class DegradationTree(nn.Module, HubMixin):
         crop_size = self.crop_size if crop_size is None else crop_size
         check_int(n_crops, "n_crops")
         check_int(crop_size, "crop_size", minimum=4)
-        total = torch.zeros(degraded.shape[0], self.encoder.dim, device=degraded.device)
+        total = torch.zeros(degraded.shape[0], self.encoder.dim, device=degraded.device, dtype=degraded.dtype)
         for _ in range(n_crops):
             d, c = paired_random_crops(degraded, clean, crop_size, generator=generator)
             feats = self.encoder(torch.cat([d, c]))

@@ -6,7 +6,6 @@ gradient check of the feature transform block.
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from perceive_ir import DegradationTree, FeatureTransformBlock
@@ -62,18 +61,12 @@ def test_degradation_tree_before_and_after_growing(device, float_dtype):
     assert all(p.grad is None or p.grad.dtype == float_dtype for p in tree.parameters())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="DegradationTree.representation accumulates in a float32 buffer (torch.zeros without "
-                   "dtype): float64 representations come back float32")
 def test_degradation_tree_representation_keeps_float64():
     tree = DegradationTree(depth=1, encoder_widths=WIDTHS, crop_size=8).double()
     images = torch.rand(2, 3, 12, 12, dtype=torch.float64)
     assert_keeps_device_and_dtype(tree.representation, images, images.flip(0), shape=(2, tree.encoder.dim))
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="DegradationEncoder.forward does not cast its input to the module's dtype (the tree, "
-                   "the CFE and AMIRNet do): a float64 image into the float32 encoder is a raw conv dtype error")
 def test_degradation_encoder_computes_other_dtypes_in_its_own():
     encoder = DegradationEncoder(widths=WIDTHS)
     images = torch.rand(1, 3, 12, 12, dtype=torch.float64)

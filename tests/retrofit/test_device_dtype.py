@@ -21,7 +21,7 @@ def _wrapped(device: torch.device, dtype: torch.dtype):
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.GELU(), nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.GELU(),
                         nn.Upsample(scale_factor=2), nn.Conv2d(8, 3, 3, padding=1))
     model = wrap_backbone(net, semantic_encoder=tiny_dinov2_config(num_hidden_layers=4), cond_dim=8, hidden_dim=8,
-                          image_size=28, pad_to=2, probe_size=16)
+                          image_size=28, multiple=2, probe_size=16)
     randomise_(model.adapter.semantic.heads)  # FiLM heads start at zero: the wrapper is the identity at first
     return model.to(device, dtype).eval()
 
