@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 from .._validation import OUTPUT_RANGE_SLACK, check_image, to_input_dtype, to_module_dtype
 from ..errors import InvalidValueError
 from ..hub import HubMixin
@@ -62,8 +63,8 @@ class QualityPerceiver(nn.Module, HubMixin):
 
     def __init__(
         self,
-        clip_model: str | dict[str, Any] = "ViT-B-32",
-        clip_pretrained: str | None = "openai",
+        clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+        clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
         n_ctx: int = 16,
         tier_words: Sequence[str] = DEFAULT_TIER_WORDS,
         style: str = "perceive-ir",
@@ -257,8 +258,8 @@ class QualityPerceiver(nn.Module, HubMixin):
     def from_official(
         cls,
         path: str | os.PathLike[str],
-        clip_model: str | dict[str, Any] = "ViT-B-32",
-        clip_pretrained: str | None = "openai",
+        clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+        clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
     ) -> QualityPerceiver:
         """Build a perceiver from the Perceive-IR authors' stage-1 prompt checkpoint.
 
@@ -299,8 +300,8 @@ class QualityPerceiver(nn.Module, HubMixin):
     def from_official_prompts(
         cls,
         prompts: OfficialPrompts,
-        clip_model: str | dict[str, Any] = "ViT-B-32",
-        clip_pretrained: str | None = "openai",
+        clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+        clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
     ) -> QualityPerceiver:
         """Build a perceiver from the authors' prompts already read (see :meth:`from_official`).
 

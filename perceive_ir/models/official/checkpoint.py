@@ -28,7 +28,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from ..._defaults import DEFAULT_SEMANTIC_ENCODER
+from ..._defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, DEFAULT_SEMANTIC_ENCODER
 from ..._files import check_finite_weights
 from ..._official_format import OfficialCheckpointError, describe_checkpoint, load_official_checkpoint
 from ...errors import InvalidValueError
@@ -230,8 +230,8 @@ def load_official(
     kind: str | None = None,
     semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
-    clip_model: str | dict[str, Any] = "ViT-B-32",
-    clip_pretrained: str | None = "openai",
+    clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
 ) -> nn.Module:
     """Load any of the authors' checkpoint files into the matching perceive-ir module.
 
@@ -279,8 +279,8 @@ def read_official(
     kind: str | None = None,
     semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
-    clip_model: str | dict[str, Any] = "ViT-B-32",
-    clip_pretrained: str | None = "openai",
+    clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
 ) -> OfficialFile:
     """:func:`load_official`, also returning the file's kind and its training facts (same arguments)."""
     _check_kind(kind)
@@ -303,8 +303,8 @@ def read_official_mapping(
     kind: str | None = None,
     semantic_encoder: EncoderSpec = DEFAULT_SEMANTIC_ENCODER,
     semantic_encoder_revision: str | None = None,
-    clip_model: str | dict[str, Any] = "ViT-B-32",
-    clip_pretrained: str | None = "openai",
+    clip_model: str | dict[str, Any] = DEFAULT_CLIP_MODEL,
+    clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED,
 ) -> OfficialFile:
     """:func:`read_official` on a checkpoint dict already loaded (the file is not read again).
 
