@@ -26,6 +26,7 @@ from torchmetrics.functional import peak_signal_noise_ratio, structural_similari
 from .._validation import check_int
 from ..data.datasets import FileListDataset
 from ..errors import InvalidValueError
+from ..inference.compiled import FastOptions
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from .protocol_metrics import MSE_FLOOR
@@ -123,6 +124,7 @@ def evaluate_filelists(
     limit: int | None = None,
     progress: bool = False,
     output: OutputKey = None,
+    fast: FastOptions | None = None,
 ) -> list[EvaluationRow]:
     """PSNR / SSIM of ``model`` on each file list (one row per test set and degradation).
 
@@ -139,6 +141,8 @@ def evaluate_filelists(
         progress: A tqdm bar over the images.
         output: Which part of a tuple/list/dict output is the image (index or key); ``None``: the
             first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
+        fast: Compiled / channels-last / bfloat16 settings for
+            :func:`~perceive_ir.inference.restore.restore` (``None``: float32 eager).
 
     Returns:
         The rows, in file-list order.
@@ -186,7 +190,8 @@ def evaluate_filelists(
                 )
             sample = dataset[i]
             restored = restore(model, sample["degraded"], tile=tile, overlap=overlap, device=device,
-                               half=half, multiple=multiple, output=output).clamp(0, 1)
+                               half=half, multiple=multiple, output=output,
+                               **(fast or FastOptions()).as_kwargs()).clamp(0, 1)
             row.images.append(_score(sample["name"], restored, sample["clean"]))
     return list(rows.values())
 
