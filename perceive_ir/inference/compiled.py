@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
+    "COMPILE_BACKEND",
     "DTYPES",
     "CompileReport",
     "FastDtype",
@@ -53,6 +54,9 @@ __all__ = [
 logger = logging.getLogger("perceive_ir.inference")
 
 FastDtype = Literal["fp32", "bf16"]
+
+#: The ``torch.compile`` backend of :func:`fast_path` (and so of ``restore(compile=True)``) when none is given.
+COMPILE_BACKEND: str | Callable[..., Any] = "inductor"
 
 #: The values of ``dtype``: float32 as is, or bfloat16 autocast.
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -267,7 +271,7 @@ def fast_path(
     compile: bool = True,
     channels_last: bool = False,
     dtype: FastDtype | torch.dtype = "fp32",
-    backend: str | Callable[..., Any] = "inductor",
+    backend: str | Callable[..., Any] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> FastPath:
     """Wrap ``model`` to run compiled, channels-last and/or under bfloat16 autocast.
@@ -280,7 +284,7 @@ def fast_path(
             this process; the first call of each is timed and logged).
         channels_last: Convert its 4-D weights (in place) and its inputs to channels-last memory.
         dtype: ``"fp32"`` (as is) or ``"bf16"`` (bfloat16 autocast on the model's device: CPU or CUDA).
-        backend: The ``torch.compile`` backend (``"inductor"``; another name or a callable for tests).
+        backend: The ``torch.compile`` backend; ``None``: :data:`COMPILE_BACKEND` (``"inductor"``).
         options: Inductor options for ``torch.compile`` (e.g. ``{"freezing": True}``).
 
     Returns:
@@ -306,4 +310,4 @@ def fast_path(
     guided = all(callable(getattr(model, m, None)) for m in ("compute_guidance", "forward_with_guidance"))
     kind = _GuidedFastPath if guided else FastPath
     return kind(model, compile=compile, channels_last=channels_last, dtype=resolve_dtype(dtype),
-                backend=backend, options=options)
+                backend=COMPILE_BACKEND if backend is None else backend, options=options)
