@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import interleaved_times, paired_ratio  # noqa: E402
 
 from perceive_ir import restore  # noqa: E402
+from perceive_ir.inference import compiled  # noqa: E402
 from perceive_ir.inference.compiled import FastDtype, clear_compiled, compile_reports, fast_path  # noqa: E402
 from perceive_ir.models.official import PerceiveIRNet  # noqa: E402
 
@@ -184,18 +185,20 @@ def bench_sizes(net: nn.Module, sizes: list[int], names: list[str], rounds: int,
           f"peak = share of the measured fp32 matmul peak ({peak:.0f} GFLOP/s)")
 
 
-def bench_tiled(net: nn.Module, side: int, tile: int, rounds: int) -> None:
+def bench_tiled(net: nn.Module, side: int, tile: int, overlap: int, rounds: int) -> None:
     """Tiled restore of a ``side²`` image: eager against compiled, time and working memory."""
     image = torch.rand(3, side, side)
     start = time.perf_counter()
-    restore(net, image, tile=tile, compile=True)  # compiles (guidance at side², the network at tile²)
+    restore(net, image, tile=tile, overlap=overlap, compile=True)  # compiles (guidance at side², the network at tile²)
     compile_s = time.perf_counter() - start
-    variants: dict[str, Callable[[], object]] = {"eager": lambda: restore(net, image, tile=tile),
-                "compiled": lambda: restore(net, image, tile=tile, compile=True)}
+    variants: dict[str, Callable[[], object]] = {
+        "eager": lambda: restore(net, image, tile=tile, overlap=overlap),
+        "compiled": lambda: restore(net, image, tile=tile, overlap=overlap, compile=True),
+    }
     memory = {name: working_memory_mib(run) for name, run in variants.items()}
     times = interleaved_times(variants, torch.device("cpu"), rounds=rounds, warmup=0)
     ratio, lo, hi = paired_ratio(times, ["eager"], ["compiled"])
-    print(f"\ntiled restore {side}² (tile {tile}): compiled first call {compile_s:.1f} s; compiles: "
+    print(f"\ntiled restore {side}² (tile {tile}, overlap {overlap}): compiled first call {compile_s:.1f} s; compiles: "
           + ", ".join(f"{r.method} {'×'.join(map(str, r.shape))} {r.seconds:.1f} s" for r in compile_reports(net)))
     for name in variants:
         print(f"  {name:<9} median {statistics.median(times[name]):8.2f} s   working memory {memory[name]:7.1f} MiB")
@@ -211,20 +214,24 @@ def main(argv: list[str] | None = None) -> None:
                         choices=list(VARIANTS), help="what to run side by side (eager first for the ratios)")
     parser.add_argument("--tiled", type=int, default=None, metavar="N", help="also a tiled restore of an N² image")
     parser.add_argument("--tile", type=int, default=512, help="tile side for --tiled (default 512)")
+    parser.add_argument("--overlap", type=int, default=32, help="tile overlap for --tiled (default 32)")
     parser.add_argument("--small", action="store_true", help="a tiny network (smoke test of the script)")
+    parser.add_argument("--backend", default="inductor",
+                        help="torch.compile backend (default inductor; 'eager' checks the script without compiling)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
+    compiled.COMPILE_BACKEND = args.backend
     net = build_network(args.small)
     count = sum(p.numel() for p in net.parameters())
     peak = matmul_peak_gflops()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; PerceiveIRNet "
           f"{'tiny' if args.small else 'at the authors size'}, {count / 1e6:.1f} M parameters with DINOv2; "
-          f"fp32 matmul peak {peak:.0f} GFLOP/s; rounds={args.rounds}")
+          f"fp32 matmul peak {peak:.0f} GFLOP/s; rounds={args.rounds}; compile backend {args.backend}")
     if args.sizes:
         bench_sizes(net, args.sizes, args.variants, args.rounds, peak)
     if args.tiled:
         clear_compiled()
-        bench_tiled(net, args.tiled, args.tile, args.rounds)
+        bench_tiled(net, args.tiled, args.tile, args.overlap, args.rounds)
 
 
 if __name__ == "__main__":
