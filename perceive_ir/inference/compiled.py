@@ -166,8 +166,8 @@ def compile_reports(model: nn.Module) -> list[CompileReport]:
 class FastPath:
     """Runs a network compiled, channels-last and/or under bfloat16 autocast; made by :func:`fast_path`.
 
-    Calling it runs ``model(x)``; for a guided network :meth:`compute_guidance` and
-    :meth:`forward_with_guidance` run the network's methods likewise. Outputs come back in
+    Calling it runs ``model(x)``; for a guided network ``compute_guidance`` and
+    ``forward_with_guidance`` run the network's methods likewise. Outputs come back in
     float32 and contiguous memory.
     """
 
