@@ -26,6 +26,7 @@ from torchmetrics.functional import peak_signal_noise_ratio, structural_similari
 from .._validation import check_int
 from ..data.datasets import FileListDataset
 from ..errors import InvalidValueError
+from ..inference.compiled import FastOptions
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from ..inference.tiling_spec import DEFAULT_OVERLAP, TilingSpec
@@ -126,6 +127,7 @@ def evaluate_filelists(
     limit: int | None = None,
     progress: bool = False,
     output: OutputKey = None,
+    fast: FastOptions | None = None,
 ) -> list[EvaluationRow]:
     """PSNR / SSIM of ``model`` on each file list (one row per test set and degradation).
 
@@ -145,6 +147,8 @@ def evaluate_filelists(
         progress: A tqdm bar over the images.
         output: Which part of a tuple/list/dict output is the image (index or key); ``None``: the
             first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
+        fast: Compiled / channels-last / bfloat16 settings for
+            :func:`~perceive_ir.inference.restore.restore` (``None``: float32 eager).
 
     Returns:
         The rows, in file-list order.
@@ -195,7 +199,8 @@ def evaluate_filelists(
                     degradation=item.degradation, split=str(meta.get("split", "")), filelist=str(path),
                 )
             sample = dataset[i]
-            restored = restore(model, sample["degraded"], tiling=tiling).clamp(0, 1)
+            restored = restore(model, sample["degraded"], tiling=tiling,
+                               **(fast or FastOptions()).as_kwargs()).clamp(0, 1)
             row.images.append(_score(sample["name"], restored, sample["clean"]))
     return list(rows.values())
 

@@ -19,6 +19,7 @@ from torch import Tensor
 from .._validation import check_image, check_int, module_device
 from ..data.degradations.presets import get_degradation, list_degradations
 from ..errors import InvalidTypeError, InvalidValueError
+from ..inference.compiled import FastOptions
 from ..inference.restore import restore
 from ..inference.tiling import count_tiles
 from ..inference.tiling_spec import TilingSpec
@@ -83,6 +84,7 @@ def restore_photo(
     overlap: int = 32,
     device: str | torch.device | None = None,
     progress: bool = False,
+    fast: FastOptions | None = None,
 ) -> PhotoResult:
     """Degrade ``photo`` with a preset (or not), restore it, and rate input and output.
 
@@ -99,6 +101,8 @@ def restore_photo(
         overlap: Overlap between tiles, in pixels.
         device: Where to restore (``None``: the model's device).
         progress: A tqdm bar over the tiles (a web page can follow it).
+        fast: Compiled / channels-last / bfloat16 settings for
+            :func:`~perceive_ir.inference.restore.restore` (``None``: float32 eager).
 
     Returns:
         The :class:`PhotoResult`.
@@ -131,7 +135,8 @@ def restore_photo(
 
     start = time.perf_counter()
     tiling = TilingSpec(tile=side, overlap=overlap, device=device, progress=progress)
-    restored = restore(model, degraded, tiling=tiling).clamp(0, 1)  # the descriptor's multiple and scale
+    restored = restore(model, degraded, tiling=tiling,  # the descriptor's multiple and scale
+                       **(fast or FastOptions()).as_kwargs()).clamp(0, 1)
     seconds = time.perf_counter() - start
     where = str(device) if device is not None else str(module_device(model.module) or "cpu")
 

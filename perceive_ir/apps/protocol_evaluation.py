@@ -24,6 +24,7 @@ from torch import nn
 
 from .._validation import check_int
 from ..errors import InvalidValueError
+from ..inference.compiled import FastOptions
 from ..inference.outputs import OutputKey
 from ..inference.restore import restore
 from ..models.descriptor import ModelDescriptor
@@ -138,6 +139,7 @@ def evaluate_protocol(
     output: OutputKey = None,
     limit: int | None = None,
     progress: bool = False,
+    fast: FastOptions | None = None,
 ) -> dict[str, Any]:
     """Run the authors' ``adair3`` / ``adair5`` protocol on ``model``: one record per test image, group means.
 
@@ -154,6 +156,8 @@ def evaluate_protocol(
         output: Which part of a tuple/list/dict output is the image.
         limit: Only the first ``limit`` cases (a smoke test; the result says it is incomplete).
         progress: A tqdm bar over the cases.
+        fast: Compiled / channels-last / bfloat16 settings for
+            :func:`~perceive_ir.inference.restore.restore` (``None``: float32 eager).
 
     Returns:
         ``{"protocol", "statement", "count", "expected", "complete", "records", "groups",
@@ -199,7 +203,8 @@ def evaluate_protocol(
     for i in indices:
         case = cases[i]
         low8, low, target = degraded_pair(case, protocol, rng)
-        restored = restore(model, low, device=device, multiple=multiple, output=output, mode="authors-direct")
+        restored = restore(model, low, device=device, multiple=multiple, output=output, mode="authors-direct",
+                           **(fast or FastOptions()).as_kwargs())
         restored = restored.float().clamp(0, 1)
         record: dict[str, Any] = {
             "dataset": case.dataset, "task": case.task, "sigma": case.sigma,

@@ -26,6 +26,7 @@ from .._validation import check_int
 from ..data.degradations.presets import list_degradations
 from ..data.io import array_to_image, image_to_array, read_image_file
 from ..errors import InvalidValueError
+from ..inference.compiled import FastOptions
 from ..perceive.perceiver import QualityPerceiver
 from .model_catalog import ModelCatalog
 from .photo_restoration import PhotoResult, restore_photo
@@ -57,6 +58,8 @@ class PageSettings:
         default_degradation: The degradation selected when the page opens.
         perceiver_note: What the perceiver is, shown beside its ratings (e.g. that a demo's
             perceiver was trained for minutes on a few photographs, so its verdicts are rough).
+        fast: Compiled / channels-last / bfloat16 restoration
+            (:class:`~perceive_ir.inference.compiled.FastOptions`; ``None``: float32 eager).
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class PageSettings:
         device: str | torch.device | None = None,
         default_degradation: str = "noise25",
         perceiver_note: str | None = None,
+        fast: FastOptions | None = None,
     ) -> None:
         check_int(tile, "tile", optional=True)
         if not isinstance(overlap, int) or overlap < 0 or (tile is not None and overlap >= tile):
@@ -82,6 +86,7 @@ class PageSettings:
             "cuda" if torch.cuda.is_available() else "cpu")
         self.default_degradation = default_degradation
         self.perceiver_note = perceiver_note
+        self.fast = fast or FastOptions()
         if perceiver is not None:
             perceiver.to(self.device).eval()
 
@@ -171,7 +176,7 @@ def _restore_handler(catalog: ModelCatalog, settings: PageSettings, gr: Any) -> 
             result: PhotoResult = restore_photo(
                 array_to_image(photo), model, degradation=None if degradation == AS_IT_IS else degradation,
                 seed=int(seed or 0), perceiver=settings.perceiver, tile=settings.tile, overlap=settings.overlap,
-                device=settings.device, progress=True,
+                device=settings.device, progress=True, fast=settings.fast,
             )
         except _USER_ERRORS as err:
             raise gr.Error(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .._defaults import DEFAULT_SEMANTIC_ENCODER
 from ..errors import InvalidValueError, MissingFileError
+from ._fast_args import add_fast_arguments, fast_options, report_compiles
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="images with a side above this restore in tiles of this side (default 512; 0: whole)")
     parser.add_argument("--overlap", type=int, default=32, help="overlap between tiles in pixels (default 32)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add_fast_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InvalidValueError(f"--port must be in 1..65535, got {args.port}.")
     device = resolve_device(args.device)
+    fast = fast_options(args)
+    report_compiles(args.compile)
     report = Path(args.demo_report)
     if args.demo_report != _DEFAULT_REPORT and not report.is_dir():
         raise MissingFileError(f"--demo-report {report} is not a folder (expected one written by perceive-ir demo).")
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.perceiver is None and perceiver is not None:  # the demo's, trained for minutes on a few photographs
         note = "the demo's perceiver, trained for minutes on a few photographs: a rough indication, not the paper's"
     settings = PageSettings(perceiver=perceiver, tile=args.tile or None, overlap=args.overlap, device=device,
-                            perceiver_note=note)
+                            perceiver_note=note, fast=fast)
     page = build_page(catalog, settings)
     print(f"perceive-ir app: models {', '.join(catalog.labels)}; perceiver "
           f"{perceiver_source or 'none (pass --perceiver to rate images)'}; on {device}.", file=sys.stderr)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidValueError
 from ._errors import EXIT_USER_ERROR, USER_ERRORS, user_error_message
+from ._fast_args import add_fast_arguments, fast_options, report_compiles
 from ._model_args import (
     add_inference_arguments,
     add_model_arguments,
@@ -26,6 +27,7 @@ HELP = ("PSNR/SSIM: the authors' adair3/adair5 protocol (--protocol, --data-root
         "(--filelist); writes results.json and results.md.")
 
 _PROTOCOLS = ("adair3", "adair5")
+_PRECISION = {"fp32": "float32", "bf16": "bfloat16 autocast"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="[ours] a test file list from `python -m perceive_ir.data.filelists` (repeatable)")
     parser.add_argument("--out", required=True, help="folder for results.json and results.md")
     add_inference_arguments(parser)
+    add_fast_arguments(parser)
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N cases (--protocol) or images of each list (smoke test)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no table on stdout")
@@ -64,7 +67,8 @@ def _check_choice(args: argparse.Namespace) -> None:
         raise InvalidValueError(f"--protocol must be one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}.")
     if args.data_root is None:
         raise InvalidValueError(f"--protocol {args.protocol} needs --data-root (the folder holding AiO/test or test).")
-    fixed = [flag for flag, given in (("--tile", args.tile is not None), ("--half", args.half)) if given]
+    fixed = [flag for flag, given in (("--tile", args.tile is not None), ("--half", args.half),
+                                      ("--dtype bf16", args.dtype != "fp32")) if given]
     if fixed:
         raise InvalidValueError(f"--protocol {args.protocol} restores whole images in float32, as the authors: drop "
                                 f"{' and '.join(fixed)}.")
@@ -78,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     """
     try:
         _check_choice(args)
+        fast_options(args)  # a bad combination is named before the model loads
+        report_compiles(args.compile and not args.quiet)
         device = resolve_device(args.device)
         if args.protocol is not None:
             return _run_protocol(args, device)
@@ -98,7 +104,8 @@ def _run_protocol(args: argparse.Namespace, device: torch.device) -> int:
     protocol_cases(args.data_root, args.protocol)  # a missing test folder is named before the model is loaded
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
     result = evaluate_protocol(loaded, args.data_root, args.protocol, ssim=args.ssim, device=device,
-                               output=args.output_key, limit=args.limit, progress=not args.quiet)
+                               output=args.output_key, limit=args.limit, progress=not args.quiet,
+                               fast=fast_options(args))
     doc = protocol_document(result, loaded.description, device=str(device), data_root=str(args.data_root))
     json_path, md_path = write_protocol_results(doc, args.out)
     if not args.quiet:
@@ -113,9 +120,13 @@ def _run_filelists(args: argparse.Namespace, device: torch.device) -> int:
 
     tiling = tiling_from_args(args, device).replace(progress=False)  # checked before the model loads
     loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
-    rows = evaluate_filelists(loaded, args.filelist, tiling=tiling, limit=args.limit, progress=not args.quiet)
+    rows = evaluate_filelists(loaded, args.filelist, tiling=tiling, limit=args.limit, progress=not args.quiet,
+                              fast=fast_options(args))
     stated = {**protocol(args.tile, args.overlap, loaded.multiple), "device": str(device),
-              "precision": "float16 autocast" if args.half else "float32"}
+              "precision": "float16 autocast" if args.half else _PRECISION[args.dtype]}
+    if args.compile or args.channels_last:
+        stated["execution"] = " + ".join(n for n, on in (("torch.compile", args.compile),
+                                                        ("channels-last", args.channels_last)) if on)
     if args.limit is not None:
         stated["subset"] = f"first {args.limit} image(s) of each list (not the full test set)"
     json_path, md_path = write_results(rows, args.out, stated, loaded.description)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import InvalidValueError, MissingFileError
 from ._errors import EXIT_USER_ERROR
+from ._fast_args import add_fast_arguments, fast_options, report_compiles
 from ._model_args import (
     add_inference_arguments,
     add_model_arguments,
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                        ".webp, .bmp) or a folder (PNGs named after the inputs)")
     add_model_arguments(parser)
     add_inference_arguments(parser)
+    add_fast_arguments(parser)
     parser.add_argument(
         "--mode", default="whole", choices=("whole", "authors-direct", "authors-tiled"),
         help="whole (default) [ours: guidance once on the whole image, smooth blending]; authors-direct: the "
@@ -93,7 +95,8 @@ def _restore_one(src: Path, dst: Path, loaded: Any, args: argparse.Namespace, ti
 
     read = read_image_file(src)
     # the descriptor gives the multiple and scale; the spec, how to run it
-    out = restore(loaded, read.image, tiling=tiling, mode=args.mode).clamp(0, 1).cpu()
+    out = restore(loaded, read.image, tiling=tiling, mode=args.mode,
+                  **fast_options(args).as_kwargs()).clamp(0, 1).cpu()
     alpha = read.alpha
     if alpha is not None and alpha.shape[-2:] != out.shape[-2:]:  # a super-resolution network
         alpha = F.interpolate(alpha[None], size=out.shape[-2:], mode="bilinear", align_corners=False)[0].clamp(0, 1)
@@ -124,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         _protect_inputs(jobs, args.overwrite)
         device = resolve_device(args.device)
         tiling = tiling_from_args(args, device)  # checked once, before the model loads
+        report_compiles(args.compile and not args.quiet)
+        fast_options(args)  # a bad combination is named before the model loads
         loaded = load_model_from_args(args.model, args.backbone, args.semantic_encoder)
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from ._fast_args import add_compile_argument
 from ._recipe import add_recipe_arguments, run_recipe
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -23,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="build the model, loss, optimiser and data plan without training or downloading; print what they are "
              "and what is missing (exit 0 when everything but the missing inputs could be built)",
     )
+    add_compile_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,4 +39,9 @@ def run(args: argparse.Namespace) -> int:
         return 0 if report.ok else 1
     from ..training.recipe import restoration_trainer
 
-    return run_recipe(args, restoration_trainer)
+    def build(cfg: Any) -> Any:
+        trainer = restoration_trainer(cfg)
+        trainer.compile_step = args.compile  # torch.compile each step when training starts
+        return trainer
+
+    return run_recipe(args, build)

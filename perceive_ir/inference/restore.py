@@ -38,6 +38,7 @@ from ..errors import InvalidTypeError, InvalidValueError
 from ..models.descriptor import ModelDescriptor, describe_module
 from ..models.factory import load_model, model_multiple
 from .authors_paths import restore_direct, restore_per_tile
+from .compiled import FastDtype, FastOptions, FastPath, fast_path
 from .outputs import OutputKey, select_image
 from .tiling import tiled_apply
 from .tiling_spec import DEFAULT_OVERLAP, TilingSpec, check_tile_multiple
@@ -67,6 +68,9 @@ def restore(
     output: OutputKey = None,
     scale: int | None = None,
     mode: RestoreMode = "whole",
+    compile: bool = False,
+    channels_last: bool = False,
+    dtype: FastDtype = "fp32",
 ) -> Tensor:
     """Restore ``image`` with ``model``, whole or in overlapping tiles.
 
@@ -89,7 +93,7 @@ def restore(
         half: Compute in float16 autocast; CUDA only.
         progress: Show a tqdm bar over the tiles.
         multiple: Pad inputs to a multiple of this; default the descriptor's multiple
-            (``model.pad_to`` for a wrapped network, else 1: give it for plain networks that
+            (``model.multiple`` for a wrapped network, else 1: give it for plain networks that
             need one, e.g. 8 for a bare Restormer).
         output: Which part of a tuple/list/dict output is the image (an index or key); ``None``:
             the first image-shaped tensor (see :func:`~perceive_ir.inference.outputs.select_image`).
@@ -104,6 +108,11 @@ def restore(
             guided by itself, clamped, averaged uniformly; ``tile=None`` is one tile of the
             whole image]. In the authors' modes inputs are padded to the least common
             multiple of 8 and ``multiple`` (or the model's), and the output must be the input's size.
+        compile: Run the network through ``torch.compile``, once per process and input shape
+            (a tiled restore: once per tile size); the first call's compile time is logged
+            (:mod:`perceive_ir.inference.compiled`). Outputs within 1e-5 of eager.
+        channels_last: Channels-last memory for the network's weights (converted in place) and inputs.
+        dtype: ``"fp32"``, or ``"bf16"`` for bfloat16 autocast (CPU or CUDA; within 2e-2 of float32).
 
     Returns:
         The restored image(s) — ``image``'s shape with height and width times the scale (the
@@ -113,9 +122,9 @@ def restore(
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``; ``image`` is not a float tensor.
-        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``/``mode``,
-            ``half`` off CUDA, ``tiling`` together with loose keywords, or an output that is not the
-            input scaled by one integer factor.
+        ValueError: bad ``image`` shape or values, ``tile``/``overlap``/``multiple``/``scale``/``mode``/``dtype``,
+            ``half`` off CUDA or with ``dtype="bf16"``, ``tiling`` together with loose keywords, or an output
+            that is not the input scaled by one integer factor.
 
     Example:
         >>> import torch
@@ -140,7 +149,8 @@ def restore(
     described = _describe(model)
     batch, single = _batch(image, guided=described.guided)
     plan = _plan(described, spec, mode, batch)
-    out = _run(described.module, batch, plan)
+    fast = FastOptions(compile=compile, channels_last=channels_last, dtype=dtype)
+    out = _run(described.module, batch, plan, fast)
     out = out.to(image.device, image.dtype)
     return out[0] if single else out
 
@@ -216,10 +226,13 @@ def _plan(described: ModelDescriptor, spec: TilingSpec, mode: str, batch: Tensor
     return _Plan(spec, mode, multiple, scale, device)  # type: ignore[arg-type]  # mode checked above
 
 
-def _run(model: nn.Module, batch: Tensor, plan: _Plan) -> Tensor:
+def _run(model: nn.Module, batch: Tensor, plan: _Plan, fast: FastOptions) -> Tensor:
     """Run ``model`` on ``batch`` as ``plan`` says, in eval mode and inference mode (its mode restored)."""
     spec = plan.spec
+    if spec.half and fast.dtype != "fp32":
+        raise InvalidValueError(f"`half=True` (float16) and `dtype={fast.dtype!r}` exclude each other; give one.")
     model.to(plan.device)
+    net: nn.Module | FastPath = fast_path(model, **fast.as_kwargs()) if fast.active else model
     was_training = model.training
     model.eval()
     autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if spec.half else contextlib.nullcontext()
@@ -227,7 +240,7 @@ def _run(model: nn.Module, batch: Tensor, plan: _Plan) -> Tensor:
         with torch.inference_mode(), autocast:
             x = batch.to(plan.device, torch.float32)
             # the authors' paths: the network, and so its guidance, sees exactly what it restores
-            run = _tile_function(model, x, spec.output) if plan.mode == "whole" else _plain_function(model, spec.output)
+            run = _tile_function(net, x, spec.output) if plan.mode == "whole" else _plain_function(net, spec.output)
             fn = (lambda t: run(t).float()) if spec.half else run  # blend in float32
             return _apply(fn, x, plan)
     finally:
@@ -248,17 +261,17 @@ def _apply(fn: Callable[[Tensor], Tensor], x: Tensor, plan: _Plan) -> Tensor:
     return tiled_apply(fn, x, tile=side, overlap=overlap, multiple=multiple, progress=spec.progress, scale=plan.scale)
 
 
-def _is_guided(model: nn.Module) -> bool:
+def _is_guided(model: nn.Module | FastPath) -> bool:
     """Whether ``model`` computes whole-image guidance apart (``compute_guidance`` + ``forward_with_guidance``)."""
     return all(callable(getattr(model, name, None)) for name in ("compute_guidance", "forward_with_guidance"))
 
 
-def _plain_function(model: nn.Module, output: OutputKey) -> Callable[[Tensor], Tensor]:
+def _plain_function(model: nn.Module | FastPath, output: OutputKey) -> Callable[[Tensor], Tensor]:
     """The network on each padded tile, guidance and all (the authors' evaluators), its image output."""
     return lambda tiles: select_image(model(tiles), tiles, output)
 
 
-def _tile_function(model: nn.Module, whole: Tensor, output: OutputKey) -> Callable[[Tensor], Tensor]:
+def _tile_function(model: nn.Module | FastPath, whole: Tensor, output: OutputKey) -> Callable[[Tensor], Tensor]:
     """What runs on each tile: the network (with the whole image's guidance for a guided one), its image output.
 
     A guided network (a :class:`~perceive_ir.retrofit.wrap.WrappedBackbone`, the authors'

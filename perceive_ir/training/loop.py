@@ -279,6 +279,10 @@ class Trainer:
         # (the command line checks before training; the state, optimizer included, is then read once)
         self._resume_state: tuple[Path, dict[str, Any]] | None = None
 
+    #: ``torch.compile`` each training step's computation (the model and its loss, forward and
+    #: backward) when training starts, in place, so checkpoints keep their keys (``perceive-ir train --compile``).
+    compile_step: bool = False
+
     # -- to be provided by subclasses -----------------------------------------------------------
     model: nn.Module  # the unwrapped model whose trainable state is checkpointed
 
@@ -590,6 +594,8 @@ class Trainer:
         metrics = MetricsLog(self.output_dir / "metrics.csv", resume_step=self.step if resume is not None else None)
         for cb in self.callbacks:
             cb.on_train_start(self)
+        if self.compile_step:
+            acc.unwrap_model(self.step_module).compile()  # nn.Module.compile: in place, the same state_dict keys
         self.log_text(
             f"training {self.total_steps} steps: {self.world} process(es) × {self.micro_batch} samples × "
             f"{cfg.grad_accum} accumulation = batch {cfg.batch_size}; {self.steps_per_epoch} steps/epoch; "
