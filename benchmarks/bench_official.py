@@ -23,7 +23,8 @@ the machine's fp32 matmul peak measured in the same run, just before each size's
 best of five ``2048² @ 2048²`` float32 matmuls), and each variant's max |difference| from eager.
 
 ``--tiled N`` adds a tiled restore of an ``N × N`` image (``restore(net, image, tile=--tile)``)
-eager against ``compile=True``: time per restore, and working memory — the peak resident set
+eager against each compiled variant of ``--variants`` that ``restore`` can run (``compile=True`` with
+its ``channels_last`` / ``dtype``): time per restore, and working memory — the peak resident set
 during the call (the kernel's VmHWM mark, reset through ``/proc/self/clear_refs`` just before) minus
 the resident set just before it. Run it with ``MALLOC_MMAP_THRESHOLD_=65536`` so that freed tensors
 go back to the system at once and the resident set follows the live tensors (as
@@ -187,24 +188,41 @@ def bench_sizes(net: nn.Module, sizes: list[int], names: list[str], rounds: int)
           "peak = share of the fp32 matmul peak measured before that size's rounds")
 
 
-def bench_tiled(net: nn.Module, side: int, tile: int, overlap: int, rounds: int) -> None:
-    """Tiled restore of a ``side²`` image: eager against compiled, time and working memory."""
+def bench_tiled(net: nn.Module, side: int, tile: int, overlap: int, rounds: int, names: list[str]) -> None:
+    """Tiled restore of a ``side²`` image: eager against the fast-path variants in ``names``, time and working memory.
+
+    A variant without compiling (``eager_*``) or one of inductor's options has no ``restore`` switch and is skipped;
+    a channels-last variant restores a copy of ``net`` (``restore`` converts the network in place).
+    """
     image = torch.rand(3, side, side)
-    start = time.perf_counter()
-    restore(net, image, tile=tile, overlap=overlap, compile=True)  # compiles (guidance at side², the network at tile²)
-    compile_s = time.perf_counter() - start
-    variants: dict[str, Callable[[], object]] = {
-        "eager": lambda: restore(net, image, tile=tile, overlap=overlap),
-        "compiled": lambda: restore(net, image, tile=tile, overlap=overlap, compile=True),
-    }
+    variants: dict[str, Callable[[], object]] = {"eager": partial(restore, net, image, tile=tile, overlap=overlap)}
+    first: dict[str, float] = {}
+    compiles: dict[str, str] = {}
+    for name in names:
+        spec = VARIANTS[name]
+        if spec is None or not spec[0] or spec[3] is not None:
+            continue
+        _, channels_last, dtype, _ = spec
+        model = copy.deepcopy(net) if channels_last else net
+        run = partial(restore, model, image, tile=tile, overlap=overlap, compile=True,
+                      channels_last=channels_last, dtype=dtype)
+        start = time.perf_counter()
+        run()  # compiles (the guidance at the image's size, the network at the tile's)
+        first[name] = time.perf_counter() - start
+        compiles[name] = ", ".join(f"{r.method} {'×'.join(map(str, r.shape))} {r.seconds:.1f} s"
+                                   for r in compile_reports(model) if r.channels_last == channels_last
+                                   and r.dtype == dtype)
+        variants[name] = run
     memory = {name: working_memory_mib(run) for name, run in variants.items()}
     times = interleaved_times(variants, torch.device("cpu"), rounds=rounds, warmup=0)
-    ratio, lo, hi = paired_ratio(times, ["eager"], ["compiled"])
-    print(f"\ntiled restore {side}² (tile {tile}, overlap {overlap}): compiled first call {compile_s:.1f} s; compiles: "
-          + ", ".join(f"{r.method} {'×'.join(map(str, r.shape))} {r.seconds:.1f} s" for r in compile_reports(net)))
+    print(f"\ntiled restore {side}² (tile {tile}, overlap {overlap}); first call (compile + restore): "
+          + ", ".join(f"{n} {s:.1f} s ({compiles[n]})" for n, s in first.items()))
     for name in variants:
-        print(f"  {name:<9} median {statistics.median(times[name]):8.2f} s   working memory {memory[name]:7.1f} MiB")
-    print(f"  compiled vs eager: {ratio:.2f}× [{lo:.2f}–{hi:.2f}]")
+        line = f"  {name:<15} median {statistics.median(times[name]):8.2f} s   working memory {memory[name]:7.1f} MiB"
+        if name != "eager":
+            ratio, lo, hi = paired_ratio(times, ["eager"], [name])
+            line += f"   vs eager {ratio:.2f}× [{lo:.2f}–{hi:.2f}]"
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         bench_sizes(net, args.sizes, args.variants, args.rounds)
     if args.tiled:
         clear_compiled()
-        bench_tiled(net, args.tiled, args.tile, args.overlap, args.rounds)
+        bench_tiled(net, args.tiled, args.tile, args.overlap, args.rounds, args.variants)
 
 
 if __name__ == "__main__":
