@@ -33,6 +33,7 @@ compile.
 
     .venv/bin/python benchmarks/bench_official.py [--sizes 128 256 512] [--rounds 5] [--variants ...]
     MALLOC_MMAP_THRESHOLD_=65536 .venv/bin/python benchmarks/bench_official.py --sizes --tiled 2048 --tile 512
+    .venv/bin/python benchmarks/bench_official.py --sizes 256 --profile channels_last   # where the time goes
 
 Targets on CPU at 256²: compiled ≥ 3× eager and ≥ 30 % of the measured matmul peak; the tiled
 2048² restore compiled ≥ 2× eager with the same flat working memory.
@@ -225,6 +226,25 @@ def bench_tiled(net: nn.Module, side: int, tile: int, overlap: int, rounds: int,
         print(line)
 
 
+def profile_variant(net: nn.Module, size: int, name: str, rows: int = 15) -> None:
+    """Where one forward of variant ``name`` at ``size²`` spends its time: ``torch.profiler``'s table of ops.
+
+    A compiled variant shows its fused kernels as one ``CompiledFxGraph`` row and the library calls it makes
+    (convolutions, matmuls) as their own rows.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    run = make_variants(net, [name])[name]
+    x = torch.rand(1, 3, size, size)
+    with torch.inference_mode():
+        run(x)  # compiles, warms up
+        run(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run(x)
+    print(f"\n{name} at {size}²: one forward, ops by own time")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=50))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the options and run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -235,11 +255,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiled", type=int, default=None, metavar="N", help="also a tiled restore of an N² image")
     parser.add_argument("--tile", type=int, default=512, help="tile side for --tiled (default 512)")
     parser.add_argument("--overlap", type=int, default=32, help="tile overlap for --tiled (default 32)")
+    parser.add_argument("--profile", default=None, choices=list(VARIANTS), metavar="VARIANT",
+                        help="instead of timing: the profiler's table of one forward of VARIANT at the first size")
     parser.add_argument("--small", action="store_true", help="a tiny network (smoke test of the script)")
     parser.add_argument("--backend", default="inductor",
                         help="torch.compile backend (default inductor; 'eager' checks the script without compiling)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
+    # torch counts the compiles of one method of one network class across variants and sizes; past its limit
+    # (8 by default) it would run the rest eagerly: room for every variant at every size of this run
+    buckets = 2 * len(args.variants) * (len(args.sizes) + 1)
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, buckets)
+    torch._dynamo.config.accumulated_recompile_limit = max(torch._dynamo.config.accumulated_recompile_limit,
+                                                           4 * buckets)
     compiled.COMPILE_BACKEND = args.backend
     net = build_network(args.small)
     count = sum(p.numel() for p in net.parameters())
@@ -247,6 +275,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; PerceiveIRNet "
           f"{'tiny' if args.small else 'at the authors size'}, {count / 1e6:.1f} M parameters with DINOv2; "
           f"fp32 matmul peak {peak:.0f} GFLOP/s; rounds={args.rounds}; compile backend {args.backend}")
+    if args.profile:
+        profile_variant(net, args.sizes[0] if args.sizes else 256, args.profile)
+        return
     if args.sizes:
         bench_sizes(net, args.sizes, args.variants, args.rounds)
     if args.tiled:

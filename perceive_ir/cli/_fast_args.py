@@ -23,7 +23,9 @@ def add_compile_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_fast_arguments(parser: argparse.ArgumentParser) -> None:
     """``--compile``, ``--channels-last`` and ``--dtype {fp32,bf16}``."""
-    add_compile_argument(parser)
+    parser.add_argument("--compile", action="store_true",
+                        help=_COMPILE_HELP + "; on a CPU give --channels-last with it: compiled convolutions are "
+                        "fastest in channels-last memory (docs/benchmarks.md)")
     parser.add_argument("--channels-last", action="store_true",
                         help="channels-last memory for the network's weights and inputs (within 1e-6 of the default)")
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"),
