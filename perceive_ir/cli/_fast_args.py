@@ -16,16 +16,18 @@ _COMPILE_HELP = ("torch.compile the network (once per input size: a new image si
                  "for images of many sizes; the first call's compile time is printed)")
 
 
-def add_compile_argument(parser: argparse.ArgumentParser) -> None:
-    """``--compile`` alone (``train``)."""
-    parser.add_argument("--compile", action="store_true", help=_COMPILE_HELP)
+_CHANNELS_LAST_HINT = ("; on a CPU give --channels-last with it: compiled convolutions are fastest in channels-last "
+                       "memory (docs/benchmarks.md)")
+
+
+def add_compile_argument(parser: argparse.ArgumentParser, *, hint: str = "") -> None:
+    """``--compile`` (alone: ``train``); ``hint`` ends its help."""
+    parser.add_argument("--compile", action="store_true", help=_COMPILE_HELP + hint)
 
 
 def add_fast_arguments(parser: argparse.ArgumentParser) -> None:
     """``--compile``, ``--channels-last`` and ``--dtype {fp32,bf16}``."""
-    parser.add_argument("--compile", action="store_true",
-                        help=_COMPILE_HELP + "; on a CPU give --channels-last with it: compiled convolutions are "
-                        "fastest in channels-last memory (docs/benchmarks.md)")
+    add_compile_argument(parser, hint=_CHANNELS_LAST_HINT)
     parser.add_argument("--channels-last", action="store_true",
                         help="channels-last memory for the network's weights and inputs (within 1e-6 of the default)")
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"),

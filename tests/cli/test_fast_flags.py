@@ -88,3 +88,15 @@ def test_train_compile_compiles_the_step_in_place(monkeypatch, tmp_path):
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     assert main(["train", "--config", str(tmp_path / "recipe.yaml"), "--compile"]) == 0
     assert compiled == ["_RestorationStep"]
+
+
+
+def _compile_help(command: str) -> str:
+    commands = next(a for a in build_parser()._actions if a.choices and command in a.choices).choices
+    return next(a.help for a in commands[command]._actions if "--compile" in a.option_strings)
+
+
+@pytest.mark.parametrize("command", ["restore", "evaluate", "app"])
+def test_compile_help_points_to_channels_last_where_it_is_offered(command):
+    assert "--channels-last" in _compile_help(command)
+    assert "--channels-last" not in _compile_help("train")  # train has no --channels-last to point to
