@@ -15,6 +15,8 @@ under four rounds). Variants (``--variants``), all through
 * ``eager_bf16`` / ``eager_channels_last`` — the same without compiling;
 * ``compiled_freezing`` — compiled with inductor's ``freezing`` (weights folded in as constants;
   inference only — a network whose weights change afterwards must be compiled again).
+* ``channels_last_freezing`` / ``channels_last_1x1_mm`` — ``channels_last`` with inductor's ``freezing``,
+  or with its ``conv_1x1_as_mm`` (1×1 convolutions as matrix multiplications).
 
 Each compiled variant and size compiles once before the rounds; its first call (compile + run) is
 printed. Also printed: the FLOPs of one forward (``torch.utils.flop_counter.FlopCounterMode``:
@@ -74,6 +76,8 @@ VARIANTS: dict[str, tuple[bool, bool, FastDtype, dict[str, Any] | None] | None] 
     "eager_bf16": (False, False, "bf16", None),
     "eager_channels_last": (False, True, "fp32", None),
     "compiled_freezing": (True, False, "fp32", {"freezing": True}),
+    "channels_last_freezing": (True, True, "fp32", {"freezing": True}),
+    "channels_last_1x1_mm": (True, True, "fp32", {"conv_1x1_as_mm": True}),
 }
 
 
